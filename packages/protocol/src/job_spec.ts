@@ -1,0 +1,96 @@
+// The job a client submits (API.md "Jobs"), checked once at the API edge. The same shape
+// travels in `attempt.assign` to the agent, so both sides read one definition.
+import { type Checked, type Problem, isIntIn, isObject, isStringRecord, utf8Length } from "./check.ts";
+import { inputKeyProblem, relativePathProblem } from "./paths.ts";
+
+/** One input file: an object key and where it lands in the attempt's input folder. */
+export interface JobInput {
+  key: string;
+  path: string;
+  /** Known when the key came from POST /v1/uploads; the agent then checks it. */
+  size?: number;
+  sha256?: string;
+}
+
+/** What an agent must offer to run a job. */
+export interface JobRequirements {
+  os?: string;
+  labels?: Record<string, string>;
+}
+
+/** A checked job submission with defaults filled in. */
+export interface JobSpec {
+  name: string | null;
+  command: string[];
+  env: Record<string, string>;
+  inputs: JobInput[];
+  requirements: JobRequirements;
+  timeout_seconds: number;
+  max_attempts: number;
+}
+
+/** Default run time limit: one day. */
+export const DEFAULT_TIMEOUT_SECONDS = 86_400;
+/** Longest allowed run time: 30 days. */
+export const MAX_TIMEOUT_SECONDS = 30 * 86_400;
+/** Largest job spec, as JSON: job messages stay small on streams and sockets. */
+export const MAX_JOB_SPEC_BYTES = 8 * 1024;
+const MAX_INPUTS = 64;
+const MAX_ATTEMPTS_LIMIT = 10;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks an untrusted job submission and fills in defaults. */
+export function checkJobSpec(body: unknown): Checked<JobSpec> {
+  const problems: Problem[] = [];
+  const bad = (field: string, reason: string) => problems.push({ field, reason });
+  if (!isObject(body)) return { ok: false, problems: [{ field: "", reason: "must be a JSON object" }] };
+
+  const { name = null, command, env = {}, inputs = [], requirements = {} } = body;
+  const timeout = body.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const maxAttempts = body.max_attempts ?? 1;
+
+  if (name !== null && (typeof name !== "string" || name.length > 200)) bad("name", "must be a string of at most 200 characters");
+  if (!Array.isArray(command) || command.length === 0) bad("command", "must be a non-empty array of strings");
+  else if (!command.every((a) => typeof a === "string")) bad("command", "must contain only strings");
+  else if (command[0] === "") bad("command[0]", "must not be empty");
+  if (!isStringRecord(env)) bad("env", "must be an object of strings");
+  else {
+    for (const k of Object.keys(env)) if (!ENV_NAME.test(k)) bad(`env.${k}`, "is not a valid variable name");
+    for (const k of Object.keys(env)) if (k.startsWith("LB_")) bad(`env.${k}`, "LB_ variables are set by the agent");
+  }
+  if (!Array.isArray(inputs) || inputs.length > MAX_INPUTS) bad("inputs", `must be an array of at most ${MAX_INPUTS} items`);
+  else {
+    const seen = new Set<string>();
+    inputs.forEach((input, i) => {
+      if (!isObject(input)) return bad(`inputs[${i}]`, "must be an object");
+      const keyProblem = inputKeyProblem(input.key);
+      if (keyProblem) bad(`inputs[${i}].key`, keyProblem);
+      const pathProblem = relativePathProblem(input.path);
+      if (pathProblem) bad(`inputs[${i}].path`, pathProblem);
+      else if (seen.has(input.path as string)) bad(`inputs[${i}].path`, "is used twice");
+      else seen.add(input.path as string);
+    });
+  }
+  if (!isObject(requirements)) bad("requirements", "must be an object");
+  else {
+    if (requirements.os !== undefined && typeof requirements.os !== "string") bad("requirements.os", "must be a string");
+    if (requirements.labels !== undefined && !isStringRecord(requirements.labels)) bad("requirements.labels", "must be an object of strings");
+  }
+  if (!isIntIn(timeout, 1, MAX_TIMEOUT_SECONDS)) bad("timeout_seconds", `must be a whole number from 1 to ${MAX_TIMEOUT_SECONDS}`);
+  if (!isIntIn(maxAttempts, 1, MAX_ATTEMPTS_LIMIT)) bad("max_attempts", `must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}`);
+  if (problems.length > 0) return { ok: false, problems };
+
+  const spec: JobSpec = {
+    name: name as string | null,
+    command: command as string[],
+    env: env as Record<string, string>,
+    inputs: (inputs as Record<string, unknown>[]).map((i) => ({ key: i.key as string, path: i.path as string })),
+    requirements: requirements as JobRequirements,
+    timeout_seconds: timeout as number,
+    max_attempts: maxAttempts as number,
+  };
+  if (utf8Length(JSON.stringify(spec)) > MAX_JOB_SPEC_BYTES) {
+    return { ok: false, problems: [{ field: "", reason: `job spec is larger than ${MAX_JOB_SPEC_BYTES} bytes` }] };
+  }
+  return { ok: true, value: spec };
+}

@@ -1,0 +1,282 @@
+// The WebSocket protocol between an agent and a gateway: one JSON object per text frame,
+// each with a `type`. Both sides parse with these functions, so a frame either matches
+// a declared message or is refused with a reason.
+import { type Checked, type Problem, isIntIn, isObject, isStringArray, isStringRecord } from "./check.ts";
+import { isId, ID_PREFIX } from "./ids.ts";
+import type { JobInput } from "./job_spec.ts";
+import { relativePathProblem } from "./paths.ts";
+import { isErrorCode, type ErrorCode } from "./errors.ts";
+
+/** Largest frame either side accepts; files never travel on the socket. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Protocol version the agent sends in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes the gateway uses, so the agent can tell why it was closed. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  /** Gateway is stopping: reconnect, to this or another gateway. */
+  going_away: 1001,
+  malformed: 4400,
+  unauthorized: 4401,
+  revoked: 4403,
+  replaced: 4409,
+  too_large: 4413,
+} as const;
+
+/** A GPU as nvidia-smi reports it. */
+export interface Gpu {
+  name: string;
+  memory_mb: number;
+  uuid?: string;
+  utilization_percent?: number;
+}
+
+/** One file the agent produced, as reported in `attempt.finished`. */
+export interface OutputFile {
+  path: string;
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+// ---- agent → gateway -------------------------------------------------------------------
+
+/** First frame after connecting: who the agent is and which attempts it holds. */
+export interface HelloMessage {
+  type: "hello";
+  protocol: number;
+  agent_version: string;
+  os: string;
+  hostname: string;
+  gpus: Gpu[];
+  /** Attempts the agent holds (assigned or running); the gateway keeps those whose lease holds. */
+  running: string[];
+  /** The agent process started fresh and knows nothing of earlier attempts. */
+  restarted: boolean;
+}
+/** Periodic proof of life; renews presence and the leases of `running`. */
+export interface HeartbeatMessage {
+  type: "heartbeat";
+  running: string[];
+}
+/** The agent asks to start an attempt; it spawns nothing until `attempt.start_granted`. */
+export interface StartRequestMessage {
+  type: "attempt.start_request";
+  attempt_id: string;
+}
+/** A short progress line from a running attempt. */
+export interface ProgressMessage {
+  type: "attempt.progress";
+  attempt_id: string;
+  message: string;
+}
+/** The attempt ended: its outcome, exit code and outputs. */
+export interface FinishedMessage {
+  type: "attempt.finished";
+  attempt_id: string;
+  outcome: "succeeded" | "failed" | "canceled";
+  exit_code: number | null;
+  error: { code: ErrorCode; message: string } | null;
+  outputs: OutputFile[];
+}
+/** Ask for presigned PUT URLs for files of an attempt (paths relative to its prefix). */
+export interface PresignRequestMessage {
+  type: "presign.request";
+  request_id: string;
+  attempt_id: string;
+  files: { path: string; size: number }[];
+}
+/** Exchange an enrollment token (in the Authorization header) for a credential. */
+export interface EnrollMessage {
+  type: "enroll";
+  name: string;
+  hostname: string;
+  os: string;
+  labels: Record<string, string>;
+}
+
+/** Any frame an agent may send. */
+export type AgentMessage =
+  | HelloMessage
+  | HeartbeatMessage
+  | StartRequestMessage
+  | ProgressMessage
+  | FinishedMessage
+  | PresignRequestMessage
+  | EnrollMessage;
+
+// ---- gateway → agent -------------------------------------------------------------------
+
+/** Reply to hello: the server owns the heartbeat interval and lease TTL. */
+export interface WelcomeMessage {
+  type: "welcome";
+  agent_id: string;
+  session_id: string;
+  heartbeat_seconds: number;
+  lease_ttl_seconds: number;
+}
+/** A job to run: the spec plus presigned GET URLs for its inputs. */
+export interface AssignMessage {
+  type: "attempt.assign";
+  attempt_id: string;
+  job_id: string;
+  command: string[];
+  env: Record<string, string>;
+  inputs: (JobInput & { url: string })[];
+  timeout_seconds: number;
+}
+/** The lease is marked started: the agent may spawn the process now. */
+export interface StartGrantedMessage {
+  type: "attempt.start_granted";
+  attempt_id: string;
+}
+/** Stop an attempt: canceled by a user, or its lease is gone. */
+export interface StopMessage {
+  type: "attempt.cancel" | "attempt.abort";
+  attempt_id: string;
+  reason: "canceled" | "lease_lost" | "start_refused";
+}
+/** Presigned upload URLs, or why there are none. */
+export interface PresignResponseMessage {
+  type: "presign.response";
+  request_id: string;
+  uploads: { path: string; key: string; url: string; method: "PUT"; headers: Record<string, string> }[];
+  error: { code: ErrorCode; message: string } | null;
+}
+/** Pause or resume taking new work. */
+export interface PauseMessage {
+  type: "agent.pause" | "agent.resume";
+  reason: string | null;
+}
+/** Enrollment worked: keep this credential. */
+export interface EnrolledMessage {
+  type: "enrolled";
+  agent_id: string;
+  credential: string;
+}
+/** A frame was refused; the connection stays open unless a close follows. */
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** Any frame a gateway may send. */
+export type ServerMessage =
+  | WelcomeMessage
+  | AssignMessage
+  | StartGrantedMessage
+  | StopMessage
+  | PresignResponseMessage
+  | PauseMessage
+  | EnrolledMessage
+  | ErrorMessage;
+
+// ---- parsing ---------------------------------------------------------------------------
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+const isAttemptId = (v: unknown) => isId(v, ID_PREFIX.attempt);
+const isShortString = (v: unknown, max = 256): v is string => typeof v === "string" && v.length <= max;
+
+function checkGpus(v: unknown): boolean {
+  return Array.isArray(v) && v.length <= 16 &&
+    v.every((g) => isObject(g) && isShortString(g.name) && isIntIn(g.memory_mb, 0, 1 << 24));
+}
+
+function checkOutputs(v: unknown, problems: Problem[]): void {
+  if (!Array.isArray(v) || v.length > 10_000) return void problems.push({ field: "outputs", reason: "must be an array" });
+  v.forEach((o, i) => {
+    if (!isObject(o)) return void problems.push({ field: `outputs[${i}]`, reason: "must be an object" });
+    const p = relativePathProblem(o.path) ?? relativePathProblem(o.key);
+    if (p) problems.push({ field: `outputs[${i}]`, reason: p });
+    if (!isIntIn(o.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `outputs[${i}].size`, reason: "must be a size" });
+    if (typeof o.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.sha256)) problems.push({ field: `outputs[${i}].sha256`, reason: "must be hex sha256" });
+  });
+}
+
+/** Parses and checks a frame from an agent. */
+export function parseAgentMessage(text: string): Checked<AgentMessage> {
+  const m = parseJsonObject(text);
+  if (!m) return { ok: false, problems: [{ field: "", reason: "is not a JSON object" }] };
+  const problems: Problem[] = [];
+  const need = (ok: boolean, field: string, reason: string) => ok || problems.push({ field, reason });
+  switch (m.type) {
+    case "hello":
+      need(isIntIn(m.protocol, 1, 1000), "protocol", "must be a version number");
+      need(isShortString(m.agent_version, 64), "agent_version", "must be a short string");
+      need(isShortString(m.os, 32), "os", "must be a short string");
+      need(isShortString(m.hostname), "hostname", "must be a short string");
+      need(checkGpus(m.gpus), "gpus", "must be a list of {name, memory_mb}");
+      need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
+      need(typeof m.restarted === "boolean", "restarted", "must be a boolean");
+      break;
+    case "heartbeat":
+      need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
+      break;
+    case "attempt.start_request":
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      break;
+    case "attempt.progress":
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      need(isShortString(m.message, 1024), "message", "must be at most 1024 characters");
+      break;
+    case "attempt.finished":
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      need(["succeeded", "failed", "canceled"].includes(m.outcome as string), "outcome", "must be succeeded, failed or canceled");
+      need(m.exit_code === null || isIntIn(m.exit_code, -(2 ** 31), 2 ** 32), "exit_code", "must be an integer or null");
+      need(m.error === null || (isObject(m.error) && isErrorCode(m.error.code) && isShortString(m.error.message, 2048)), "error", "must be null or {code, message}");
+      checkOutputs(m.outputs, problems);
+      break;
+    case "presign.request":
+      need(isShortString(m.request_id, 64), "request_id", "must be a short string");
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      need(Array.isArray(m.files) && m.files.length > 0 && m.files.length <= 1000, "files", "must be a list of 1 to 1000 files");
+      if (Array.isArray(m.files)) {
+        m.files.forEach((f, i) => {
+          const p = isObject(f) ? relativePathProblem(f.path) : "must be an object";
+          if (p) problems.push({ field: `files[${i}].path`, reason: p });
+          if (isObject(f) && !isIntIn(f.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `files[${i}].size`, reason: "must be a size" });
+        });
+      }
+      break;
+    case "enroll":
+      need(isShortString(m.name, 128) && (m.name as string).length > 0, "name", "must be 1 to 128 characters");
+      need(isShortString(m.hostname), "hostname", "must be a short string");
+      need(isShortString(m.os, 32), "os", "must be a short string");
+      need(isStringRecord(m.labels), "labels", "must be an object of strings");
+      break;
+    default:
+      problems.push({ field: "type", reason: `unknown message type "${String(m.type)}"` });
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, value: m as unknown as AgentMessage };
+}
+
+const SERVER_TYPES = new Set([
+  "welcome", "attempt.assign", "attempt.start_granted", "attempt.cancel", "attempt.abort",
+  "presign.response", "agent.pause", "agent.resume", "enrolled", "error",
+]);
+
+/** Parses a frame from the gateway; the agent trusts its server, so only the envelope is checked. */
+export function parseServerMessage(text: string): Checked<ServerMessage> {
+  const m = parseJsonObject(text);
+  if (!m) return { ok: false, problems: [{ field: "", reason: "is not a JSON object" }] };
+  if (!SERVER_TYPES.has(m.type as string)) return { ok: false, problems: [{ field: "type", reason: `unknown message type "${String(m.type)}"` }] };
+  if (m.type === "attempt.assign" && !(isAttemptId(m.attempt_id) && isStringArray(m.command))) {
+    return { ok: false, problems: [{ field: "attempt.assign", reason: "lacks attempt_id or command" }] };
+  }
+  return { ok: true, value: m as unknown as ServerMessage };
+}
+
+/** Formats problems as one line for a log or an error message. */
+export function describeProblems(problems: Problem[]): string {
+  return problems.map((p) => (p.field ? `${p.field} ${p.reason}` : p.reason)).join("; ");
+}
