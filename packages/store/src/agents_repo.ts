@@ -1,0 +1,154 @@
+// Agents in MySQL: enrollment (one-use token → agent + credential), authentication of a
+// credential, online/offline fenced on the session id, pause, resume and revoke.
+import { ID_PREFIX, newId, type AgentStatus, type Gpu } from "@labbridge/protocol";
+import type { Pool } from "./db.ts";
+import { withTransaction } from "./db.ts";
+import { hashSecret, newSecret, SECRET_PREFIX } from "./secrets.ts";
+
+/** A row of `agents`. */
+export interface AgentRow {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  labels: string;
+  gpus: string;
+  slots: number;
+  status: AgentStatus;
+  paused: number;
+  pause_reason: string | null;
+  gateway_id: string | null;
+  session_id: string | null;
+  connected_since: Date | null;
+  last_seen_at: Date | null;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+/** Creates a one-use enrollment token; returns the token (shown once) and its expiry. */
+export async function createEnrollmentToken(
+  pool: Pool,
+  args: { createdBy: string; ttlSeconds: number; labels: Record<string, string>; now: Date },
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = newSecret(SECRET_PREFIX.enrollment);
+  const expiresAt = new Date(args.now.getTime() + args.ttlSeconds * 1000);
+  await pool.execute(
+    "INSERT INTO enrollment_tokens (id, token_hash, labels, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    [newId("enr_", args.now.getTime()), hashSecret(token), JSON.stringify(args.labels), args.createdBy, args.now, expiresAt],
+  );
+  return { token, expiresAt };
+}
+
+/**
+ * Uses an enrollment token (once, before it expires) to create an agent and its
+ * credential. Returns null when the token is unknown, used or expired.
+ */
+export async function enrollAgent(
+  pool: Pool,
+  args: { token: string; name: string; hostname: string; os: string; labels: Record<string, string>; now: Date },
+): Promise<{ agentId: string; credential: string } | null> {
+  const { now } = args;
+  return withTransaction(pool, async (conn) => {
+    const [rows] = await conn.execute(
+      "SELECT id, labels FROM enrollment_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? FOR UPDATE",
+      [hashSecret(args.token), now],
+    );
+    const token = (rows as { id: string; labels: string }[])[0];
+    if (!token) return null;
+    const agentId = newId(ID_PREFIX.agent, now.getTime());
+    await conn.execute("UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE id = ? AND used_at IS NULL", [now, agentId, token.id]);
+    // Labels the admin put on the token win over what the agent says about itself.
+    const labels = { ...args.labels, ...(JSON.parse(token.labels) as Record<string, string>) };
+    await conn.execute(
+      "INSERT INTO agents (id, name, hostname, os, labels, gpus, created_at) VALUES (?, ?, ?, ?, ?, '[]', ?)",
+      [agentId, args.name, args.hostname, args.os, JSON.stringify(labels), now],
+    );
+    const credential = newSecret(SECRET_PREFIX.credential);
+    await conn.execute(
+      "INSERT INTO agent_credentials (id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+      [newId("crd_", now.getTime()), agentId, hashSecret(credential), now],
+    );
+    return { agentId, credential };
+  });
+}
+
+/** The agent a live credential belongs to, or null (unknown, or agent or credential revoked). */
+export async function authenticateAgent(pool: Pool, credential: string): Promise<AgentRow | null> {
+  const [rows] = await pool.execute(
+    `SELECT a.* FROM agent_credentials c JOIN agents a ON a.id = c.agent_id
+     WHERE c.secret_hash = ? AND c.revoked_at IS NULL AND a.revoked_at IS NULL`,
+    [hashSecret(credential)],
+  );
+  return (rows as AgentRow[])[0] ?? null;
+}
+
+/** Records a new session of an agent (ONLINE); a later session always wins. */
+export async function markAgentOnline(
+  pool: Pool,
+  args: { agentId: string; gatewayId: string; sessionId: string; os: string; hostname: string; gpus: Gpu[]; at: Date },
+): Promise<boolean> {
+  const [res] = await pool.execute(
+    `UPDATE agents SET status = 'ONLINE', gateway_id = ?, session_id = ?, os = ?, hostname = ?, gpus = ?,
+       connected_since = ?, last_seen_at = ?
+     WHERE id = ? AND revoked_at IS NULL AND (connected_since IS NULL OR connected_since <= ?)`,
+    [args.gatewayId, args.sessionId, args.os, args.hostname, JSON.stringify(args.gpus), args.at, args.at, args.agentId, args.at],
+  );
+  return (res as { affectedRows: number }).affectedRows === 1;
+}
+
+/** Marks an agent OFFLINE, only if `sessionId` is still its current session. */
+export async function markAgentOffline(pool: Pool, args: { agentId: string; sessionId: string; at: Date }): Promise<boolean> {
+  const [res] = await pool.execute(
+    "UPDATE agents SET status = 'OFFLINE', last_seen_at = ? WHERE id = ? AND session_id = ? AND status = 'ONLINE'",
+    [args.at, args.agentId, args.sessionId],
+  );
+  return (res as { affectedRows: number }).affectedRows === 1;
+}
+
+/** Sets or clears an agent's pause; false when no such live agent. */
+export async function setAgentPaused(pool: Pool, args: { agentId: string; paused: boolean; reason: string | null }): Promise<boolean> {
+  const [res] = await pool.execute(
+    "UPDATE agents SET paused = ?, pause_reason = ? WHERE id = ? AND revoked_at IS NULL",
+    [args.paused ? 1 : 0, args.paused ? args.reason : null, args.agentId],
+  );
+  return (res as { affectedRows: number }).affectedRows === 1;
+}
+
+/** Revokes an agent and its credentials; false when no such live agent. */
+export async function revokeAgent(pool: Pool, args: { agentId: string; now: Date }): Promise<boolean> {
+  return withTransaction(pool, async (conn) => {
+    const [res] = await conn.execute(
+      "UPDATE agents SET revoked_at = ?, status = 'OFFLINE' WHERE id = ? AND revoked_at IS NULL",
+      [args.now, args.agentId],
+    );
+    await conn.execute("UPDATE agent_credentials SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL", [args.now, args.agentId]);
+    return (res as { affectedRows: number }).affectedRows === 1;
+  });
+}
+
+/** One agent row (revoked ones included), or null. */
+export async function getAgentRow(pool: Pool, agentId: string): Promise<AgentRow | null> {
+  const [rows] = await pool.execute("SELECT * FROM agents WHERE id = ?", [agentId]);
+  return (rows as AgentRow[])[0] ?? null;
+}
+
+/** Agents that are not revoked, by id, with a cursor. */
+export async function listAgentRows(pool: Pool, args: { limit: number; after?: string }): Promise<AgentRow[]> {
+  const [rows] = await pool.query(
+    `SELECT * FROM agents WHERE revoked_at IS NULL ${args.after ? "AND id > ?" : ""} ORDER BY id LIMIT ${Number(args.limit)}`,
+    args.after ? [args.after] : [],
+  );
+  return rows as AgentRow[];
+}
+
+/** Attempt ids an agent holds now (ASSIGNED or RUNNING). */
+export async function activeAttemptIds(pool: Pool, agentId: string): Promise<string[]> {
+  const [rows] = await pool.execute("SELECT id FROM attempts WHERE agent_id = ? AND state IN ('ASSIGNED','RUNNING') ORDER BY assigned_at", [agentId]);
+  return (rows as { id: string }[]).map((r) => r.id);
+}
+
+/** Active attempts of an agent with their job ids (for an agent that restarted). */
+export async function activeAttempts(pool: Pool, agentId: string): Promise<{ id: string; job_id: string; state: string }[]> {
+  const [rows] = await pool.execute("SELECT id, job_id, state FROM attempts WHERE agent_id = ? AND state IN ('ASSIGNED','RUNNING')", [agentId]);
+  return rows as { id: string; job_id: string; state: string }[];
+}

@@ -1,0 +1,54 @@
+// MySQL connections. Times travel as UTC Date objects; the clock is injected by callers,
+// so every timestamp written in a transition is the one the caller decided on.
+import mysql from "mysql2/promise";
+
+/** A MySQL connection pool. */
+export type Pool = mysql.Pool;
+/** One connection, inside or outside a transaction. */
+export type Conn = mysql.PoolConnection;
+
+/** Splits a mysql:// URL into the server URL and the database name. */
+export function parseMysqlUrl(url: string): { serverUrl: string; database: string } {
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) throw new Error(`Invalid MySQL database name in LB_MYSQL_URL: "${database}"`);
+  u.pathname = "/";
+  return { serverUrl: u.toString(), database };
+}
+
+/** Opens a pool on the URL's database. */
+export function createPool(url: string, connectionLimit = 10): Pool {
+  return mysql.createPool({
+    uri: url,
+    connectionLimit,
+    timezone: "Z",
+    dateStrings: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: 5000,
+    enableKeepAlive: true,
+  });
+}
+
+/** Runs `fn` in a transaction, committing on success and rolling back on any error. */
+export async function withTransaction<T>(pool: Pool, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const out = await fn(conn);
+    await conn.commit();
+    return out;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
+/** True for errors that mean MySQL could not be reached (the API answers 503 for these). */
+export function isUnavailableError(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? "";
+  return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "PROTOCOL_CONNECTION_LOST", "EPIPE", "ER_CON_COUNT_ERROR", "POOL_CLOSED"].includes(code) ||
+    /connect|Connection lost|closed state/i.test((err as Error)?.message ?? "");
+}

@@ -1,0 +1,16 @@
+// MySQL, the system of record: schema migrations, jobs, attempts and their transitions
+// (each one fenced transaction), agents, tokens and uploads.
+export * from "./agents_repo.ts";
+export * from "./api_tokens_repo.ts";
+export * from "./assign_job.ts";
+export * from "./cancel_job.ts";
+export * from "./db.ts";
+export * from "./expire_attempt.ts";
+export * from "./finish_attempt.ts";
+export * from "./history.ts";
+export * from "./job_view.ts";
+export * from "./jobs_repo.ts";
+export * from "./migrate.ts";
+export * from "./secrets.ts";
+export * from "./start_attempt.ts";
+export * from "./uploads_repo.ts";

@@ -1,0 +1,142 @@
+// Jobs as the API writes and reads them: creation (with idempotency keys), the full job
+// view, lists with opaque cursors, and cancel requests.
+import { createHash } from "node:crypto";
+import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } from "@labbridge/protocol";
+import type { Pool } from "./db.ts";
+import { withTransaction } from "./db.ts";
+import { recordTransition, type Transition } from "./history.ts";
+import { toJobView, type JobRow, type JobView } from "./job_view.ts";
+
+/** Result of a create: the job and whether this call made it. */
+export interface CreateJobResult {
+  job: JobView;
+  created: boolean;
+  transition: Transition | null;
+}
+
+/** Thrown when an idempotency key is reused with a different request body. */
+export class IdempotencyConflictError extends Error {}
+
+/** Digest of a request body, to tell a replay from a different request with the same key. */
+export function requestHash(spec: JobSpec): string {
+  return createHash("sha256").update(JSON.stringify(spec)).digest("hex");
+}
+
+/** Inserts a PENDING job, or returns the job an earlier call with the same idempotency key made. */
+export async function createJob(
+  pool: Pool,
+  args: { owner: string; spec: JobSpec; idempotencyKey: string | null; now: Date; idempotencyTtlMs?: number },
+): Promise<CreateJobResult> {
+  const { owner, spec, idempotencyKey, now } = args;
+  const hash = requestHash(spec);
+  const ttl = args.idempotencyTtlMs ?? 24 * 3600 * 1000;
+  const result = await withTransaction(pool, async (conn) => {
+    if (idempotencyKey) {
+      // Lock the key row (or the gap) so two concurrent retries cannot both insert.
+      const [rows] = await conn.execute(
+        "SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE owner = ? AND idem_key = ? FOR UPDATE",
+        [owner, idempotencyKey],
+      );
+      const prior = (rows as { request_hash: string; job_id: string; created_at: Date }[])[0];
+      if (prior && now.getTime() - prior.created_at.getTime() < ttl) {
+        if (prior.request_hash !== hash) throw new IdempotencyConflictError(`Idempotency key "${idempotencyKey}" was used with a different request`);
+        return { jobId: prior.job_id, created: false, transition: null };
+      }
+      if (prior) await conn.execute("DELETE FROM idempotency_keys WHERE owner = ? AND idem_key = ?", [owner, idempotencyKey]);
+    }
+    const jobId = newId(ID_PREFIX.job, now.getTime());
+    const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements };
+    await conn.execute(
+      `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, created_at, updated_at)
+       VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)`,
+      [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, now, now],
+    );
+    if (idempotencyKey) {
+      await conn.execute(
+        "INSERT INTO idempotency_keys (owner, idem_key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        [owner, idempotencyKey, hash, jobId, now],
+      );
+    }
+    const transition = await recordTransition(conn, {
+      job_id: jobId, attempt_id: null, agent_id: null, from: "PENDING", to: "PENDING", cause: "submitted", at: now,
+    });
+    return { jobId, created: true, transition };
+  });
+  const job = await getJob(pool, result.jobId);
+  if (!job) throw new Error(`Job "${result.jobId}" vanished after create`);
+  return { job, created: result.created, transition: result.transition };
+}
+
+/** The job with its attempts, outputs and history, or null. */
+export async function getJob(pool: Pool, jobId: string): Promise<JobView | null> {
+  const [jobs] = await pool.execute("SELECT * FROM jobs WHERE id = ?", [jobId]);
+  const row = (jobs as JobRow[])[0];
+  if (!row) return null;
+  const [[attempts], [history], [outputs]] = await Promise.all([
+    pool.execute("SELECT * FROM attempts WHERE job_id = ? ORDER BY number", [jobId]),
+    pool.execute("SELECT state, cause, at, attempt_id FROM job_state_history WHERE job_id = ? ORDER BY id", [jobId]),
+    pool.execute("SELECT * FROM job_outputs WHERE job_id = ? AND attempt_id = ? ORDER BY path", [jobId, row.current_attempt_id ?? ""]),
+  ]);
+  return toJobView(row, attempts as never, outputs as never, history as never);
+}
+
+/** Raw job row (for the scheduler and cancel logic). */
+export async function getJobRow(pool: Pool, jobId: string): Promise<JobRow | null> {
+  const [rows] = await pool.execute("SELECT * FROM jobs WHERE id = ?", [jobId]);
+  return (rows as JobRow[])[0] ?? null;
+}
+
+interface Cursor {
+  c: string;
+  i: string;
+}
+
+function encodeCursor(row: JobRow): string {
+  return Buffer.from(JSON.stringify({ c: row.created_at.toISOString(), i: row.id } satisfies Cursor)).toString("base64url");
+}
+
+/** Decodes a list cursor; throws on garbage. */
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Cursor;
+  const createdAt = new Date(parsed.c);
+  if (Number.isNaN(createdAt.getTime()) || typeof parsed.i !== "string") throw new Error("Invalid cursor");
+  return { createdAt, id: parsed.i };
+}
+
+/** Lists jobs newest first, filtered, with a cursor to the next page. */
+export async function listJobs(
+  pool: Pool,
+  filter: { owner?: string; state?: JobState; agentId?: string; limit: number; cursor?: string },
+): Promise<{ items: JobView[]; next_cursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.owner) where.push("j.owner = ?"), params.push(filter.owner);
+  if (filter.state) where.push("j.state = ?"), params.push(filter.state);
+  if (filter.agentId) where.push("EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.agent_id = ?)"), params.push(filter.agentId);
+  if (filter.cursor) {
+    const { createdAt, id } = decodeCursor(filter.cursor);
+    where.push("(j.created_at < ? OR (j.created_at = ? AND j.id < ?))"), params.push(createdAt, createdAt, id);
+  }
+  const sql = `SELECT j.* FROM jobs j ${where.length ? "WHERE " + where.join(" AND ") : ""}
+               ORDER BY j.created_at DESC, j.id DESC LIMIT ${Number(filter.limit) + 1}`;
+  const [rows] = await pool.query(sql, params);
+  const page = (rows as JobRow[]).slice(0, filter.limit);
+  const items = (await Promise.all(page.map((r) => getJob(pool, r.id)))).filter((j): j is JobView => j !== null);
+  const last = page[page.length - 1];
+  return { items, next_cursor: (rows as JobRow[]).length > filter.limit && last ? encodeCursor(last) : null };
+}
+
+/** Outcome of a cancel request. */
+export type CancelRequest = "requested" | "not_found" | "already_finished";
+
+/** Marks a job as wanted canceled (durable, so a lost stream entry loses no cancel). */
+export async function requestCancel(pool: Pool, jobId: string, now: Date): Promise<CancelRequest> {
+  const terminal = TERMINAL_JOB_STATES.map(() => "?").join(",");
+  const [res] = await pool.execute(
+    `UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), updated_at = ?
+     WHERE id = ? AND state NOT IN (${terminal})`,
+    [now, now, jobId, ...TERMINAL_JOB_STATES],
+  );
+  if ((res as { affectedRows: number }).affectedRows > 0) return "requested";
+  return (await getJobRow(pool, jobId)) ? "already_finished" : "not_found";
+}
