@@ -1,0 +1,91 @@
+// Configuration from the environment, read once at start-up. Every service takes the same
+// names (README "Configuration"); tests build a Config directly with their own prefix,
+// database and shrunken lease and heartbeat.
+import { randomBytes } from "node:crypto";
+import type { StorageConfig } from "@labbridge/storage";
+
+/** Everything a LabBridge service needs to know about its surroundings. */
+export interface Config {
+  redisUrl: string;
+  mysqlUrl: string;
+  /** Prefix of every stream and key, so several deployments or tests share one Redis. */
+  prefix: string;
+  apiPort: number;
+  gatewayPort: number;
+  host: string;
+  adminToken: string | null;
+  leaseTtlSeconds: number;
+  heartbeatSeconds: number;
+  /** This gateway's id: names its command stream. */
+  gatewayId: string;
+  storage: StorageConfig;
+  /** How long presigned URLs live. */
+  presignSeconds: number;
+  /** How often the scheduler sweeps MySQL for PENDING jobs whose stream entry was lost. */
+  sweepSeconds: number;
+  /** How often the API and gateway log their byte counters. */
+  metricsLogSeconds: number;
+  logLevel: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Invalid ${name} "${raw}": expected a whole number of at least ${min}`);
+  return n;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`Invalid ${name} "${raw}": expected a positive number`);
+  return n;
+}
+
+/** Development defaults for the local object store (infra/oss-local). */
+export const DEV_STORAGE = {
+  bucket: "labbridge",
+  accessKeyId: "lb-dev-access-key",
+  accessKeySecret: "lb-dev-secret",
+} as const;
+
+/** Reads the configuration from environment variables, failing loudly on a bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const ossPort = int(env, "LB_OSS_PORT", 9000);
+  const endpoint = env.LB_OSS_ENDPOINT || `http://127.0.0.1:${ossPort}`;
+  const prefix = env.LB_PREFIX || "lb";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new Error(`Invalid LB_PREFIX "${prefix}": use letters, digits, "_", "." or "-"`);
+  const leaseTtlSeconds = num(env, "LB_LEASE_TTL_SECONDS", 30);
+  const heartbeatSeconds = num(env, "LB_HEARTBEAT_SECONDS", 5);
+  if (heartbeatSeconds * 2 > leaseTtlSeconds) {
+    throw new Error(`Invalid LB_HEARTBEAT_SECONDS "${heartbeatSeconds}": must be at most half of LB_LEASE_TTL_SECONDS (${leaseTtlSeconds})`);
+  }
+  return {
+    redisUrl: env.LB_REDIS_URL || "redis://127.0.0.1:6379",
+    mysqlUrl: env.LB_MYSQL_URL || "mysql://root@127.0.0.1:3306/labbridge",
+    prefix,
+    apiPort: int(env, "LB_API_PORT", 8080, 0),
+    gatewayPort: int(env, "LB_GATEWAY_PORT", 8081, 0),
+    host: env.LB_HOST || "0.0.0.0",
+    adminToken: env.LB_ADMIN_TOKEN || null,
+    leaseTtlSeconds,
+    heartbeatSeconds,
+    gatewayId: env.LB_GATEWAY_ID || `gw-${randomBytes(4).toString("hex")}`,
+    storage: {
+      endpoint,
+      bucket: env.LB_OSS_BUCKET || DEV_STORAGE.bucket,
+      accessKeyId: env.LB_OSS_ACCESS_KEY_ID || DEV_STORAGE.accessKeyId,
+      accessKeySecret: env.LB_OSS_ACCESS_KEY_SECRET || DEV_STORAGE.accessKeySecret,
+      // A custom endpoint (the local store, or a CNAME) is used as is; Aliyun's own endpoints
+      // put the bucket in the host name.
+      cname: env.LB_OSS_CNAME ? env.LB_OSS_CNAME === "true" : !/aliyuncs\.com/.test(endpoint),
+      region: env.LB_OSS_REGION || undefined,
+    },
+    presignSeconds: int(env, "LB_PRESIGN_SECONDS", 3600, 10),
+    sweepSeconds: num(env, "LB_SWEEP_SECONDS", 5),
+    metricsLogSeconds: num(env, "LB_METRICS_LOG_SECONDS", 60),
+    logLevel: env.LB_LOG_LEVEL || "info",
+  };
+}

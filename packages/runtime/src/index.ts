@@ -1,0 +1,7 @@
+// Process plumbing shared by the services: injected clocks, jittered timers, and the
+// supervisor that starts and stops a service's loops.
+export * from "./clock.ts";
+export * from "./supervisor.ts";
+export * from "./context.ts";
+export * from "./publish_transition.ts";
+export * from "./readiness.ts";

@@ -1,0 +1,106 @@
+// The consumer-group loop every stream reader runs (DESIGN.md "Streams"): read new
+// entries, reclaim entries a dead consumer left pending (XAUTOCLAIM), hand each to an
+// idempotent handler, and ack only after the handler's MySQL write succeeded.
+import type { Redis } from "ioredis";
+import { decodeEntry, type StreamEntry } from "@labbridge/protocol";
+import type { Logger } from "@labbridge/logging";
+
+/** Settings of one consumer loop. */
+export interface ConsumeOptions {
+  redis: Redis;
+  stream: string;
+  group: string;
+  consumer: string;
+  handler: (entry: StreamEntry, id: string) => Promise<void>;
+  log: Logger;
+  signal: AbortSignal;
+  /** How long XREADGROUP blocks; also how quickly the loop notices the abort signal. */
+  blockMs?: number;
+  batch?: number;
+  /** Entries pending longer than this on any consumer are taken over. */
+  claimIdleMs?: number;
+  /** An entry delivered this many times without success is logged and dropped (MySQL still has the truth). */
+  maxDeliveries?: number;
+  /** Where to start a new group: "0" reads history, "$" only new entries. */
+  startId?: string;
+}
+
+/** Creates the group if it does not exist (idempotent). */
+export async function ensureGroup(redis: Redis, stream: string, group: string, startId = "0"): Promise<void> {
+  try {
+    await redis.xgroup("CREATE", stream, group, startId, "MKSTREAM");
+  } catch (err) {
+    if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+  }
+}
+
+type Entries = [string, string[]][];
+
+/** Runs until the signal aborts; resolves when the loop has stopped after finishing what it holds. */
+export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
+  const { redis, stream, group, consumer, log, signal } = opts;
+  const blockMs = opts.blockMs ?? 1000;
+  const batch = opts.batch ?? 50;
+  const claimIdleMs = opts.claimIdleMs ?? 30_000;
+  const maxDeliveries = opts.maxDeliveries ?? 10;
+  let lastClaim = 0;
+
+  const handle = async (entries: Entries) => {
+    for (const [id, fields] of entries) {
+      if (!fields) continue; // deleted while pending
+      let entry: StreamEntry;
+      try {
+        entry = decodeEntry(fields);
+      } catch (err) {
+        log.error({ stream, entry_id: id, err: (err as Error).message }, "dropping malformed stream entry");
+        await redis.xack(stream, group, id);
+        continue;
+      }
+      try {
+        await opts.handler(entry, id);
+        await redis.xack(stream, group, id);
+      } catch (err) {
+        // Left pending: another pass (or another consumer, via XAUTOCLAIM) retries it.
+        log.warn({ stream, entry_id: id, type: entry.type, err: (err as Error).message }, "stream handler failed, will retry");
+        await dropIfPoisoned(id, entry);
+      }
+    }
+  };
+
+  const dropIfPoisoned = async (id: string, entry: StreamEntry) => {
+    const info = (await redis.xpending(stream, group, id, id, 1)) as [string, string, number, number][];
+    const deliveries = info[0]?.[3] ?? 0;
+    if (deliveries >= maxDeliveries) {
+      log.error({ stream, entry_id: id, type: entry.type, deliveries }, "dropping stream entry after repeated failures");
+      await redis.xack(stream, group, id);
+    }
+  };
+
+  await ensureGroup(redis, stream, group, opts.startId);
+  while (!signal.aborted) {
+    try {
+      const now = Date.now();
+      if (now - lastClaim >= Math.min(claimIdleMs, 5000)) {
+        lastClaim = now;
+        // Our own pending entries first (a handler failed), then any dead consumer's.
+        const own = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", batch, "STREAMS", stream, "0")) as [string, Entries][] | null;
+        if (own?.[0]?.[1].length) await handle(own[0][1]);
+        const claimed = (await redis.xautoclaim(stream, group, consumer, claimIdleMs, "0-0", "COUNT", batch)) as [string, Entries];
+        if (claimed[1].length) await handle(claimed[1]);
+      }
+      const res = (await redis.xreadgroup(
+        "GROUP", group, consumer, "COUNT", batch, "BLOCK", blockMs, "STREAMS", stream, ">",
+      )) as [string, Entries][] | null;
+      if (res?.[0]) await handle(res[0][1]);
+    } catch (err) {
+      if (signal.aborted) break;
+      const message = (err as Error).message;
+      if (message.includes("NOGROUP")) {
+        await ensureGroup(redis, stream, group, opts.startId).catch(() => undefined);
+        continue;
+      }
+      log.warn({ stream, err: message }, "stream read failed, retrying");
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+    }
+  }
+}

@@ -1,0 +1,8 @@
+// Redis plumbing shared by the services: connections, stream writes, consumer groups,
+// and the atomic lease and presence scripts.
+export * from "./append.ts";
+export * from "./consume_group.ts";
+export * from "./redis.ts";
+export * from "./keys.ts";
+export * from "./leases.ts";
+export * from "./presence.ts";

@@ -1,0 +1,96 @@
+// Agent presence: which gateway holds an agent's socket now, under which session, and
+// until when it counts as alive. A newer session replaces an older one; every move is
+// conditional on the session id, so a late disconnect of an old socket cannot knock
+// out the new one.
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "./keys.ts";
+
+// KEYS[1] presence zset, KEYS[2] agent session hash
+// ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms), ARGV[5] expires_at (ms)
+// Returns the session id it replaced, or false.
+const CONNECT = `
+local old = redis.call('HGET', KEYS[2], 'session_id')
+redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+return old`;
+
+// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1, or 0 when
+// the session is no longer current (replaced or reaped).
+const TOUCH = `
+if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'last_seen', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+return 1`;
+
+// ARGV[1] agent_id, ARGV[2] session_id. Removes presence if the session is still current.
+const DISCONNECT = `
+if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1`;
+
+// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now. Removes presence only if it is still
+// expired and still that session (the reaper, after marking the agent OFFLINE).
+const REMOVE_EXPIRED = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[3]) then return 0 end
+if redis.call('HGET', KEYS[2], 'session_id') == ARGV[2] then redis.call('DEL', KEYS[2]) end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1`;
+
+/** Where an agent is connected. */
+export interface AgentSession {
+  agentId: string;
+  gatewayId: string;
+  sessionId: string;
+  connectedSince: number;
+  lastSeen: number;
+}
+
+/** Presence moves, each one atomic script. */
+export class Presence {
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+
+  private run(script: string, agentId: string, args: (string | number)[]): Promise<unknown> {
+    return this.redis.eval(script, 2, this.keys.presence, this.keys.agentSession(agentId), agentId, ...args);
+  }
+
+  /** Records a new session; returns the session it replaced, if any. */
+  async connect(agentId: string, gatewayId: string, sessionId: string, now: number, expiresAt: number): Promise<string | null> {
+    return ((await this.run(CONNECT, agentId, [gatewayId, sessionId, now, expiresAt])) as string | null) ?? null;
+  }
+
+  /** Renews presence; false when this session is no longer the agent's current one. */
+  async touch(agentId: string, sessionId: string, now: number, expiresAt: number): Promise<boolean> {
+    return (await this.run(TOUCH, agentId, [sessionId, now, expiresAt])) === 1;
+  }
+
+  /** Removes presence for a closed socket, if it is still the current session. */
+  async disconnect(agentId: string, sessionId: string): Promise<boolean> {
+    return (await this.run(DISCONNECT, agentId, [sessionId])) === 1;
+  }
+
+  /** Removes presence of a silent agent, if it is still expired. */
+  async removeExpired(agentId: string, sessionId: string, now: number): Promise<boolean> {
+    return (await this.run(REMOVE_EXPIRED, agentId, [sessionId, now])) === 1;
+  }
+
+  /** The agent's current session, or null. */
+  async session(agentId: string): Promise<AgentSession | null> {
+    const h = await this.redis.hgetall(this.keys.agentSession(agentId));
+    if (!h.session_id || !h.gateway_id) return null;
+    return {
+      agentId,
+      gatewayId: h.gateway_id,
+      sessionId: h.session_id,
+      connectedSince: Number(h.connected_since),
+      lastSeen: Number(h.last_seen),
+    };
+  }
+
+  /** Agents whose presence ran out at or before `now`, with their last session id. */
+  async expired(now: number, limit: number): Promise<{ agentId: string; sessionId: string | null }[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.presence, "-inf", now, "LIMIT", 0, limit);
+    return Promise.all(ids.map(async (agentId) => ({ agentId, sessionId: await this.redis.hget(this.keys.agentSession(agentId), "session_id") })));
+  }
+}
