@@ -1,0 +1,10 @@
+// What the API's handlers share.
+import type { Counter, Registry } from "@labbridge/metrics";
+import type { ServiceContext } from "@labbridge/runtime";
+import type { ObjectStorage } from "@labbridge/storage";
+
+/** Shared state of one API process. */
+export interface ApiContext extends ServiceContext {
+  storage: ObjectStorage;
+  metrics: { registry: Registry; received: Counter; sent: Counter; requests: Counter };
+}

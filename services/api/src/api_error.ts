@@ -1,0 +1,41 @@
+// Errors as the API answers them: `{"error": {"code", "message", "details"}}` with the
+// status the protocol's error table gives. MySQL or Redis being away is a 503 that loses
+// nothing: the request was not applied, and the client may retry it as it is.
+import { errorBody, httpStatusOf, type ErrorCode, type Problem } from "@labbridge/protocol";
+import { isUnavailableError } from "@labbridge/store";
+import { BodyTooLargeError, type Response } from "@labbridge/uws";
+import type { Logger } from "@labbridge/logging";
+
+/** An error with a code the client can act on. */
+export class ApiError extends Error {
+  constructor(readonly code: ErrorCode, message?: string, readonly details: Record<string, unknown> = {}) {
+    super(message ?? code);
+  }
+}
+
+/** A 422 listing every problem with the request. */
+export function validationError(problems: Problem[]): ApiError {
+  const first = problems[0];
+  const message = first ? `Invalid request: ${first.field ? `${first.field} ` : ""}${first.reason}` : "Invalid request";
+  return new ApiError("validation_failed", message, { problems });
+}
+
+function isRedisUnavailable(err: unknown): boolean {
+  const name = (err as Error)?.name ?? "";
+  const message = (err as Error)?.message ?? "";
+  return name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|Stream isn't writeable|enableOfflineQueue/i.test(message);
+}
+
+/** Turns any error into the structured response; unexpected ones are logged. */
+export function errorResponse(err: unknown, log: Logger): Response {
+  if (err instanceof ApiError) {
+    return { status: httpStatusOf(err.code), body: errorBody(err.code, err.message, err.details) };
+  }
+  if (err instanceof BodyTooLargeError) return { status: 413, body: errorBody("payload_too_large", err.message) };
+  if (isUnavailableError(err) || isRedisUnavailable(err)) {
+    log.warn({ err: (err as Error).message }, "dependency unavailable, answering 503");
+    return { status: 503, body: errorBody("unavailable"), headers: { "retry-after": "2" } };
+  }
+  log.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, "unexpected error");
+  return { status: 500, body: errorBody("internal") };
+}

@@ -1,0 +1,84 @@
+// The OpenAPI document served at GET /openapi.json: the paths of ../shared/API.md, with
+// the shared error body. Kept short; API.md stays the prose contract.
+
+const error = { $ref: "#/components/schemas/Error" };
+const job = { $ref: "#/components/schemas/Job" };
+const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
+const errors = {
+  400: { description: "Malformed JSON", ...json(error) },
+  401: { description: "Missing or invalid token", ...json(error) },
+  403: { description: "Not allowed", ...json(error) },
+  404: { description: "Not found", ...json(error) },
+  422: { description: "Invalid request", ...json(error) },
+  503: { description: "MySQL or Redis unavailable; nothing was applied", ...json(error) },
+};
+const idParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+
+/** The OpenAPI 3.1 document. */
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: { title: "LabBridge API", version: "1.0.0", description: "Dispatch jobs to lab GPU workstations. See API.md." },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    schemas: {
+      Error: {
+        type: "object",
+        required: ["error"],
+        properties: { error: { type: "object", required: ["code", "message", "details"], properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } } } },
+      },
+      JobSubmission: {
+        type: "object",
+        required: ["command"],
+        properties: {
+          name: { type: "string" },
+          command: { type: "array", items: { type: "string" }, minItems: 1 },
+          env: { type: "object", additionalProperties: { type: "string" } },
+          inputs: { type: "array", items: { type: "object", required: ["key", "path"], properties: { key: { type: "string" }, path: { type: "string" } } } },
+          requirements: { type: "object", properties: { os: { type: "string" }, labels: { type: "object", additionalProperties: { type: "string" } } } },
+          timeout_seconds: { type: "integer", minimum: 1 },
+          max_attempts: { type: "integer", minimum: 1, default: 1 },
+        },
+      },
+      Job: {
+        type: "object",
+        properties: {
+          id: { type: "string" }, name: { type: ["string", "null"] },
+          state: { enum: ["PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] },
+          command: { type: "array", items: { type: "string" } }, attempts: { type: "array" }, outputs: { type: "array" }, history: { type: "array" },
+        },
+      },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    "/v1/jobs": {
+      post: {
+        summary: "Submit a job",
+        parameters: [{ name: "Idempotency-Key", in: "header", schema: { type: "string" } }],
+        requestBody: { required: true, ...json({ $ref: "#/components/schemas/JobSubmission" }) },
+        responses: { 201: { description: "Created", ...json(job) }, 200: { description: "Replay of an idempotent create", ...json(job) }, ...errors },
+      },
+      get: {
+        summary: "List jobs",
+        parameters: ["state", "agent_id", "limit", "cursor"].map((name) => ({ name, in: "query", schema: { type: "string" } })),
+        responses: { 200: { description: "A page of jobs" }, ...errors },
+      },
+    },
+    "/v1/jobs/{id}": { get: { summary: "Get a job", parameters: [idParam("id")], responses: { 200: { description: "The job", ...json(job) }, ...errors } } },
+    "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
+    "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs", parameters: [idParam("id")], responses: { 200: { description: "Outputs" }, ...errors } } },
+    "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
+    "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
+    "/v1/agents/{id}": {
+      get: { summary: "Get an agent", parameters: [idParam("id")], responses: { 200: { description: "The agent" }, ...errors } },
+      delete: { summary: "Revoke an agent (admin)", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
+    },
+    "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },
+    "/v1/agents/{id}/resume": { post: { summary: "Resume an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Resumed" }, ...errors } } },
+    "/v1/enrollment-tokens": { post: { summary: "One-use enrollment token (admin)", responses: { 201: { description: "Token" }, ...errors } } },
+    "/v1/api-tokens": { post: { summary: "API token for a user (admin)", responses: { 201: { description: "Token" }, ...errors } } },
+    "/healthz": { get: { security: [], summary: "Process up", responses: { 200: { description: "OK" } } } },
+    "/readyz": { get: { security: [], summary: "Redis and MySQL reachable", responses: { 200: { description: "Ready" }, 503: { description: "Not ready" } } } },
+    "/metrics": { get: { security: [], summary: "Prometheus metrics", responses: { 200: { description: "Metrics" } } } },
+  },
+} as const;

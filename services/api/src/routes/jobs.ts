@@ -1,0 +1,100 @@
+// /v1/jobs: create (idempotent with Idempotency-Key), get, list, cancel, and outputs with
+// presigned GET URLs (the bytes never pass through the API).
+import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobState } from "@labbridge/protocol";
+import { createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, listJobs, requestCancel, type Principal } from "@labbridge/store";
+import { appendEntry } from "@labbridge/streams";
+import type { Request, Response } from "@labbridge/uws";
+import type { ApiContext } from "../api_context.ts";
+import { ApiError, validationError } from "../api_error.ts";
+import { jsonBody, limitParam } from "../request_body.ts";
+import type { Route } from "../router.ts";
+
+const MAX_IDEMPOTENCY_KEY = 255;
+
+async function visibleJob(ctx: ApiContext, id: string, who: Principal) {
+  const job = isId(id, ID_PREFIX.job) ? await getJob(ctx.pool, id) : null;
+  // Another user's job is reported as missing, not forbidden: its id tells nothing.
+  if (!job || (who.role !== "admin" && job.owner !== who.owner)) throw new ApiError("not_found", `Job "${id}" not found`);
+  return job;
+}
+
+async function create(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
+  const checked = checkJobSpec(jsonBody(req));
+  if (!checked.ok) throw validationError(checked.problems);
+  const key = req.headers["idempotency-key"] ?? null;
+  if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
+    throw new ApiError("validation_failed", `Invalid Idempotency-Key: expected 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
+  }
+  const spec = { ...checked.value, inputs: await describeInputs(ctx.pool, checked.value.inputs) };
+  let result;
+  try {
+    result = await createJob(ctx.pool, { owner: who.owner, spec, idempotencyKey: key, now: new Date(ctx.clock()) });
+  } catch (err) {
+    if (err instanceof IdempotencyConflictError) throw new ApiError("idempotency_key_reused", err.message, { idempotency_key: key });
+    throw err;
+  }
+  if (result.created) {
+    ctx.log.info({ job_id: result.job.id, owner: who.owner, state: "PENDING", cause: "submitted" }, "job submitted");
+    // The job is committed; the stream entry only wakes a scheduler early. If Redis is
+    // away, the scheduler's MySQL sweep still finds the job, so this is not an error.
+    await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.submitted", job_id: result.job.id, data: { owner: who.owner } })
+      .catch((err) => ctx.log.warn({ job_id: result.job.id, err: (err as Error).message }, "job.submitted not published; the sweep will pick it up"));
+  }
+  return { status: result.created ? 201 : 200, body: result.job, headers: result.created ? {} : { "idempotent-replayed": "true" } };
+}
+
+async function get(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
+  return { status: 200, body: await visibleJob(ctx, id!, who) };
+}
+
+async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
+  const state = req.query.get("state");
+  if (state !== null && !JOB_STATES.includes(state as JobState)) {
+    throw new ApiError("validation_failed", `Invalid state "${state}": expected one of ${JOB_STATES.join(", ")}`);
+  }
+  const cursor = req.query.get("cursor") ?? undefined;
+  try {
+    const page = await listJobs(ctx.pool, {
+      owner: who.role === "admin" ? undefined : who.owner,
+      state: (state as JobState | null) ?? undefined,
+      agentId: req.query.get("agent_id") ?? undefined,
+      limit: limitParam(req),
+      cursor,
+    });
+    return { status: 200, body: page };
+  } catch (err) {
+    if ((err as Error).message === "Invalid cursor" || err instanceof SyntaxError) throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
+    throw err;
+  }
+}
+
+async function cancel(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
+  await visibleJob(ctx, id!, who);
+  const outcome = await requestCancel(ctx.pool, id!, new Date(ctx.clock()));
+  if (outcome === "already_finished") {
+    const row = await getJobRow(ctx.pool, id!);
+    throw new ApiError("job_already_finished", `Job "${id}" has already finished: ${row?.state}`, { state: row?.state });
+  }
+  ctx.log.info({ job_id: id, by: who.owner }, "job cancel requested");
+  // Durable in MySQL already; the entry wakes the scheduler, whose sweep is the fallback.
+  await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id: id!, data: { by: who.owner } });
+  return { status: 202, body: await visibleJob(ctx, id!, who) };
+}
+
+async function outputs(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
+  const job = await visibleJob(ctx, id!, who);
+  const items = job.outputs.map((o) => {
+    const signed = ctx.storage.presignGet(o.key, ctx.config.presignSeconds);
+    return { path: o.path, key: o.key, size: o.size, sha256: o.sha256, url: signed.url, expires_at: signed.expiresAt };
+  });
+  return { status: 200, body: { items } };
+}
+
+/** The job routes. */
+export const jobRoutes: Route[] = [
+  { method: "POST", path: /^\/v1\/jobs\/?$/, auth: true, handle: create },
+  { method: "GET", path: /^\/v1\/jobs\/?$/, auth: true, handle: list },
+  { method: "GET", path: /^\/v1\/jobs\/([^/]+)$/, auth: true, handle: get },
+  { method: "POST", path: /^\/v1\/jobs\/([^/]+)\/cancel$/, auth: true, handle: cancel },
+  { method: "GET", path: /^\/v1\/jobs\/([^/]+)\/outputs$/, auth: true, handle: outputs },
+];

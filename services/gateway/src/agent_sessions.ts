@@ -1,0 +1,74 @@
+// The sockets this gateway holds, by agent id, and what each knows about its agent. A
+// session's frames are handled one at a time, in order, through its queue.
+import type { WebSocket } from "uWebSockets.js";
+import type { AgentRow } from "@labbridge/store";
+import type { ServerMessage } from "@labbridge/protocol";
+import type { Counter } from "@labbridge/metrics";
+
+/** Per-socket state, kept as the uWS user data. */
+export interface SocketData {
+  kind: "agent" | "enroll" | "rejected";
+  sessionId: string;
+  agent: AgentRow | null;
+  /** Enrollment token, only for kind "enroll"; never logged. */
+  token: string | null;
+  rejection: { code: number; message: string } | null;
+  helloDone: boolean;
+  closed: boolean;
+  queue: Promise<void>;
+  lastProgressAt: Map<string, number>;
+}
+
+/** A socket with our user data. */
+export type AgentSocket = WebSocket<SocketData>;
+
+/** Sends a message if the socket is open, counting bytes; false when it could not be sent. */
+export function sendTo(ws: AgentSocket, message: ServerMessage, sent: Counter): boolean {
+  const data = ws.getUserData();
+  if (data.closed) return false;
+  const text = JSON.stringify(message);
+  sent.inc(Buffer.byteLength(text));
+  // 2 = dropped by back-pressure limit; 0 = buffered (still delivered).
+  return ws.send(text, false) !== 2;
+}
+
+/** Closes a socket with a code, once. */
+export function closeSocket(ws: AgentSocket, code: number, reason: string): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  data.closed = true;
+  ws.end(code, reason);
+}
+
+/** Agent id → its socket on this gateway. */
+export class AgentSessions {
+  private readonly byAgent = new Map<string, AgentSocket>();
+
+  /** Registers the socket for the agent; returns the socket it replaces on this gateway, if any. */
+  set(agentId: string, ws: AgentSocket): AgentSocket | null {
+    const old = this.byAgent.get(agentId) ?? null;
+    this.byAgent.set(agentId, ws);
+    return old && old !== ws ? old : null;
+  }
+
+  /** Forgets the socket if it is still the agent's current one. */
+  delete(agentId: string, ws: AgentSocket): void {
+    if (this.byAgent.get(agentId) === ws) this.byAgent.delete(agentId);
+  }
+
+  /** The agent's socket on this gateway, if connected here and past hello. */
+  get(agentId: string): AgentSocket | null {
+    const ws = this.byAgent.get(agentId);
+    return ws && !ws.getUserData().closed && ws.getUserData().helloDone ? ws : null;
+  }
+
+  /** Number of agents connected here. */
+  get size(): number {
+    return this.byAgent.size;
+  }
+
+  /** Every socket, for shutdown. */
+  all(): AgentSocket[] {
+    return [...this.byAgent.values()];
+  }
+}

@@ -1,0 +1,24 @@
+// What the gateway's handlers share: the service context, this gateway's sockets, object
+// storage for presigning, and its byte counters.
+import type { ServiceContext } from "@labbridge/runtime";
+import type { ObjectStorage } from "@labbridge/storage";
+import type { Counter, Gauge, Registry } from "@labbridge/metrics";
+import type { AgentSessions } from "./agent_sessions.ts";
+
+/** Shared state of one gateway process. */
+export interface GatewayContext extends ServiceContext {
+  gatewayId: string;
+  sessions: AgentSessions;
+  storage: ObjectStorage;
+  metrics: {
+    registry: Registry;
+    received: Counter;
+    sent: Counter;
+    connected: Gauge;
+  };
+}
+
+/** Lease expiry for a renewal made now. */
+export function leaseExpiry(ctx: GatewayContext, now: number): number {
+  return now + ctx.config.leaseTtlSeconds * 1000;
+}

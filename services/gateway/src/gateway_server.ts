@@ -1,0 +1,75 @@
+// The gateway's uWebSockets.js server: agent sessions on /v1/agent, enrollment on
+// /v1/enroll, and /healthz, /readyz, /metrics on the same port.
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from "uWebSockets.js";
+import { listen, type UwsModule } from "@labbridge/uws";
+import { checkReadiness } from "@labbridge/runtime";
+import type { AgentSocket, SocketData } from "./agent_sessions.ts";
+import { authenticateAgentUpgrade, enrollUpgrade } from "./authenticate_upgrade.ts";
+import type { GatewayContext } from "./gateway_context.ts";
+import { MAX_PAYLOAD, onClose, onMessage, onOpen } from "./socket_handlers.ts";
+
+function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string) => Promise<SocketData>) {
+  return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+    const authorization = req.getHeader("authorization");
+    const key = req.getHeader("sec-websocket-key");
+    const protocol = req.getHeader("sec-websocket-protocol");
+    const extensions = req.getHeader("sec-websocket-extensions");
+    ctx.metrics.received.inc(authorization.length + key.length + protocol.length + extensions.length + 128);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    authenticate(authorization)
+      .catch((err): SocketData => {
+        ctx.log.warn({ err: (err as Error).message }, "upgrade authentication failed");
+        throw err;
+      })
+      .then(
+        (data) => {
+          if (!aborted) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        },
+        () => {
+          if (!aborted) res.cork(() => res.writeStatus("503 Service Unavailable").end('{"error":{"code":"unavailable","message":"Try again","details":{}}}'));
+        },
+      );
+  };
+}
+
+function serviceEndpoints(ctx: GatewayContext, app: TemplatedApp): void {
+  const reply = (res: HttpResponse, status: string, contentType: string, body: string) => {
+    ctx.metrics.sent.inc(body.length);
+    res.cork(() => res.writeStatus(status).writeHeader("content-type", contentType).end(body));
+  };
+  app.get("/healthz", (res) => reply(res, "200 OK", "application/json", '{"ok":true}'));
+  app.get("/metrics", (res) => reply(res, "200 OK", "text/plain; version=0.0.4", ctx.metrics.registry.render()));
+  app.get("/readyz", (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void checkReadiness(ctx).then((r) => {
+      if (!aborted) reply(res, r.ready ? "200 OK" : "503 Service Unavailable", "application/json", JSON.stringify(r));
+    });
+  });
+  app.any("/*", (res) => reply(res, "404 Not Found", "application/json", '{"error":{"code":"not_found","message":"Not found","details":{}}}'));
+}
+
+/** Starts the server; returns the port it listens on and a function that stops it. */
+export async function startGatewayServer(ctx: GatewayContext, uws: UwsModule): Promise<{ port: number; close: () => void }> {
+  const app = uws.App();
+  const behavior = {
+    maxPayloadLength: MAX_PAYLOAD,
+    // uWS closes a socket that sent nothing for this long: a dead peer is noticed within
+    // a few missed heartbeats even when no FIN arrives (NAT timeouts, pulled cables).
+    idleTimeout: Math.max(8, Math.ceil(ctx.config.heartbeatSeconds * 3)),
+    maxBackpressure: 1024 * 1024,
+    sendPingsAutomatically: true,
+    open: (ws: AgentSocket) => onOpen(ctx, ws),
+    message: (ws: AgentSocket, message: ArrayBuffer, isBinary: boolean) => onMessage(ctx, ws, message, isBinary),
+    close: (ws: AgentSocket, code: number) => onClose(ctx, ws, code),
+  };
+  app.ws<SocketData>("/v1/agent", { ...behavior, upgrade: upgradeWith(ctx, (a) => authenticateAgentUpgrade(ctx, a)) });
+  app.ws<SocketData>("/v1/enroll", { ...behavior, upgrade: upgradeWith(ctx, async (a) => enrollUpgrade(a)) });
+  serviceEndpoints(ctx, app);
+  return listen(uws, app, ctx.config.host, ctx.config.gatewayPort);
+}

@@ -1,0 +1,72 @@
+// Attempt reports from the agent: start requests (the exactly-once gate), progress lines,
+// and the final result. Each is checked against the lease: only the agent holding a live
+// lease on the attempt may start it or report it.
+import { outputKey, type FinishedMessage, type ProgressMessage, type StartRequestMessage } from "@labbridge/protocol";
+import { appendEntry } from "@labbridge/streams";
+import { sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
+
+const PROGRESS_MIN_INTERVAL_MS = 1000;
+
+/** Grants a start only by marking the live lease started first, so the reaper never re-queues an attempt that may have run. */
+export async function handleStartRequest(ctx: GatewayContext, ws: AgentSocket, msg: StartRequestMessage): Promise<void> {
+  const agentId = ws.getUserData().agent!.id;
+  const now = ctx.clock();
+  const grant = await ctx.leases.markStarted(msg.attempt_id, agentId, now, leaseExpiry(ctx, now));
+  if (grant === "refused") {
+    ctx.log.info({ agent_id: agentId, attempt_id: msg.attempt_id }, "start refused: no live lease");
+    sendTo(ws, { type: "attempt.abort", attempt_id: msg.attempt_id, reason: "start_refused" }, ctx.metrics.sent);
+    return;
+  }
+  const lease = await ctx.leases.get(msg.attempt_id);
+  if (lease) {
+    await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+      type: "attempt.started", job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId, ts: new Date(now).toISOString(), data: {},
+    });
+  }
+  sendTo(ws, { type: "attempt.start_granted", attempt_id: msg.attempt_id }, ctx.metrics.sent);
+}
+
+/** Forwards a progress line, at most one per second per attempt. */
+export async function handleProgress(ctx: GatewayContext, ws: AgentSocket, msg: ProgressMessage): Promise<void> {
+  const data = ws.getUserData();
+  const now = ctx.clock();
+  if (now - (data.lastProgressAt.get(msg.attempt_id) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
+  data.lastProgressAt.set(msg.attempt_id, now);
+  const lease = await ctx.leases.get(msg.attempt_id);
+  if (!lease || lease.agentId !== data.agent!.id) return;
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+    type: "attempt.progress", job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: lease.agentId, data: { message: msg.message },
+  });
+}
+
+const EVENT = { succeeded: "attempt.succeeded", failed: "attempt.failed", canceled: "attempt.canceled" } as const;
+
+/** Forwards the result of an attempt whose lease this agent still holds; a report after the lease ran out is too late. */
+export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: FinishedMessage): Promise<void> {
+  const data = ws.getUserData();
+  const agentId = data.agent!.id;
+  const now = ctx.clock();
+  const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
+  data.lastProgressAt.delete(msg.attempt_id);
+  const lease = await ctx.leases.get(msg.attempt_id);
+  if (!lease || lease.agentId !== agentId || lease.expiresAt < now) {
+    log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease is gone");
+    return;
+  }
+  const badKey = msg.outputs.find((o) => o.key !== outputKey(lease.jobId, msg.attempt_id, o.path));
+  if (badKey) {
+    log.warn({ job_id: lease.jobId, path: badKey.path }, "report refused: output key outside the attempt's prefix");
+    sendTo(ws, { type: "error", code: "validation_failed", message: `Output "${badKey.path}" has a key outside the attempt's prefix` }, ctx.metrics.sent);
+    return;
+  }
+  // Keep the lease alive while the scheduler records the result, so the reaper cannot
+  // fail an attempt that ended in time.
+  await ctx.leases.extend(agentId, [msg.attempt_id], now, leaseExpiry(ctx, now));
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+    type: EVENT[msg.outcome], job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId,
+    ts: new Date(now).toISOString(),
+    data: { exit_code: msg.exit_code, error: msg.error, outputs: msg.outputs },
+  });
+  log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: msg.outputs.length }, "attempt reported");
+}

@@ -1,0 +1,23 @@
+// Heartbeats renew the agent's presence and the leases of the attempts it says it runs.
+// A lease that could not be renewed is gone: the agent is told to abort that attempt.
+import { CLOSE_CODES, type HeartbeatMessage } from "@labbridge/protocol";
+import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
+
+/** Handles one heartbeat. */
+export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg: HeartbeatMessage): Promise<void> {
+  const data = ws.getUserData();
+  const agentId = data.agent!.id;
+  const now = ctx.clock();
+  const current = await ctx.presence.touch(agentId, data.sessionId, now, leaseExpiry(ctx, now));
+  if (!current) {
+    // Replaced elsewhere, or marked OFFLINE after missing heartbeats: start over with a new hello.
+    closeSocket(ws, CLOSE_CODES.replaced, "session is no longer current, reconnect");
+    return;
+  }
+  const lost = await ctx.leases.extend(agentId, msg.running, now, leaseExpiry(ctx, now));
+  for (const attemptId of lost) {
+    ctx.log.info({ agent_id: agentId, attempt_id: attemptId }, "heartbeat for a lost lease, aborting attempt");
+    sendTo(ws, { type: "attempt.abort", attempt_id: attemptId, reason: "lease_lost" }, ctx.metrics.sent);
+  }
+}

@@ -1,0 +1,89 @@
+// uWS socket callbacks: check every frame at the edge, run each session's frames in order,
+// and turn a closed socket into an `agent.offline` event (fenced on its session).
+import { CLOSE_CODES, describeProblems, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage } from "@labbridge/protocol";
+import { appendEntry } from "@labbridge/streams";
+import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import type { GatewayContext } from "./gateway_context.ts";
+import { handleEnroll } from "./handle_enroll.ts";
+import { handleHeartbeat } from "./handle_heartbeat.ts";
+import { handleHello } from "./handle_hello.ts";
+import { handleFinished, handleProgress, handleStartRequest } from "./handle_attempt_report.ts";
+import { handlePresign } from "./handle_presign.ts";
+
+/** Called when the upgrade completed. */
+export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
+  const data = ws.getUserData();
+  if (data.rejection) {
+    sendTo(ws, { type: "error", code: "invalid_token", message: data.rejection.message }, ctx.metrics.sent);
+    closeSocket(ws, data.rejection.code, data.rejection.message);
+  }
+}
+
+async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage): Promise<void> {
+  const data = ws.getUserData();
+  if (data.kind === "enroll") {
+    if (msg.type === "enroll") return handleEnroll(ctx, ws, msg);
+    return refuse(ctx, ws, "Enrollment connections take only an enroll frame");
+  }
+  if (data.kind !== "agent") return;
+  if (!data.helloDone) {
+    if (msg.type === "hello") return handleHello(ctx, ws, msg);
+    return refuse(ctx, ws, "First frame must be hello");
+  }
+  switch (msg.type) {
+    case "heartbeat": return handleHeartbeat(ctx, ws, msg);
+    case "attempt.start_request": return handleStartRequest(ctx, ws, msg);
+    case "attempt.progress": return handleProgress(ctx, ws, msg);
+    case "attempt.finished": return handleFinished(ctx, ws, msg);
+    case "presign.request": return handlePresign(ctx, ws, msg);
+    default: return refuse(ctx, ws, `Unexpected frame "${msg.type}"`);
+  }
+}
+
+function refuse(ctx: GatewayContext, ws: AgentSocket, message: string): void {
+  sendTo(ws, { type: "error", code: "validation_failed", message }, ctx.metrics.sent);
+  closeSocket(ws, CLOSE_CODES.malformed, message.slice(0, 100));
+}
+
+/** Called for every frame. */
+export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBuffer, isBinary: boolean): void {
+  ctx.metrics.received.inc(message.byteLength);
+  const data = ws.getUserData();
+  if (data.closed) return;
+  if (isBinary) return refuse(ctx, ws, "Binary frames are not accepted");
+  const text = Buffer.from(message).toString("utf8");
+  const parsed = parseAgentMessage(text);
+  if (!parsed.ok) {
+    ctx.log.warn({ agent_id: data.agent?.id, problems: describeProblems(parsed.problems) }, "malformed frame");
+    return refuse(ctx, ws, `Malformed frame: ${describeProblems(parsed.problems)}`);
+  }
+  data.queue = data.queue
+    .then(() => dispatch(ctx, ws, parsed.value))
+    .catch((err) => {
+      ctx.log.error({ agent_id: data.agent?.id, type: parsed.value.type, err: (err as Error).message }, "frame handler failed");
+      sendTo(ws, { type: "error", code: "unavailable", message: "Gateway could not handle the frame, try again" }, ctx.metrics.sent);
+    });
+}
+
+/** Called when the socket closed, for whatever reason. */
+export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): void {
+  const data = ws.getUserData();
+  data.closed = true;
+  const agent = data.agent;
+  if (data.kind !== "agent" || !agent || !data.helloDone) return;
+  ctx.sessions.delete(agent.id, ws);
+  ctx.metrics.connected.set(ctx.sessions.size);
+  data.queue = data.queue.then(async () => {
+    // Only the current session may mark the agent OFFLINE; leases stay until they expire,
+    // so a network blip does not touch running attempts.
+    if (await ctx.presence.disconnect(agent.id, data.sessionId)) {
+      await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+        type: "agent.offline", agent_id: agent.id, data: { session_id: data.sessionId, cause: "socket_closed", close_code: code },
+      });
+    }
+    ctx.log.info({ agent_id: agent.id, session_id: data.sessionId, close_code: code }, "agent disconnected");
+  }).catch((err) => ctx.log.warn({ agent_id: agent.id, err: (err as Error).message }, "disconnect not recorded"));
+}
+
+/** Largest frame accepted, re-exported for the server setup. */
+export const MAX_PAYLOAD = MAX_FRAME_BYTES;

@@ -1,0 +1,24 @@
+// One pass over agents whose presence ran out (no heartbeat within the lease TTL): mark
+// them OFFLINE in MySQL, fenced on the session they had, then drop the presence entry.
+import { markAgentOffline } from "@labbridge/store";
+import { appendEntry } from "@labbridge/streams";
+import type { ServiceContext } from "@labbridge/runtime";
+
+/** Marks up to `batch` silent agents OFFLINE; returns true when there may be more. */
+export async function markSilentAgents(ctx: ServiceContext, batch = 100): Promise<boolean> {
+  const now = ctx.clock();
+  const silent = await ctx.presence.expired(now, batch);
+  for (const { agentId, sessionId } of silent) {
+    if (sessionId) {
+      const changed = await markAgentOffline(ctx.pool, { agentId, sessionId, at: new Date(now) });
+      if (changed) {
+        ctx.log.info({ agent_id: agentId, session_id: sessionId, cause: "heartbeat_missed" }, "agent OFFLINE");
+        await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+          type: "agent.offline", agent_id: agentId, data: { session_id: sessionId, cause: "heartbeat_missed" },
+        });
+      }
+    }
+    await ctx.presence.removeExpired(agentId, sessionId ?? "", now);
+  }
+  return silent.length === batch;
+}

@@ -1,0 +1,51 @@
+// Dispatch: PENDING → ASSIGNED for one job, or for as many PENDING jobs as agents can take.
+// The assignment is committed (with its lease) before the gateway is told, so a crash in
+// between leaves an ASSIGNED attempt whose lease expires and is handed back.
+import { assignJob, pendingJobIds, type Assignment } from "@labbridge/store";
+import { appendEntry } from "@labbridge/streams";
+import { publishTransition, type ServiceContext } from "@labbridge/runtime";
+import { applyCancel } from "./cancel.ts";
+
+/** Tries to assign one job; returns the assignment, or null (not PENDING, or no agent fits now). */
+export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<Assignment | null> {
+  const now = ctx.clock();
+  const assignment = await assignJob(ctx.pool, {
+    jobId,
+    now: new Date(now),
+    grantLease: async ({ attemptId, agentId }) => {
+      await ctx.leases.grant(attemptId, agentId, jobId, now + ctx.config.leaseTtlSeconds * 1000);
+    },
+  });
+  if (!assignment) return null;
+  await publishTransition(ctx, assignment.transition);
+  await appendEntry(ctx.redis, ctx.streams.gateway(assignment.gatewayId), {
+    type: "attempt.assign",
+    job_id: assignment.jobId,
+    attempt_id: assignment.attemptId,
+    agent_id: assignment.agentId,
+    data: {
+      command: assignment.spec.command,
+      env: assignment.spec.env,
+      inputs: assignment.spec.inputs,
+      timeout_seconds: assignment.timeoutSeconds,
+    },
+  });
+  return assignment;
+}
+
+/** Walks PENDING jobs oldest first, assigning while agents take them; returns how many were assigned. */
+export async function dispatchPending(ctx: ServiceContext, batch = 100): Promise<number> {
+  const jobs = await pendingJobIds(ctx.pool, batch);
+  let assigned = 0;
+  let misses = 0;
+  for (const job of jobs) {
+    if (job.cancelRequested) {
+      await applyCancel(ctx, job.id);
+      continue;
+    }
+    if (await dispatchJob(ctx, job.id)) assigned++;
+    // A few misses in a row: no agent fits the rest right now; the next wake-up retries.
+    else if (++misses >= 10) break;
+  }
+  return assigned;
+}

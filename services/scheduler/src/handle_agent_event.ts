@@ -1,0 +1,75 @@
+// Consumer of `<prefix>:agent-events`: agent presence and attempt reports from gateways
+// and the reaper. Each report is applied as one fenced transition in MySQL; a duplicate
+// or an out-of-date report matches no row and changes nothing.
+import { isErrorCode, type Gpu, type OutputFile, type StreamEntry } from "@labbridge/protocol";
+import { finishAttempt, markAgentOffline, markAgentOnline, startAttempt, type AttemptResult } from "@labbridge/store";
+import { appendEntry } from "@labbridge/streams";
+import { publishTransition, type ServiceContext } from "@labbridge/runtime";
+import { dispatchPending } from "./dispatch.ts";
+
+const OUTCOME = { "attempt.succeeded": "succeeded", "attempt.failed": "failed", "attempt.canceled": "canceled" } as const;
+
+/** Handles one entry of the agent-events stream. */
+export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry): Promise<void> {
+  const { data } = entry;
+  const agentId = entry.agent_id;
+  if (!agentId) return;
+  const at = new Date(entry.ts || ctx.clock());
+  switch (entry.type) {
+    case "agent.online": {
+      const changed = await markAgentOnline(ctx.pool, {
+        agentId,
+        gatewayId: String(data.gateway_id),
+        sessionId: String(data.session_id),
+        os: String(data.os ?? ""),
+        hostname: String(data.hostname ?? ""),
+        gpus: (data.gpus as Gpu[]) ?? [],
+        at: new Date(Number(data.connected_since) || at.getTime()),
+      });
+      if (changed) ctx.log.info({ agent_id: agentId, gateway_id: data.gateway_id, session_id: data.session_id }, "agent ONLINE");
+      await dispatchPending(ctx);
+      return;
+    }
+    case "agent.offline": {
+      const changed = await markAgentOffline(ctx.pool, { agentId, sessionId: String(data.session_id), at });
+      if (changed) ctx.log.info({ agent_id: agentId, session_id: data.session_id, cause: data.cause }, "agent OFFLINE");
+      return;
+    }
+    case "agent.resumed":
+      await dispatchPending(ctx);
+      return;
+    case "attempt.started": {
+      if (!entry.job_id || !entry.attempt_id) return;
+      const t = await startAttempt(ctx.pool, { jobId: entry.job_id, attemptId: entry.attempt_id, agentId, now: at });
+      if (t) await publishTransition(ctx, t);
+      return;
+    }
+    case "attempt.progress": {
+      if (!entry.job_id) return;
+      await appendEntry(ctx.redis, ctx.streams.jobEvents, {
+        type: "job.progress", job_id: entry.job_id, attempt_id: entry.attempt_id, agent_id: agentId, ts: entry.ts, data: { message: data.message },
+      });
+      return;
+    }
+    case "attempt.succeeded":
+    case "attempt.failed":
+    case "attempt.canceled": {
+      if (!entry.job_id || !entry.attempt_id) return;
+      const error = data.error as { code?: unknown; message?: unknown } | null;
+      const result: AttemptResult = {
+        outcome: OUTCOME[entry.type],
+        exitCode: typeof data.exit_code === "number" ? data.exit_code : null,
+        error: error && isErrorCode(error.code) ? { code: error.code, message: String(error.message ?? "") } : null,
+        outputs: (data.outputs as OutputFile[]) ?? [],
+      };
+      const t = await finishAttempt(ctx.pool, { jobId: entry.job_id, attemptId: entry.attempt_id, agentId, result, now: at });
+      // The lease has done its work either way; a fenced-out report still must not keep it alive.
+      await ctx.leases.release(entry.attempt_id);
+      if (t) await publishTransition(ctx, t);
+      await dispatchPending(ctx);
+      return;
+    }
+    default:
+      ctx.log.warn({ type: entry.type, agent_id: agentId }, "ignoring unknown agent event");
+  }
+}
