@@ -1,0 +1,3 @@
+// Programmatic entry for tests and the harness.
+export * from "./start_api.ts";
+export type { ApiContext } from "./api_context.ts";

@@ -1,0 +1,58 @@
+// Builds and starts one gateway: the process entry and the tests share this wiring.
+import type { Config } from "@labbridge/config";
+import { CLOSE_CODES } from "@labbridge/protocol";
+import { logCountersEvery, Registry } from "@labbridge/metrics";
+import { createContext, type Clock } from "@labbridge/runtime";
+import { createObjectStorage } from "@labbridge/storage";
+import { loadNativeUws } from "@labbridge/uws";
+import type { Logger } from "@labbridge/logging";
+import { AgentSessions, closeSocket } from "./agent_sessions.ts";
+import { runCommandLoop } from "./command_loop.ts";
+import type { GatewayContext } from "./gateway_context.ts";
+import { startGatewayServer } from "./gateway_server.ts";
+
+/** A running gateway. */
+export interface RunningGateway {
+  ctx: GatewayContext;
+  port: number;
+  /** Tells agents to reconnect elsewhere, stops the command loop and closes everything. */
+  close: () => Promise<void>;
+}
+
+/** Starts a gateway on config.gatewayPort (0 = any free port). */
+export async function startGateway(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningGateway> {
+  const uws = loadNativeUws();
+  const base = createContext("gateway", config, opts);
+  const registry = new Registry();
+  const ctx: GatewayContext = {
+    ...base,
+    log: base.log.child({ gateway_id: config.gatewayId }),
+    gatewayId: config.gatewayId,
+    sessions: new AgentSessions(),
+    storage: createObjectStorage(config.storage, base.clock),
+    metrics: {
+      registry,
+      received: registry.counter("lb_gateway_ws_received_bytes_total", "Bytes received from agents (frames and upgrades)"),
+      sent: registry.counter("lb_gateway_ws_sent_bytes_total", "Bytes sent to agents and to HTTP callers"),
+      connected: registry.gauge("lb_gateway_connected_agents", "Agents connected to this gateway"),
+    },
+  };
+  const server = await startGatewayServer(ctx, uws);
+  const stopCounterLog = logCountersEvery(config.metricsLogSeconds, (f, m) => ctx.log.info(f, m), [ctx.metrics.received, ctx.metrics.sent]);
+  const controller = new AbortController();
+  const commands = runCommandLoop(ctx, controller.signal);
+  ctx.log.info({ port: server.port, url: `ws://127.0.0.1:${server.port}`, prefix: config.prefix }, "gateway listening");
+  return {
+    ctx,
+    port: server.port,
+    close: async () => {
+      // Tell agents to reconnect (to this or another gateway) before going away.
+      for (const ws of ctx.sessions.all()) closeSocket(ws, CLOSE_CODES.going_away, "gateway stopping");
+      controller.abort();
+      await commands.catch(() => undefined);
+      server.close();
+      stopCounterLog();
+      await base.close();
+    },
+  };
+}

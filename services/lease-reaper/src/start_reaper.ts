@@ -1,0 +1,41 @@
+// Builds and starts one lease reaper's sweeps. The process entry and the tests share this.
+import type { Config } from "@labbridge/config";
+import type { Logger } from "@labbridge/logging";
+import { createContext, jitter, sleep, type Clock, type ServiceContext } from "@labbridge/runtime";
+import { markSilentAgents } from "./mark_silent_agents.ts";
+import { reapExpiredLeases } from "./reap_expired_leases.ts";
+
+/** A running reaper. */
+export interface RunningReaper {
+  ctx: ServiceContext;
+  close: () => Promise<void>;
+}
+
+/** Starts the expired-lease and silent-agent sweeps. */
+export function startReaper(config: Config, opts: { clock?: Clock; log?: Logger } = {}): RunningReaper {
+  const ctx = createContext("lease-reaper", config, opts);
+  const controller = new AbortController();
+  // Sweep a few times per heartbeat, so an expiry is acted on well within one interval.
+  const idleMs = () => jitter(Math.min(1000, config.heartbeatSeconds * 250));
+  const sweep = async (name: string, pass: () => Promise<boolean>) => {
+    while (!controller.signal.aborted) {
+      let more = false;
+      try {
+        more = await pass();
+      } catch (err) {
+        ctx.log.warn({ loop: name, err: (err as Error).message }, "sweep failed");
+      }
+      if (!more) await sleep(idleMs(), controller.signal);
+    }
+  };
+  const loops = [sweep("expired-leases", () => reapExpiredLeases(ctx)), sweep("silent-agents", () => markSilentAgents(ctx))];
+  ctx.log.info({ prefix: config.prefix }, "lease-reaper started");
+  return {
+    ctx,
+    close: async () => {
+      controller.abort();
+      await Promise.allSettled(loops);
+      await ctx.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+// Programmatic entry for tests and the harness.
+export * from "./start_scheduler.ts";
+export * from "./dispatch.ts";

@@ -1,0 +1,47 @@
+// Builds and starts one scheduler's loops: consumers of `jobs` and `agent-events` in the
+// shared group, and the PENDING sweep. The process entry and the tests share this wiring.
+import { hostname } from "node:os";
+import type { Config } from "@labbridge/config";
+import type { Logger } from "@labbridge/logging";
+import { createContext, every, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
+import { consumeGroup } from "@labbridge/streams";
+import { dispatchPending } from "./dispatch.ts";
+import { handleAgentEvent } from "./handle_agent_event.ts";
+import { handleJobCommand } from "./handle_job_command.ts";
+
+/** A running scheduler. */
+export interface RunningScheduler {
+  ctx: ServiceContext;
+  /** Stops taking entries, finishes the ones in hand, and closes connections. */
+  close: () => Promise<void>;
+}
+
+/** Starts the scheduler loops. */
+export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logger; consumer?: string } = {}): RunningScheduler {
+  const ctx = createContext("scheduler", config, opts);
+  const consumer = opts.consumer ?? `scheduler-${hostname()}-${process.pid}`;
+  const controller = new AbortController();
+  const { signal } = controller;
+  const loops = [
+    consumeGroup({
+      redis: ctx.blockingRedis("jobs"), stream: ctx.streams.jobs, group: "scheduler", consumer, log: ctx.log, signal,
+      handler: (entry) => handleJobCommand(ctx, entry),
+    }),
+    consumeGroup({
+      redis: ctx.blockingRedis("agent-events"), stream: ctx.streams.agentEvents, group: "scheduler", consumer, log: ctx.log, signal,
+      handler: (entry) => handleAgentEvent(ctx, entry),
+    }),
+    every(signal, ctx.log, "pending-sweep", () => jitter(config.sweepSeconds * 1000), async () => {
+      await dispatchPending(ctx);
+    }),
+  ];
+  ctx.log.info({ consumer, prefix: config.prefix }, "scheduler started");
+  return {
+    ctx,
+    close: async () => {
+      controller.abort();
+      await Promise.allSettled(loops);
+      await ctx.close();
+    },
+  };
+}
