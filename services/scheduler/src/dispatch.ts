@@ -1,7 +1,7 @@
 // Dispatch: PENDING → ASSIGNED for one job, or for as many PENDING jobs as agents can take.
 // The assignment is committed (with its lease) before the gateway is told, so a crash in
 // between leaves an ASSIGNED attempt whose lease expires and is handed back.
-import { assignJob, pendingJobIds, type Assignment } from "@labbridge/store";
+import { assignJob, pendingJobIds, staleCancelJobIds, type Assignment } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
 import { applyCancel } from "./cancel.ts";
@@ -48,4 +48,14 @@ export async function dispatchPending(ctx: ServiceContext, batch = 100): Promise
     else if (++misses >= 10) break;
   }
   return assigned;
+}
+
+/** How long a cancel may take effect before the sweep sends it again. */
+const CANCEL_RESEND_MS = 30_000;
+
+/** Re-applies cancels that have not taken effect, so a lost stream entry or command loses no cancel. */
+export async function resendStaleCancels(ctx: ServiceContext, batch = 50): Promise<void> {
+  for (const jobId of await staleCancelJobIds(ctx.pool, new Date(ctx.clock() - CANCEL_RESEND_MS), batch)) {
+    await applyCancel(ctx, jobId);
+  }
 }

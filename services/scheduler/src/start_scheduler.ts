@@ -5,7 +5,7 @@ import type { Config } from "@labbridge/config";
 import type { Logger } from "@labbridge/logging";
 import { createContext, every, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
 import { consumeGroup } from "@labbridge/streams";
-import { dispatchPending } from "./dispatch.ts";
+import { dispatchPending, resendStaleCancels } from "./dispatch.ts";
 import { handleAgentEvent } from "./handle_agent_event.ts";
 import { handleJobCommand } from "./handle_job_command.ts";
 
@@ -33,6 +33,7 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
     }),
     every(signal, ctx.log, "pending-sweep", () => jitter(config.sweepSeconds * 1000), async () => {
       await dispatchPending(ctx);
+      await resendStaleCancels(ctx);
     }),
   ];
   ctx.log.info({ consumer, prefix: config.prefix }, "scheduler started");

@@ -77,7 +77,8 @@ async function cancel(ctx: ApiContext, _req: Request, [id]: string[], who: Princ
   }
   ctx.log.info({ job_id: id, by: who.owner }, "job cancel requested");
   // Durable in MySQL already; the entry wakes the scheduler, whose sweep is the fallback.
-  await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id: id!, data: { by: who.owner } });
+  await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id: id!, data: { by: who.owner } })
+    .catch((err) => ctx.log.warn({ job_id: id, err: (err as Error).message }, "job.cancel_requested not published; the sweep will apply it"));
   return { status: 202, body: await visibleJob(ctx, id!, who) };
 }
 
