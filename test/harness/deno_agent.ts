@@ -12,7 +12,7 @@ export const DENO_BIN = join(ROOT, "node_modules", "deno", "deno");
 
 /** Permission flags of the agent, the single source shared with agent/deno.json's tasks. */
 export function agentPermissions(): string[] {
-  return JSON.parse(readFileSync(join(ROOT, "agent", "permissions.json"), "utf8")) as string[];
+  return (JSON.parse(readFileSync(join(ROOT, "agent", "permissions.json"), "utf8")) as { flags: string[] }).flags;
 }
 
 /** [command, args] that run the agent CLI with `args`. */
