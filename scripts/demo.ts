@@ -6,7 +6,7 @@ import { Bridge } from "../test/harness/bridge.ts";
 import { createTestEnv, waitFor } from "../test/harness/test_env.ts";
 
 const step = (msg: string) => console.log(`\n==> ${msg}`);
-const env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "5", LB_LOG_LEVEL: "info" });
+const env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "5", LB_LOG_LEVEL: "info" }, "lbdemo");
 let bridge: Bridge | null = null;
 let failed = false;
 try {

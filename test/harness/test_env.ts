@@ -18,13 +18,13 @@ export interface TestEnv {
   cleanup: () => Promise<void>;
 }
 
-/** Creates a fresh prefix and migrated database; `overrides` are LB_* variables. */
-export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+/** Creates a fresh prefix and migrated database named after `label`; `overrides` are LB_* variables. */
+export async function createTestEnv(overrides: Record<string, string> = {}, label = "lbtest"): Promise<TestEnv> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
   const env: Record<string, string> = {
     LB_REDIS_URL: TEST_REDIS_URL,
-    LB_MYSQL_URL: `${TEST_MYSQL_SERVER}/lbtest_${id}`,
-    LB_PREFIX: `lbtest-${id}`,
+    LB_MYSQL_URL: `${TEST_MYSQL_SERVER}/${label}_${id}`,
+    LB_PREFIX: `${label}-${id}`,
     LB_ADMIN_TOKEN: `admin-${id}`,
     LB_API_PORT: "0",
     LB_GATEWAY_PORT: "0",

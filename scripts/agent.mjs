@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Runs the Deno lab agent from the repository with the same permission flags the compiled
+// binary gets. The flags live in agent/permissions.json only; agent/test/permissions_test.ts
+// fails if deno.json's compile/test tasks drift from them.
+//
+//   node scripts/agent.mjs <agent args>   deno run <PERMS> agent/src/main.ts <agent args>
+//   node scripts/agent.mjs check          deno check agent/src/main.ts
+//   node scripts/agent.mjs test [args]    deno test <PERMS> agent/ [args]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const agentDir = join(root, "agent");
+const config = join(agentDir, "deno.json");
+const deno = join(root, "node_modules", ".bin", process.platform === "win32" ? "deno.cmd" : "deno");
+
+/** The permission flags, from the one place they are declared. */
+export function permissionFlags() {
+  const { flags } = JSON.parse(readFileSync(join(agentDir, "permissions.json"), "utf8"));
+  if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string" && f.startsWith("--"))) {
+    throw new Error("agent/permissions.json: flags must be an array of --flags");
+  }
+  return flags;
+}
+
+/** The deno command line for the given agent.mjs arguments. */
+export function denoArgs(args) {
+  const [first, ...rest] = args;
+  if (first === "check") return ["check", "--config", config, join(agentDir, "src", "main.ts"), ...rest];
+  if (first === "test") {
+    // Extra arguments may name test files; without any, run all of the agent's tests.
+    const namesFiles = rest.some((a) => !a.startsWith("-"));
+    return ["test", "--config", config, ...permissionFlags(), ...rest, ...(namesFiles ? [] : [agentDir])];
+  }
+  return ["run", "--config", config, ...permissionFlags(), join(agentDir, "src", "main.ts"), ...args];
+}
+
+function main() {
+  const child = spawn(deno, denoArgs(process.argv.slice(2)), { stdio: "inherit", cwd: process.cwd() });
+  // Forward stop signals so the agent can end its job trees and close its socket cleanly.
+  const forward = (sig) => () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, forward(sig));
+  child.on("error", (e) => {
+    console.error(`cannot start deno (${deno}): ${e.message}`);
+    process.exit(1);
+  });
+  child.on("exit", (code, signal) => {
+    if (signal) {
+      // Die of the same signal, so a caller sees what happened to the agent.
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
