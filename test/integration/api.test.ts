@@ -1,0 +1,496 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { startApi, type RunningApi } from "@labbridge/api";
+import { loadConfig } from "@labbridge/config";
+import { createLogger } from "@labbridge/logging";
+import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
+import {
+  assignJob, createEnrollmentToken, enrollAgent, finishAttempt, markAgentOnline, startAttempt,
+} from "@labbridge/store";
+import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
+
+// The HTTP API over a real socket (uWebSockets.js) against real Redis and MariaDB, called
+// with fetch as a client would. The clock is injected, so every time in an answer is known.
+
+const T0 = Date.UTC(2025, 0, 1, 12);
+const silent = createLogger("api-test", "silent");
+
+let env: TestEnv;
+let api: RunningApi;
+let base: string;
+let admin: string;
+let now: number;
+let redis: Redis;
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  now = T0;
+  api = await startApi(env.config, { clock: () => now });
+  base = `http://127.0.0.1:${api.port}`;
+  admin = env.config.adminToken!;
+  redis = new Redis(env.config.redisUrl);
+});
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await api.close();
+  redis.disconnect();
+  await env.cleanup();
+});
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body; tests read it loosely, as a client would. */
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+async function call(method: string, path: string, opts: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string>; url?: string } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...opts.headers };
+  const token = opts.token === undefined ? admin : opts.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined = opts.raw;
+  if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${opts.url ?? base}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** Asserts the structured error body of API.md and returns it. */
+function expectError(a: Answer, status: number, code: string) {
+  expect(a.status, a.text).toBe(status);
+  expect(a.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(Object.keys(a.body)).toEqual(["error"]);
+  expect(a.body.error).toEqual({ code, message: expect.any(String), details: expect.any(Object) });
+  expect(a.body.error.message.length).toBeGreaterThan(0);
+  return a.body.error as { code: string; message: string; details: Record<string, unknown> };
+}
+
+async function submit(body: Record<string, unknown> = {}, token: string = admin) {
+  const a = await call("POST", "/v1/jobs", { token, body: { command: ["python", "train.py"], ...body } });
+  expect(a.status, a.text).toBe(201);
+  return a.body as { id: string; state: string; owner: string };
+}
+
+async function userToken(owner: string): Promise<string> {
+  const a = await call("POST", "/v1/api-tokens", { body: { owner, role: "user" } });
+  expect(a.status, a.text).toBe(201);
+  return a.body.token as string;
+}
+
+async function metricValue(name: string): Promise<number> {
+  const text = (await call("GET", "/metrics", { token: null })).text;
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (!line) throw new Error(`metric ${name} not found`);
+  return Number(line.split(" ").pop());
+}
+
+/** Stream entries as flat field maps, as redis-cli XRANGE shows them. */
+async function entries(stream: string): Promise<Record<string, string>[]> {
+  const raw = await redis.xrange(stream, "-", "+");
+  return raw.map(([, fields]) => {
+    const m: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) m[fields[i]!] = fields[i + 1]!;
+    return m;
+  });
+}
+
+describe("authentication", () => {
+  it("a call without a token is refused with 401 unauthenticated", async () => {
+    expectError(await call("GET", "/v1/jobs", { token: null }), 401, "unauthenticated");
+    expectError(await call("POST", "/v1/jobs", { token: null, body: { command: ["x"] } }), 401, "unauthenticated");
+  });
+
+  it("a call with a wrong token is refused with 401 invalid_token", async () => {
+    expectError(await call("GET", "/v1/jobs", { token: "not-the-token" }), 401, "invalid_token");
+    expectError(await call("GET", "/v1/jobs", { token: "lbu_forged" }), 401, "invalid_token");
+  });
+
+  it("a token in the query string or under another scheme is not accepted", async () => {
+    expectError(await call("GET", `/v1/jobs?token=${admin}`, { token: null }), 401, "unauthenticated");
+    expectError(await call("GET", "/v1/jobs", { token: null, headers: { authorization: `Basic ${admin}` } }), 401, "unauthenticated");
+  });
+
+  it("a call that fails authentication creates nothing", async () => {
+    await call("POST", "/v1/jobs", { token: "wrong", body: { command: ["x"] } });
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+    expect(await redis.exists(api.ctx.streams.jobs)).toBe(0);
+  });
+});
+
+describe("POST /v1/jobs", () => {
+  it("creates a PENDING job with defaults, RFC 3339 times and its submission in the history", async () => {
+    now = T0 + 1234;
+    const a = await call("POST", "/v1/jobs", { body: { command: ["python", "train.py"], name: "resnet" } });
+    expect(a.status).toBe(201);
+    expect(a.body).toMatchObject({
+      id: expect.stringMatching(/^job_[0-9A-Z]{26}$/), name: "resnet", state: "PENDING", command: ["python", "train.py"], env: {}, inputs: [],
+      requirements: {}, timeout_seconds: 86_400, max_attempts: 1, owner: "admin", attempts: [], outputs: [],
+      created_at: new Date(T0 + 1234).toISOString(), updated_at: new Date(T0 + 1234).toISOString(),
+      history: [{ state: "PENDING", at: new Date(T0 + 1234).toISOString(), cause: "submitted" }],
+    });
+    expect((await call("GET", `/v1/jobs/${a.body.id}`)).body).toEqual(a.body);
+  });
+
+  it("malformed JSON is refused with 400 malformed_json", async () => {
+    expectError(await call("POST", "/v1/jobs", { raw: '{"command": ["x"' }), 400, "malformed_json");
+    expectError(await call("POST", "/v1/jobs", { raw: "" }), 400, "malformed_json");
+  });
+
+  it("an empty command is refused with 422 validation_failed naming the field", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: [] } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "command", reason: expect.any(String) }]);
+  });
+
+  it("an input path with .. is refused with 422 and the field in details", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], inputs: [{ key: "inputs/u/a", path: "../../etc/passwd" }] } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "inputs[0].path", reason: 'contains a ".." segment' }]);
+    expect(err.message).toContain("inputs[0].path");
+  });
+
+  it("an LB_ variable in env is refused with 422", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], env: { LB_OUTPUT_DIR: "/" } } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "env.LB_OUTPUT_DIR", reason: expect.any(String) }]);
+  });
+
+  it("a body over 64 KiB is refused with 413 payload_too_large", async () => {
+    const big = JSON.stringify({ command: ["x"], name: "n".repeat(70 * 1024) });
+    expectError(await call("POST", "/v1/jobs", { raw: big }), 413, "payload_too_large");
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("the same Idempotency-Key and body return the first job, never a second one", async () => {
+    const body = { command: ["python", "train.py"], env: { A: "1" } };
+    const first = await call("POST", "/v1/jobs", { body, headers: { "idempotency-key": "k-1" } });
+    expect(first.status).toBe(201);
+    now += 60_000;
+    const second = await call("POST", "/v1/jobs", { body, headers: { "idempotency-key": "k-1" } });
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect((await call("GET", "/v1/jobs")).body.items).toHaveLength(1);
+    expect((await entries(api.ctx.streams.jobs)).filter((e) => e.type === "job.submitted")).toHaveLength(1);
+  });
+
+  it("the same Idempotency-Key with a different body is refused with 422 idempotency_key_reused", async () => {
+    await call("POST", "/v1/jobs", { body: { command: ["a"] }, headers: { "idempotency-key": "k-2" } });
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["b"] }, headers: { "idempotency-key": "k-2" } }), 422, "idempotency_key_reused");
+    expect(err.details).toEqual({ idempotency_key: "k-2" });
+    expect((await call("GET", "/v1/jobs")).body.items).toHaveLength(1);
+  });
+
+  it("concurrent retries with the same Idempotency-Key all get the one job, none an error", async () => {
+    const send = () => call("POST", "/v1/jobs", { body: { command: ["python", "train.py"] }, headers: { "idempotency-key": "retry-storm" } });
+    const answers = await Promise.all([send(), send(), send(), send()]);
+    expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join("\n")).toEqual([200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.body?.id)).size).toBe(1);
+    expect((await call("GET", "/v1/jobs")).body.items).toHaveLength(1);
+  });
+
+  it("an empty or overlong Idempotency-Key is refused with 422", async () => {
+    expectError(await call("POST", "/v1/jobs", { body: { command: ["a"] }, headers: { "idempotency-key": "k".repeat(256) } }), 422, "validation_failed");
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("an Idempotency-Key is scoped to its owner", async () => {
+    const bob = await userToken("bob");
+    const mine = await call("POST", "/v1/jobs", { body: { command: ["a"] }, headers: { "idempotency-key": "shared" } });
+    const his = await call("POST", "/v1/jobs", { token: bob, body: { command: ["a"] }, headers: { "idempotency-key": "shared" } });
+    expect(his.status).toBe(201);
+    expect(his.body.id).not.toBe(mine.body.id);
+  });
+
+  it("an Idempotency-Key older than 24 hours makes a new job", async () => {
+    const first = await call("POST", "/v1/jobs", { body: { command: ["a"] }, headers: { "idempotency-key": "old" } });
+    now += 24 * 3600 * 1000 + 1;
+    const second = await call("POST", "/v1/jobs", { body: { command: ["a"] }, headers: { "idempotency-key": "old" } });
+    expect(second.status).toBe(201);
+    expect(second.body.id).not.toBe(first.body.id);
+  });
+
+  it("writes a job.submitted entry with flat readable fields to <prefix>:jobs", async () => {
+    const job = await submit();
+    expect(api.ctx.streams.jobs).toBe(`${env.config.prefix}:jobs`);
+    const [entry] = await entries(`${env.config.prefix}:jobs`);
+    expect(Object.keys(entry!)).toEqual(["type", "v", "job_id", "ts", "data"]);
+    expect(entry).toMatchObject({ type: "job.submitted", v: "1", job_id: job.id });
+    expect(entry!.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(JSON.parse(entry!.data!)).toEqual({ owner: "admin" });
+  });
+});
+
+describe("GET /v1/jobs", () => {
+  it("an unknown or malformed job id is 404 not_found", async () => {
+    expectError(await call("GET", "/v1/jobs/job_00000000000000000000000000"), 404, "not_found");
+    expectError(await call("GET", "/v1/jobs/not-an-id"), 404, "not_found");
+  });
+
+  it("pages through every job with limit and cursor, newest first, without repeats", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      // Three jobs share one millisecond: the cursor must still tell them apart.
+      now = T0 + (i < 3 ? 0 : i * 1000);
+      ids.push((await submit({ name: `job-${i}` })).id);
+    }
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Answer = await call("GET", `/v1/jobs?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      expect(page.status).toBe(200);
+      sizes.push(page.body.items.length);
+      seen.push(...page.body.items.map((j: { id: string }) => j.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(sizes).toEqual([3, 3, 1]);
+    expect(new Set(seen).size).toBe(7);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect(seen.slice(0, 4)).toEqual(ids.slice(3).reverse());
+  });
+
+  it("refuses a limit outside 1 to 500, a bad cursor and an unknown state with 422", async () => {
+    for (const q of ["limit=0", "limit=501", "limit=x", "cursor=garbage", "state=DONE"]) {
+      expectError(await call("GET", `/v1/jobs?${q}`), 422, "validation_failed");
+    }
+  });
+
+  it("filters the list by state", async () => {
+    const scheduler = startScheduler(env.config, { clock: () => now, log: silent });
+    closers.push(scheduler.close);
+    const keep = await submit();
+    const gone = await submit();
+    await call("POST", `/v1/jobs/${gone.id}/cancel`);
+    await waitFor(async () => (await call("GET", `/v1/jobs/${gone.id}`)).body.state === "CANCELED", 10_000, "job to be CANCELED");
+    const ids = async (state: string) => (await call("GET", `/v1/jobs?state=${state}`)).body.items.map((j: { id: string }) => j.id);
+    expect(await ids("PENDING")).toEqual([keep.id]);
+    expect(await ids("CANCELED")).toEqual([gone.id]);
+    expect(await ids("RUNNING")).toEqual([]);
+  });
+});
+
+describe("users and admins", () => {
+  it("a user cannot see, list or cancel the admin's job, and sees only their own", async () => {
+    const adminJob = await submit();
+    const bob = await userToken("bob");
+    expect(bob).toMatch(/^lbu_/);
+    expectError(await call("GET", `/v1/jobs/${adminJob.id}`, { token: bob }), 404, "not_found");
+    expectError(await call("POST", `/v1/jobs/${adminJob.id}/cancel`, { token: bob }), 404, "not_found");
+    expectError(await call("GET", `/v1/jobs/${adminJob.id}/outputs`, { token: bob }), 404, "not_found");
+    const bobJob = await submit({}, bob);
+    expect(bobJob.owner).toBe("bob");
+    expect((await call("GET", "/v1/jobs", { token: bob })).body.items.map((j: { id: string }) => j.id)).toEqual([bobJob.id]);
+    expect((await call("GET", `/v1/jobs/${bobJob.id}`, { token: bob })).status).toBe(200);
+    // The admin sees everyone's jobs.
+    expect((await call("GET", "/v1/jobs")).body.items).toHaveLength(2);
+    expect((await call("GET", `/v1/jobs/${adminJob.id}`)).status).toBe(200);
+  });
+
+  it("a user cannot create enrollment tokens, API tokens, or pause, resume or revoke agents", async () => {
+    const bob = await userToken("bob");
+    expectError(await call("POST", "/v1/enrollment-tokens", { token: bob, body: {} }), 403, "forbidden");
+    expectError(await call("POST", "/v1/api-tokens", { token: bob, body: { owner: "eve", role: "admin" } }), 403, "forbidden");
+    const agentId = await enrolledAgent();
+    expectError(await call("POST", `/v1/agents/${agentId}/pause`, { token: bob, body: {} }), 403, "forbidden");
+    expectError(await call("POST", `/v1/agents/${agentId}/resume`, { token: bob }), 403, "forbidden");
+    expectError(await call("DELETE", `/v1/agents/${agentId}`, { token: bob }), 403, "forbidden");
+  });
+
+  it("an admin creates one-use enrollment tokens with a TTL", async () => {
+    const a = await call("POST", "/v1/enrollment-tokens", { body: { ttl_seconds: 600, labels: { lab: "b201" } } });
+    expect(a.status).toBe(201);
+    expect(a.body).toEqual({ token: expect.stringMatching(/^lbe_/), expires_at: new Date(T0 + 600_000).toISOString() });
+    const err = expectError(await call("POST", "/v1/enrollment-tokens", { body: { ttl_seconds: 5 } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "ttl_seconds", reason: expect.any(String) }]);
+  });
+});
+
+async function enrolledAgent(labels: Record<string, string> = {}): Promise<string> {
+  const { token } = await createEnrollmentToken(api.ctx.pool, { createdBy: "admin", ttlSeconds: 600, labels, now: new Date(now) });
+  const enrolled = await enrollAgent(api.ctx.pool, { token, name: "ws-b201-07", hostname: "ws-b201-07", os: "linux", labels: {}, now: new Date(now) });
+  return enrolled!.agentId;
+}
+
+describe("cancel", () => {
+  it("a PENDING job's cancel is accepted with 202 and the scheduler ends it CANCELED", async () => {
+    const scheduler: RunningScheduler = startScheduler(env.config, { clock: () => now, log: silent });
+    closers.push(scheduler.close);
+    const job = await submit();
+    const a = await call("POST", `/v1/jobs/${job.id}/cancel`);
+    expect(a.status).toBe(202);
+    expect(a.body).toMatchObject({ id: job.id, cancel_requested: true });
+    const done = await waitFor(async () => {
+      const j = await call("GET", `/v1/jobs/${job.id}`);
+      return j.body.state === "CANCELED" ? j.body : null;
+    }, 10_000, "job to be CANCELED");
+    expect(done.history.map((h: { cause: string }) => h.cause)).toEqual(["submitted", "cancel_requested"]);
+    const cancelEntries = (await entries(api.ctx.streams.jobs)).filter((e) => e.type === "job.cancel_requested");
+    expect(cancelEntries).toEqual([expect.objectContaining({ job_id: job.id, v: "1" })]);
+  });
+
+  it("canceling a finished job is refused with 409 job_already_finished", async () => {
+    const scheduler = startScheduler(env.config, { clock: () => now, log: silent });
+    closers.push(scheduler.close);
+    const job = await submit();
+    await call("POST", `/v1/jobs/${job.id}/cancel`);
+    await waitFor(async () => (await call("GET", `/v1/jobs/${job.id}`)).body.state === "CANCELED", 10_000, "job to be CANCELED");
+    const err = expectError(await call("POST", `/v1/jobs/${job.id}/cancel`), 409, "job_already_finished");
+    expect(err.details).toEqual({ state: "CANCELED" });
+  });
+
+  it("canceling an unknown job is 404", async () => {
+    expectError(await call("POST", "/v1/jobs/job_00000000000000000000000000/cancel"), 404, "not_found");
+  });
+});
+
+describe("uploads and outputs", () => {
+  it("POST /v1/uploads returns a presigned PUT for inputs/<upl_id>/<name>", async () => {
+    const sha = "c".repeat(64);
+    const a = await call("POST", "/v1/uploads", { body: { name: "data.zip", size: 1024, sha256: sha } });
+    expect(a.status, a.text).toBe(201);
+    expect(a.body).toMatchObject({ method: "PUT", headers: {}, expires_at: new Date(T0 + env.config.presignSeconds * 1000).toISOString() });
+    expect(a.body.key).toMatch(/^inputs\/upl_[0-9A-Z]{26}\/data\.zip$/);
+    const url = new URL(a.body.url);
+    expect(url.pathname).toBe(`/${a.body.key}`);
+    expect(url.searchParams.get("Expires")).toBe(String(T0 / 1000 + env.config.presignSeconds));
+    expect(url.searchParams.get("Signature")).toBeTruthy();
+
+    // A job naming that key carries its size and sha256 for the agent to check.
+    const job = await submit({ inputs: [{ key: a.body.key, path: "data.zip" }] });
+    expect((await call("GET", `/v1/jobs/${job.id}`)).body.inputs).toEqual([{ key: a.body.key, path: "data.zip", size: 1024, sha256: sha }]);
+  });
+
+  it("POST /v1/uploads refuses a name with a slash or .., and a bad size or sha256", async () => {
+    for (const [body, field] of [
+      [{ name: "dir/data.zip", size: 1 }, "name"], [{ name: "..", size: 1 }, "name"], [{ name: "C:x", size: 1 }, "name"],
+      [{ name: "a", size: -1 }, "size"], [{ name: "a", size: 1, sha256: "XYZ" }, "sha256"],
+    ] as const) {
+      const err = expectError(await call("POST", "/v1/uploads", { body }), 422, "validation_failed");
+      expect((err.details.problems as { field: string }[]).map((p) => p.field), JSON.stringify(body)).toEqual([field]);
+    }
+  });
+
+  it("GET /v1/jobs/{id}/outputs gives presigned GET URLs for the current attempt's outputs", async () => {
+    const pool = api.ctx.pool;
+    const agentId = await enrolledAgent();
+    await markAgentOnline(pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", os: "linux", hostname: "h", gpus: [], at: new Date(now) });
+    const job = await submit();
+    const assignment = await assignJob(pool, { jobId: job.id, now: new Date(now), grantLease: async () => undefined });
+    const att = assignment!.attemptId;
+    await startAttempt(pool, { jobId: job.id, attemptId: att, agentId, now: new Date(now) });
+    const key = `jobs/${job.id}/${att}/outputs/model.pt`;
+    await finishAttempt(pool, {
+      jobId: job.id, attemptId: att, agentId, now: new Date(now),
+      result: { outcome: "succeeded", exitCode: 0, error: null, outputs: [{ path: "model.pt", key, size: 7, sha256: "d".repeat(64) }] },
+    });
+    const a = await call("GET", `/v1/jobs/${job.id}/outputs`);
+    expect(a.status).toBe(200);
+    expect(a.body.items).toEqual([{
+      path: "model.pt", key, size: 7, sha256: "d".repeat(64), url: expect.stringContaining(`/${key}?`),
+      expires_at: new Date(T0 + env.config.presignSeconds * 1000).toISOString(),
+    }]);
+    expect(new URL(a.body.items[0].url).searchParams.get("Signature")).toBeTruthy();
+    // The list filters by the agent that ran an attempt.
+    await submit();
+    const byAgent = await call("GET", `/v1/jobs?agent_id=${agentId}`);
+    expect(byAgent.body.items.map((j: { id: string }) => j.id)).toEqual([job.id]);
+    expect((await call("GET", "/v1/jobs?state=SUCCEEDED")).body.items.map((j: { id: string }) => j.id)).toEqual([job.id]);
+  });
+});
+
+describe("agents", () => {
+  it("lists enrolled agents and pauses, resumes and revokes them", async () => {
+    const agentId = await enrolledAgent({ lab: "b201" });
+    const list = await call("GET", "/v1/agents");
+    expect(list.body).toEqual({
+      items: [expect.objectContaining({ id: agentId, name: "ws-b201-07", status: "OFFLINE", paused: false, labels: { lab: "b201" }, running: [] })],
+      next_cursor: null,
+    });
+    const paused = await call("POST", `/v1/agents/${agentId}/pause`, { body: { reason: "exam week" } });
+    expect(paused.status).toBe(202);
+    expect(paused.body).toMatchObject({ paused: true, pause_reason: "exam week" });
+    const resumed = await call("POST", `/v1/agents/${agentId}/resume`);
+    expect(resumed.status).toBe(202);
+    expect(resumed.body).toMatchObject({ paused: false, pause_reason: null });
+    expect((await call("DELETE", `/v1/agents/${agentId}`)).status).toBe(204);
+    expectError(await call("GET", `/v1/agents/${agentId}`), 404, "not_found");
+    expect((await call("GET", "/v1/agents")).body.items).toEqual([]);
+  });
+});
+
+describe("service endpoints", () => {
+  it("/healthz and /readyz answer 200 without a token", async () => {
+    const health = await call("GET", "/healthz", { token: null });
+    expect([health.status, health.body]).toEqual([200, { ok: true }]);
+    const ready = await call("GET", "/readyz", { token: null });
+    expect([ready.status, ready.body]).toEqual([200, { ready: true, redis: true, mysql: true }]);
+  });
+
+  it("/metrics exposes received and sent byte counters that grow with traffic", async () => {
+    const text = (await call("GET", "/metrics", { token: null })).text;
+    expect(text).toContain("# TYPE lb_api_http_received_bytes_total counter");
+    expect(text).toContain("# TYPE lb_api_http_sent_bytes_total counter");
+    const received = await metricValue("lb_api_http_received_bytes_total");
+    const sent = await metricValue("lb_api_http_sent_bytes_total");
+    await submit({ env: { PAYLOAD: "x".repeat(2000) } });
+    expect(await metricValue("lb_api_http_received_bytes_total")).toBeGreaterThan(received + 2000);
+    expect(await metricValue("lb_api_http_sent_bytes_total")).toBeGreaterThan(sent + 2000);
+  });
+
+  it("/openapi.json describes the API, /v1/jobs included", async () => {
+    const a = await call("GET", "/openapi.json", { token: null });
+    expect(a.status).toBe(200);
+    expect(a.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(a.body.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/uploads", "/v1/agents"]));
+  });
+
+  it("an unknown route or method is a 404 with the error body", async () => {
+    expectError(await call("GET", "/v2/nothing"), 404, "not_found");
+    expectError(await call("PATCH", "/v1/jobs"), 404, "not_found");
+  });
+});
+
+describe("dependencies down", () => {
+  it("answers 503 unavailable with Retry-After when MySQL cannot be reached, and /readyz says so", async () => {
+    const config = loadConfig({ ...env.env, LB_MYSQL_URL: "mysql://root@127.0.0.1:1/lbtest_down" });
+    const down = await startApi(config, { clock: () => now, log: silent });
+    closers.push(down.close);
+    const url = `http://127.0.0.1:${down.port}`;
+    const a = await call("POST", "/v1/jobs", { url, body: { command: ["x"] } });
+    expectError(a, 503, "unavailable");
+    expect(a.headers.get("retry-after")).toBe("2");
+    const ready = await call("GET", "/readyz", { url, token: null });
+    expect([ready.status, ready.body]).toEqual([503, { ready: false, redis: true, mysql: false }]);
+  });
+
+  it("still accepts a job when Redis is away: MySQL holds it and the scheduler's sweep finds it", async () => {
+    const config = loadConfig({ ...env.env, LB_REDIS_URL: "redis://127.0.0.1:1" });
+    const down = await startApi(config, { clock: () => now, log: silent });
+    closers.push(down.close);
+    const url = `http://127.0.0.1:${down.port}`;
+    const a = await call("POST", "/v1/jobs", { url, body: { command: ["x"] } });
+    expect(a.status, a.text).toBe(201);
+    expect((await call("GET", `/v1/jobs/${a.body.id}`)).body.state).toBe("PENDING");
+    const ready = await call("GET", "/readyz", { url, token: null });
+    expect([ready.status, ready.body]).toEqual([503, { ready: false, redis: false, mysql: true }]);
+    // No job.submitted entry was written; the scheduler's MySQL sweep still dispatches the job.
+    expect(await redis.exists(api.ctx.streams.jobs)).toBe(0);
+    const agentId = await enrolledAgent();
+    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", os: "linux", hostname: "h", gpus: [], at: new Date(now) });
+    const scheduler = startScheduler(env.config, { clock: () => now, log: silent });
+    closers.push(scheduler.close);
+    const assigned = await waitFor(async () => {
+      const j = (await call("GET", `/v1/jobs/${a.body.id}`)).body;
+      return j.state === "ASSIGNED" ? j : null;
+    }, 10_000, "the sweep to assign the job");
+    expect(assigned.attempts).toEqual([expect.objectContaining({ agent_id: agentId, state: "ASSIGNED" })]);
+  });
+});

@@ -1,0 +1,232 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CLOSE_CODES } from "@labbridge/protocol";
+import { waitFor } from "../harness/test_env.ts";
+import { A_FEW_PASSES_MS, GatewayStack, pause } from "./gateway_stack.ts";
+
+// Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
+// welcome, frames checked at the edge, presence and heartbeats, admin actions, metrics.
+
+let s: GatewayStack;
+const stopping: Promise<void>[] = [];
+
+beforeEach(async () => {
+  s = await GatewayStack.start();
+});
+
+// Each test has its own prefix and database, so one test's stack may finish stopping (its
+// stream loops leave their blocking reads within a second) while the next test runs.
+afterEach(() => {
+  stopping.push(s.stop());
+});
+
+afterAll(async () => {
+  await Promise.all(stopping);
+});
+
+describe("enrollment", () => {
+  it("an enrollment token becomes an agent credential, with the token's labels winning", async () => {
+    const socket = await s.connect("/v1/enroll", await s.enrollmentToken({ lab: "b201" }));
+    socket.send({ type: "enroll", name: "ws-b201-07", hostname: "WS-B201-07", os: "windows", labels: { lab: "forged", gpu: "rtx4090" } });
+    const enrolled = await socket.next("enrolled");
+    expect(enrolled.agent_id).toMatch(/^agt_[0-9A-Z]{26}$/);
+    expect(enrolled.credential).toMatch(/^lba_/);
+    expect(await socket.waitClosed()).toEqual({ code: CLOSE_CODES.normal, reason: "enrolled" });
+    const row = await s.agentRow(enrolled.agent_id);
+    expect(row).toMatchObject({ name: "ws-b201-07", os: "windows", status: "OFFLINE" });
+    expect(JSON.parse(row!.labels)).toEqual({ lab: "b201", gpu: "rtx4090" });
+  });
+
+  it("reusing an enrollment token is refused with close code 4401", async () => {
+    const token = await s.enrollmentToken();
+    const first = await s.connect("/v1/enroll", token);
+    first.send({ type: "enroll", name: "a", hostname: "a", os: "linux", labels: {} });
+    await first.next("enrolled");
+    const second = await s.connect("/v1/enroll", token);
+    second.send({ type: "enroll", name: "b", hostname: "b", os: "linux", labels: {} });
+    expect(await second.next("error")).toMatchObject({ code: "invalid_token" });
+    expect((await second.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+    expect(second.all("enrolled")).toEqual([]);
+  });
+
+  it("an expired enrollment token is refused with close code 4401", async () => {
+    const token = await s.enrollmentToken({}, 60);
+    s.advance(61_000);
+    const socket = await s.connect("/v1/enroll", token);
+    socket.send({ type: "enroll", name: "a", hostname: "a", os: "linux", labels: {} });
+    expect((await socket.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+  });
+
+  it("enrolling without a bearer token is refused with close code 4401", async () => {
+    const socket = await s.connect("/v1/enroll");
+    expect((await socket.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+  });
+
+  it("an enrollment connection takes nothing but an enroll frame", async () => {
+    const socket = await s.connect("/v1/enroll", await s.enrollmentToken());
+    socket.hello();
+    expect((await socket.waitClosed()).code).toBe(CLOSE_CODES.malformed);
+  });
+});
+
+describe("agent sessions", () => {
+  it("connecting without a token, with a wrong credential or with an enrollment token closes with 4401", async () => {
+    for (const token of [undefined, "lba_wrong", await s.enrollmentToken()]) {
+      const socket = await s.connect("/v1/agent", token);
+      expect((await socket.waitClosed()).code, String(token)).toBe(CLOSE_CODES.unauthorized);
+      expect(socket.all("welcome")).toEqual([]);
+    }
+  });
+
+  it("hello is answered with welcome carrying the configured heartbeat and lease TTL, and the agent is ONLINE", async () => {
+    const { agentId, credential } = await s.enroll();
+    const agent = await s.connect("/v1/agent", credential);
+    agent.hello({ os: "linux", hostname: "lab-host", gpus: [{ name: "RTX 4090", memory_mb: 24564 }] });
+    const welcome = await agent.next("welcome");
+    expect(welcome).toEqual({
+      type: "welcome", agent_id: agentId, session_id: expect.stringMatching(/^ses_/),
+      heartbeat_seconds: s.env.config.heartbeatSeconds, lease_ttl_seconds: s.env.config.leaseTtlSeconds,
+    });
+    expect([welcome.heartbeat_seconds, welcome.lease_ttl_seconds]).toEqual([0.5, 3]);
+    const row = await waitFor(async () => {
+      const r = await s.agentRow(agentId);
+      return r?.status === "ONLINE" ? r : null;
+    }, 10_000, "agent ONLINE");
+    expect(row).toMatchObject({ gateway_id: s.env.config.gatewayId, session_id: welcome.session_id, hostname: "lab-host" });
+    expect(JSON.parse(row.gpus)).toEqual([{ name: "RTX 4090", memory_mb: 24564 }]);
+  });
+
+  it("a first frame other than hello closes the connection with 4400", async () => {
+    const { credential } = await s.enroll();
+    const agent = await s.connect("/v1/agent", credential);
+    agent.send({ type: "heartbeat", running: [] });
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.malformed);
+  });
+
+  it("malformed JSON, an unknown frame type, a bad field and a binary frame each close the connection with 4400", async () => {
+    const { credential } = await s.enroll();
+    const frames: [string | Buffer, boolean][] = [
+      ["{not json", false],
+      [JSON.stringify({ type: "rm -rf" }), false],
+      [JSON.stringify({ type: "heartbeat", running: ["../../etc"] }), false],
+      [Buffer.from([1, 2, 3]), true],
+    ];
+    for (const [frame, binary] of frames) {
+      const { agent } = await s.online(credential);
+      agent.sendRaw(frame, binary);
+      expect((await agent.waitClosed()).code, String(frame)).toBe(CLOSE_CODES.malformed);
+      expect(agent.all("error")).toEqual([expect.objectContaining({ code: "validation_failed" })]);
+    }
+  });
+
+  it("a frame over 64 KiB closes the connection with the too_large code 4413", async () => {
+    const { credential } = await s.enroll();
+    const { agent } = await s.online(credential);
+    agent.sendRaw(JSON.stringify({ type: "heartbeat", running: [], pad: "x".repeat(70 * 1024) }));
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.too_large);
+  });
+
+  it("a second connection of the same agent replaces the first, which is closed with 4409", async () => {
+    const { agentId, credential, agent: first } = await s.newAgent();
+    const { welcome } = await s.online(credential);
+    expect((await first.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+    // The old socket's close must not knock the new session OFFLINE.
+    await pause(300);
+    expect(await s.agentRow(agentId)).toMatchObject({ status: "ONLINE", session_id: welcome.session_id });
+  });
+
+  it("an agent that closes its socket is OFFLINE", async () => {
+    const { agentId, agent } = await s.newAgent();
+    await agent.close();
+    await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 10_000, "agent OFFLINE");
+    expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
+  });
+
+  it("an agent that stops heartbeating turns OFFLINE and its next heartbeat is told to reconnect", async () => {
+    const { agentId, agent } = await s.newAgent();
+    s.advance(s.env.config.leaseTtlSeconds * 1000 + 1);
+    await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 10_000, "agent OFFLINE");
+    agent.send({ type: "heartbeat", running: [] });
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+  });
+
+  it("an agent that keeps heartbeating stays ONLINE past the lease TTL", async () => {
+    const { agentId, agent } = await s.newAgent();
+    for (let i = 0; i < 4; i++) {
+      s.advance(2000);
+      await s.heartbeat(agent, agentId);
+    }
+    await pause(A_FEW_PASSES_MS);
+    expect(await s.agentStatus(agentId)).toBe("ONLINE");
+    expect(agent.isOpen).toBe(true);
+  });
+
+  it("a stopping gateway tells its agents to reconnect with close code 1001", async () => {
+    const { agent } = await s.newAgent();
+    await s.closeGateway();
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.going_away);
+  });
+
+  it("serves /healthz, /readyz and byte counters on /metrics that grow with agent traffic", async () => {
+    const http = `http://127.0.0.1:${s.gw.port}`;
+    expect((await fetch(`${http}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${http}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, redis: true, mysql: true }]);
+    const text = await (await fetch(`${http}/metrics`)).text();
+    expect(text).toContain("# TYPE lb_gateway_ws_received_bytes_total counter");
+    expect(text).toContain("# TYPE lb_gateway_ws_sent_bytes_total counter");
+    const received = await s.metric("lb_gateway_ws_received_bytes_total");
+    const sent = await s.metric("lb_gateway_ws_sent_bytes_total");
+    const { agentId, agent } = await s.newAgent();
+    await s.heartbeat(agent, agentId, []);
+    expect(await s.metric("lb_gateway_ws_received_bytes_total")).toBeGreaterThan(received + 100);
+    expect(await s.metric("lb_gateway_ws_sent_bytes_total")).toBeGreaterThan(sent + 100);
+    expect(await s.metric("lb_gateway_connected_agents")).toBe(1);
+    await agent.close();
+    await waitFor(async () => (await s.metric("lb_gateway_connected_agents")) === 0, 5000, "gauge to drop");
+  });
+});
+
+describe("admin actions through the API", () => {
+  const admin = (port: number) => (method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${s.env.config.adminToken}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it("revoking an agent closes its socket with 4403 and its credential no longer connects", async () => {
+    const call = admin((await s.startApi()).port);
+    const { agentId, credential, agent } = await s.newAgent();
+    expect((await call("DELETE", `/v1/agents/${agentId}`)).status).toBe(204);
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.revoked);
+    const again = await s.connect("/v1/agent", credential);
+    expect((await again.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+    await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 5000, "revoked agent OFFLINE");
+  });
+
+  it("a paused agent is told so and gets no new work until resumed", async () => {
+    const call = admin((await s.startApi()).port);
+    const { agentId, agent } = await s.newAgent();
+    expect((await call("POST", `/v1/agents/${agentId}/pause`, { reason: "someone is using the GPU" })).status).toBe(202);
+    expect(await agent.next("agent.pause")).toEqual({ type: "agent.pause", reason: "someone is using the GPU" });
+    const jobId = await s.submit();
+    await pause(A_FEW_PASSES_MS);
+    expect((await s.job(jobId)).state).toBe("PENDING");
+    expect(agent.all("attempt.assign")).toEqual([]);
+    expect((await call("POST", `/v1/agents/${agentId}/resume`)).status).toBe(202);
+    expect(await agent.next("agent.resume")).toEqual({ type: "agent.resume", reason: null });
+    expect((await agent.next("attempt.assign", undefined, 10_000)).job_id).toBe(jobId);
+  });
+
+  it("pausing with stop_running cancels the agent's running attempt", async () => {
+    const call = admin((await s.startApi()).port);
+    const { agentId, agent } = await s.newAgent();
+    const { jobId, attemptId } = await s.running(agent);
+    expect((await call("POST", `/v1/agents/${agentId}/pause`, { reason: "exam", stop_running: true })).status).toBe(202);
+    await agent.next("agent.pause");
+    expect(await agent.next("attempt.cancel", undefined, 10_000)).toEqual({ type: "attempt.cancel", attempt_id: attemptId, reason: "canceled" });
+    agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "canceled", exit_code: null, error: null, outputs: [] });
+    await s.jobIn(jobId, "CANCELED");
+  });
+});

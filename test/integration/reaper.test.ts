@@ -1,0 +1,209 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { markSilentAgents, reapExpiredLeases } from "@labbridge/lease-reaper";
+import { createLogger } from "@labbridge/logging";
+import { checkJobSpec } from "@labbridge/protocol";
+import { createContext, type ServiceContext } from "@labbridge/runtime";
+import {
+  assignJob, createEnrollmentToken, createJob, enrollAgent, getAgentRow, getJob, markAgentOnline, startAttempt,
+} from "@labbridge/store";
+import { Leases, Presence, redisKeys, type StartGrant } from "@labbridge/streams";
+import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+
+// Single reaper passes with an injected clock: what an expired lease or a silent agent
+// turns into in MySQL and on the streams, and that reapers racing apply each move once.
+
+const silent = createLogger("reaper-test", "silent");
+const T0 = Date.UTC(2025, 0, 1);
+const TTL = 3000; // createTestEnv's LB_LEASE_TTL_SECONDS
+
+let env: TestEnv;
+let now: number;
+let ctx: ServiceContext;
+const contexts: ServiceContext[] = [];
+
+function context(): ServiceContext {
+  const c = createContext("reaper-test", env.config, { clock: () => now, log: silent });
+  contexts.push(c);
+  return c;
+}
+
+beforeEach(async () => {
+  env = await createTestEnv();
+  now = T0;
+  ctx = context();
+});
+
+afterEach(async () => {
+  for (const c of contexts.splice(0)) await c.close();
+  await env.cleanup();
+});
+
+async function onlineAgent(sessionId = "ses_1", connect = true): Promise<string> {
+  const { token } = await createEnrollmentToken(ctx.pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now: new Date(now) });
+  const { agentId } = (await enrollAgent(ctx.pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now: new Date(now) }))!;
+  await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId, os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+  if (connect) await ctx.presence.connect(agentId, "gw-t", sessionId, now, now + TTL);
+  await ctx.pool.execute("UPDATE agents SET slots = 10 WHERE id = ?", [agentId]);
+  return agentId;
+}
+
+/** A job assigned (lease granted until now + TTL), optionally started. */
+async function leasedJob(opts: { started?: boolean; maxAttempts?: number } = {}) {
+  const checked = checkJobSpec({ command: ["x"], max_attempts: opts.maxAttempts ?? 1 });
+  if (!checked.ok) throw new Error("bad spec");
+  const { job } = await createJob(ctx.pool, { owner: "alice", spec: checked.value, idempotencyKey: null, now: new Date(now) });
+  const a = (await assignJob(ctx.pool, {
+    jobId: job.id, now: new Date(now),
+    grantLease: async ({ attemptId, agentId }) => void (await ctx.leases.grant(attemptId, agentId, job.id, now + TTL)),
+  }))!;
+  if (opts.started) {
+    await ctx.leases.markStarted(a.attemptId, a.agentId, now, now + TTL);
+    await startAttempt(ctx.pool, { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId, now: new Date(now) });
+  }
+  return { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId };
+}
+
+async function entries(stream: string) {
+  const raw = await ctx.redis.xrange(stream, "-", "+");
+  return raw.map(([, f]) => {
+    const m: Record<string, string> = {};
+    for (let i = 0; i < f.length; i += 2) m[f[i]!] = f[i + 1]!;
+    return m;
+  });
+}
+
+describe("reapExpiredLeases", () => {
+  it("leaves leases that have not expired alone", async () => {
+    await onlineAgent();
+    const { jobId, attemptId } = await leasedJob();
+    now += TTL - 1;
+    expect(await reapExpiredLeases(ctx)).toBe(false);
+    expect((await getJob(ctx.pool, jobId))?.state).toBe("ASSIGNED");
+    expect(await ctx.leases.get(attemptId)).not.toBeNull();
+  });
+
+  it("re-queues a never-started assignment, tells the scheduler and the agent, and removes the lease", async () => {
+    const agentId = await onlineAgent();
+    const { jobId, attemptId } = await leasedJob();
+    now += TTL;
+    await reapExpiredLeases(ctx);
+    expect((await getJob(ctx.pool, jobId))?.state).toBe("PENDING");
+    expect(await ctx.leases.get(attemptId)).toBeNull();
+    expect(await entries(ctx.streams.jobs)).toEqual([expect.objectContaining({ type: "job.requeued", job_id: jobId })]);
+    const events = await entries(ctx.streams.agentEvents);
+    expect(events).toEqual([expect.objectContaining({ type: "attempt.expired", job_id: jobId, attempt_id: attemptId, agent_id: agentId })]);
+    expect(JSON.parse(events[0]!.data!)).toEqual({ started: false, job_state: "PENDING" });
+    const commands = await entries(ctx.streams.gateway("gw-t"));
+    expect(commands).toEqual([expect.objectContaining({ type: "attempt.abort", attempt_id: attemptId, agent_id: agentId })]);
+    expect(JSON.parse(commands[0]!.data!)).toEqual({ reason: "lease_lost" });
+    const jobEvents = await entries(ctx.streams.jobEvents);
+    expect(JSON.parse(jobEvents.at(-1)!.data!)).toEqual({ from: "ASSIGNED", to: "PENDING", cause: "lease_expired_before_start" });
+  });
+
+  it("fails a started attempt with lease_expired and does not re-queue it", async () => {
+    await onlineAgent();
+    const { jobId } = await leasedJob({ started: true });
+    now += TTL + 1;
+    await reapExpiredLeases(ctx);
+    expect((await getJob(ctx.pool, jobId))?.history.at(-1)).toMatchObject({ state: "FAILED", cause: "lease_expired" });
+    expect((await entries(ctx.streams.jobs)).filter((e) => e.type === "job.requeued")).toEqual([]);
+  });
+
+  it("sends no abort when the agent is connected nowhere", async () => {
+    await onlineAgent("ses_1", false);
+    await leasedJob({ started: true });
+    now += TTL;
+    await reapExpiredLeases(ctx);
+    expect(await ctx.redis.exists(ctx.streams.gateway("gw-t"))).toBe(0);
+  });
+
+  it("a start granted at the instant a lease expires is never re-queued as never-started", async () => {
+    await onlineAgent();
+    const { jobId, attemptId, agentId } = await leasedJob();
+    now += TTL; // exactly the lease's expiry
+    let grant: StartGrant | null = null;
+    // The agent's start request reaches the gateway between the reaper's read of the lease and its decision.
+    class StartDuringReap extends Leases {
+      override async expired(at: number, limit: number) {
+        const listed = await super.expired(at, limit);
+        grant = await this.markStarted(attemptId, agentId, now, now + TTL);
+        return listed;
+      }
+    }
+    await reapExpiredLeases({ ...ctx, leases: new StartDuringReap(ctx.redis, redisKeys(env.config.prefix)) });
+    const job = (await getJob(ctx.pool, jobId))!;
+    // Rule 4: once a start was granted, the attempt may have run and must not be handed out again.
+    if (grant !== "refused") expect(job.history.map((h) => h.cause)).not.toContain("lease_expired_before_start");
+    expect(grant === "refused" || job.state !== "PENDING").toBe(true);
+  });
+
+  it("several reapers racing over the same expired leases apply each one once", async () => {
+    await onlineAgent();
+    const jobs = [await leasedJob({ started: true }), await leasedJob(), await leasedJob({ started: true, maxAttempts: 2 })];
+    now += TTL;
+    const others = [context(), context(), context()];
+    await Promise.all([ctx, ...others].map((c) => reapExpiredLeases(c)));
+    for (const { jobId } of jobs) {
+      const history = (await getJob(ctx.pool, jobId))!.history;
+      expect(history.filter((h) => h.at === new Date(now).toISOString()), jobId).toHaveLength(1);
+    }
+    expect((await entries(ctx.streams.agentEvents)).filter((e) => e.type === "attempt.expired")).toHaveLength(3);
+    expect((await entries(ctx.streams.jobs)).filter((e) => e.type === "job.requeued")).toHaveLength(2);
+    expect(await ctx.leases.expired(now, 10)).toEqual([]);
+  });
+
+  it("works in batches and says when there may be more", async () => {
+    await onlineAgent();
+    for (let i = 0; i < 3; i++) await leasedJob();
+    now += TTL;
+    expect(await reapExpiredLeases(ctx, 2)).toBe(true);
+    expect(await reapExpiredLeases(ctx, 2)).toBe(false);
+    expect(await ctx.leases.expired(now, 10)).toEqual([]);
+  });
+});
+
+describe("markSilentAgents", () => {
+  it("marks an agent whose presence ran out OFFLINE and drops its presence", async () => {
+    const silentAgent = await onlineAgent("ses_quiet");
+    now += 1000;
+    const live = await onlineAgent("ses_live");
+    now += TTL - 500; // the first is past its expiry, the second is not
+    expect(await markSilentAgents(ctx)).toBe(false);
+    expect((await getAgentRow(ctx.pool, silentAgent))?.status).toBe("OFFLINE");
+    expect(await ctx.presence.session(silentAgent)).toBeNull();
+    expect((await getAgentRow(ctx.pool, live))?.status).toBe("ONLINE");
+    expect(await ctx.presence.session(live)).not.toBeNull();
+    const events = await entries(ctx.streams.agentEvents);
+    expect(events).toEqual([expect.objectContaining({ type: "agent.offline", agent_id: silentAgent })]);
+    expect(JSON.parse(events[0]!.data!)).toEqual({ session_id: "ses_quiet", cause: "heartbeat_missed" });
+  });
+
+  it("a heartbeat landing while the reaper marks the agent OFFLINE does not leave a live agent OFFLINE", async () => {
+    const agentId = await onlineAgent("ses_1");
+    now += TTL + 1;
+    // The late heartbeat lands between the reaper's listing of silent agents and its writes.
+    class LateHeartbeat extends Presence {
+      override async expired(at: number, limit: number) {
+        const listed = await super.expired(at, limit);
+        await this.touch(agentId, "ses_1", now, now + TTL);
+        return listed;
+      }
+    }
+    await markSilentAgents({ ...ctx, presence: new LateHeartbeat(ctx.redis, redisKeys(env.config.prefix)) });
+    const status = (await getAgentRow(ctx.pool, agentId))?.status;
+    const present = await ctx.presence.session(agentId);
+    // Either the agent stays ONLINE, or its presence is gone so its next heartbeat makes it reconnect (and say hello).
+    expect({ status, present: present !== null }).not.toEqual({ status: "OFFLINE", present: true });
+    if (present) expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe(status === "ONLINE");
+  });
+
+  it("does not mark OFFLINE an agent whose MySQL session is newer than the silent one", async () => {
+    const agentId = await onlineAgent("ses_old");
+    // A newer session is recorded in MySQL, but presence still holds the old, expired one.
+    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId: "ses_new", os: "linux", hostname: "ws", gpus: [], at: new Date(now + 1) });
+    now += TTL + 1;
+    await markSilentAgents(ctx);
+    expect(await getAgentRow(ctx.pool, agentId)).toMatchObject({ status: "ONLINE", session_id: "ses_new" });
+    expect(await entries(ctx.streams.agentEvents)).toEqual([]);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { DEV_STORAGE, loadConfig } from "@labbridge/config";
+
+describe("loadConfig", () => {
+  it("fills in the documented defaults from an empty environment", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      redisUrl: "redis://127.0.0.1:6379",
+      prefix: "lb",
+      apiPort: 8080,
+      gatewayPort: 8081,
+      adminToken: null,
+      leaseTtlSeconds: 30,
+      heartbeatSeconds: 5,
+      presignSeconds: 3600,
+      sweepSeconds: 5,
+      logLevel: "info",
+    });
+    expect(c.storage).toMatchObject({ endpoint: "http://127.0.0.1:9000", bucket: DEV_STORAGE.bucket, cname: true });
+    expect(c.gatewayId).toMatch(/^gw-[0-9a-f]{8}$/);
+  });
+
+  it("reads every variable it is given", () => {
+    const c = loadConfig({
+      LB_REDIS_URL: "redis://r:1", LB_MYSQL_URL: "mysql://m/db", LB_PREFIX: "t-1", LB_API_PORT: "0", LB_GATEWAY_PORT: "9",
+      LB_ADMIN_TOKEN: "adm", LB_LEASE_TTL_SECONDS: "3", LB_HEARTBEAT_SECONDS: "0.5", LB_GATEWAY_ID: "gw-a", LB_PRESIGN_SECONDS: "60",
+    });
+    expect(c).toMatchObject({
+      redisUrl: "redis://r:1", mysqlUrl: "mysql://m/db", prefix: "t-1", apiPort: 0, gatewayPort: 9, adminToken: "adm",
+      leaseTtlSeconds: 3, heartbeatSeconds: 0.5, gatewayId: "gw-a", presignSeconds: 60,
+    });
+  });
+
+  it("refuses ports that are not whole non-negative numbers", () => {
+    for (const v of ["abc", "-1", "1.5", "8080x"]) expect(() => loadConfig({ LB_API_PORT: v }), v).toThrow(`Invalid LB_API_PORT "${v}"`);
+  });
+
+  it("refuses a lease TTL or heartbeat that is not a positive number", () => {
+    for (const v of ["0", "-3", "soon", "Infinity"]) expect(() => loadConfig({ LB_LEASE_TTL_SECONDS: v }), v).toThrow(`Invalid LB_LEASE_TTL_SECONDS "${v}"`);
+    expect(() => loadConfig({ LB_HEARTBEAT_SECONDS: "0" })).toThrow('Invalid LB_HEARTBEAT_SECONDS "0"');
+  });
+
+  it("refuses a heartbeat longer than half the lease TTL", () => {
+    expect(() => loadConfig({ LB_LEASE_TTL_SECONDS: "10", LB_HEARTBEAT_SECONDS: "6" })).toThrow(/must be at most half of LB_LEASE_TTL_SECONDS/);
+    expect(() => loadConfig({ LB_HEARTBEAT_SECONDS: "20" })).toThrow(/Invalid LB_HEARTBEAT_SECONDS "20"/);
+    expect(loadConfig({ LB_LEASE_TTL_SECONDS: "10", LB_HEARTBEAT_SECONDS: "5" }).heartbeatSeconds).toBe(5);
+  });
+
+  it("refuses a prefix that could break key names", () => {
+    for (const p of ["a:b", "a b", "{tag}", "x".repeat(65)]) expect(() => loadConfig({ LB_PREFIX: p }), p).toThrow(/Invalid LB_PREFIX/);
+  });
+
+  it("refuses presigned URLs that live under ten seconds", () => {
+    expect(() => loadConfig({ LB_PRESIGN_SECONDS: "5" })).toThrow(/Invalid LB_PRESIGN_SECONDS "5"/);
+  });
+
+  it("puts the bucket in the host name only for Aliyun endpoints", () => {
+    expect(loadConfig({ LB_OSS_ENDPOINT: "https://oss-cn-hangzhou.aliyuncs.com" }).storage.cname).toBe(false);
+    expect(loadConfig({ LB_OSS_ENDPOINT: "http://127.0.0.1:9100" }).storage.cname).toBe(true);
+    expect(loadConfig({ LB_OSS_ENDPOINT: "https://oss-cn-hangzhou.aliyuncs.com", LB_OSS_CNAME: "true" }).storage.cname).toBe(true);
+  });
+});

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import {
+  CLOSE_CODES, describeProblems, ID_PREFIX, MAX_FRAME_BYTES, newId, parseAgentMessage, parseServerMessage, PROTOCOL_VERSION,
+} from "@labbridge/protocol";
+
+const att = newId(ID_PREFIX.attempt);
+const sha = "a".repeat(64);
+
+const hello = {
+  type: "hello", protocol: PROTOCOL_VERSION, agent_version: "1.0.0", os: "windows", hostname: "ws-b201-07",
+  gpus: [{ name: "NVIDIA GeForce RTX 4090", memory_mb: 24564 }], running: [att], restarted: false,
+};
+
+function fieldsOf(frame: unknown): string[] {
+  const parsed = parseAgentMessage(typeof frame === "string" ? frame : JSON.stringify(frame));
+  if (parsed.ok) throw new Error(`expected ${JSON.stringify(frame)} to be refused`);
+  return parsed.problems.map((p) => p.field);
+}
+
+function accepts(frame: unknown): boolean {
+  return parseAgentMessage(JSON.stringify(frame)).ok;
+}
+
+describe("parseAgentMessage", () => {
+  it("accepts a well-formed hello and returns it as sent", () => {
+    const parsed = parseAgentMessage(JSON.stringify(hello));
+    expect(parsed).toEqual({ ok: true, value: hello });
+  });
+
+  it("refuses text that is not JSON, and JSON that is not an object", () => {
+    for (const text of ["{not json", "", "[]", "null", '"hello"', "42"]) {
+      expect(parseAgentMessage(text)).toEqual({ ok: false, problems: [{ field: "", reason: "is not a JSON object" }] });
+    }
+  });
+
+  it("refuses an unknown or missing type, naming it", () => {
+    const parsed = parseAgentMessage(JSON.stringify({ type: "attempt.delete_everything" }));
+    expect(parsed).toEqual({ ok: false, problems: [{ field: "type", reason: 'unknown message type "attempt.delete_everything"' }] });
+    expect(fieldsOf({ running: [] })).toEqual(["type"]);
+    // A server-only type is unknown coming from an agent.
+    expect(fieldsOf({ type: "welcome" })).toEqual(["type"]);
+  });
+
+  it("refuses a hello missing its fields, listing each one", () => {
+    expect(fieldsOf({ type: "hello" })).toEqual(["protocol", "agent_version", "os", "hostname", "gpus", "running", "restarted"]);
+  });
+
+  it("refuses a hello with a bad GPU list or a running id that is not an attempt id", () => {
+    expect(fieldsOf({ ...hello, gpus: [{ name: "x" }] })).toEqual(["gpus"]);
+    expect(fieldsOf({ ...hello, gpus: [{ name: "x", memory_mb: -1 }] })).toEqual(["gpus"]);
+    expect(fieldsOf({ ...hello, running: ["job_01"] })).toEqual(["running"]);
+    expect(fieldsOf({ ...hello, running: [newId(ID_PREFIX.job)] })).toEqual(["running"]);
+    expect(fieldsOf({ ...hello, os: "x".repeat(33) })).toEqual(["os"]);
+  });
+
+  it("checks heartbeat, start request and progress fields", () => {
+    expect(accepts({ type: "heartbeat", running: [att] })).toBe(true);
+    expect(fieldsOf({ type: "heartbeat", running: "att" })).toEqual(["running"]);
+    expect(accepts({ type: "attempt.start_request", attempt_id: att })).toBe(true);
+    expect(fieldsOf({ type: "attempt.start_request", attempt_id: "att_../../x" })).toEqual(["attempt_id"]);
+    expect(accepts({ type: "attempt.progress", attempt_id: att, message: "epoch 1/3" })).toBe(true);
+    expect(fieldsOf({ type: "attempt.progress", attempt_id: att, message: "x".repeat(1025) })).toEqual(["message"]);
+  });
+
+  it("accepts a finished report with outputs and refuses bad outcomes, errors and outputs", () => {
+    const finished = {
+      type: "attempt.finished", attempt_id: att, outcome: "succeeded", exit_code: 0, error: null,
+      outputs: [{ path: "model.pt", key: `jobs/job_x/${att}/outputs/model.pt`, size: 10, sha256: sha }],
+    };
+    expect(accepts(finished)).toBe(true);
+    expect(accepts({ ...finished, outcome: "failed", exit_code: 1, error: { code: "exit_nonzero", message: "exit 1" } })).toBe(true);
+    expect(fieldsOf({ ...finished, outcome: "won" })).toEqual(["outcome"]);
+    expect(fieldsOf({ ...finished, exit_code: 1.5 })).toEqual(["exit_code"]);
+    expect(fieldsOf({ ...finished, error: { code: "made_up", message: "x" } })).toEqual(["error"]);
+    expect(fieldsOf({ ...finished, outputs: [{ ...finished.outputs[0], path: "../escape" }] })).toEqual(["outputs[0]"]);
+    expect(fieldsOf({ ...finished, outputs: [{ ...finished.outputs[0], sha256: "ABC" }] })).toEqual(["outputs[0].sha256"]);
+    expect(fieldsOf({ ...finished, outputs: [{ ...finished.outputs[0], size: -1 }] })).toEqual(["outputs[0].size"]);
+    expect(fieldsOf({ ...finished, outputs: null })).toEqual(["outputs"]);
+  });
+
+  it("refuses presign requests with no files, unsafe paths or bad sizes", () => {
+    const req = { type: "presign.request", request_id: "r1", attempt_id: att, files: [{ path: "outputs/model.pt", size: 1 }] };
+    expect(accepts(req)).toBe(true);
+    expect(fieldsOf({ ...req, files: [] })).toEqual(["files"]);
+    expect(fieldsOf({ ...req, files: [{ path: "../x", size: 1 }] })).toEqual(["files[0].path"]);
+    expect(fieldsOf({ ...req, files: [{ path: "/abs", size: 1 }] })).toEqual(["files[0].path"]);
+    expect(fieldsOf({ ...req, files: [{ path: "outputs/x", size: -5 }] })).toEqual(["files[0].size"]);
+    expect(fieldsOf({ ...req, request_id: "r".repeat(65) })).toEqual(["request_id"]);
+  });
+
+  it("refuses an enroll frame with an empty name or labels that are not strings", () => {
+    const enroll = { type: "enroll", name: "ws-1", hostname: "ws-1", os: "linux", labels: { lab: "b201" } };
+    expect(accepts(enroll)).toBe(true);
+    expect(fieldsOf({ ...enroll, name: "" })).toEqual(["name"]);
+    expect(fieldsOf({ ...enroll, labels: { gpus: 2 } })).toEqual(["labels"]);
+  });
+});
+
+describe("parseServerMessage", () => {
+  it("accepts every declared server message type", () => {
+    for (const type of ["welcome", "attempt.start_granted", "attempt.cancel", "attempt.abort", "presign.response", "agent.pause", "agent.resume", "enrolled", "error"]) {
+      expect(parseServerMessage(JSON.stringify({ type })).ok, type).toBe(true);
+    }
+  });
+
+  it("refuses an unknown type and an assignment without attempt id or command", () => {
+    expect(parseServerMessage('{"type":"hello"}')).toEqual({ ok: false, problems: [{ field: "type", reason: 'unknown message type "hello"' }] });
+    expect(parseServerMessage(JSON.stringify({ type: "attempt.assign", attempt_id: att })).ok).toBe(false);
+    expect(parseServerMessage(JSON.stringify({ type: "attempt.assign", attempt_id: "x", command: ["a"] })).ok).toBe(false);
+    expect(parseServerMessage(JSON.stringify({ type: "attempt.assign", attempt_id: att, command: ["a"] })).ok).toBe(true);
+    expect(parseServerMessage("not json").ok).toBe(false);
+  });
+});
+
+describe("protocol constants", () => {
+  it("describes problems on one line, field first", () => {
+    expect(describeProblems([{ field: "os", reason: "must be a short string" }, { field: "", reason: "is not a JSON object" }]))
+      .toBe("os must be a short string; is not a JSON object");
+  });
+
+  it("uses distinct application close codes so an agent can tell why it was closed", () => {
+    const app = [CLOSE_CODES.malformed, CLOSE_CODES.unauthorized, CLOSE_CODES.revoked, CLOSE_CODES.replaced, CLOSE_CODES.too_large];
+    expect(new Set(app).size).toBe(app.length);
+    for (const code of app) expect(code).toBeGreaterThanOrEqual(4000);
+    expect(MAX_FRAME_BYTES).toBe(64 * 1024);
+  });
+});
