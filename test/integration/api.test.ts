@@ -368,6 +368,18 @@ describe("uploads and outputs", () => {
     expect((await call("GET", `/v1/jobs/${job.id}`)).body.inputs).toEqual([{ key: a.body.key, path: "data.zip", size: 1024, sha256: sha }]);
   });
 
+  it("a job may read only its owner's uploads and job outputs; any other key is refused with 422", async () => {
+    const upload = await call("POST", "/v1/uploads", { body: { name: "secret.bin", size: 10 } });
+    const user = (await call("POST", "/v1/api-tokens", { body: { owner: "alice", role: "user" } })).body.token as string;
+    for (const key of [upload.body.key, "inputs/upl_unknown/x.bin", "jobs/job_other/att_other/outputs/model.pt"]) {
+      const a = await call("POST", "/v1/jobs", { token: user, body: { command: ["true"], inputs: [{ key, path: "x" }] } });
+      const err = expectError(a, 422, "validation_failed");
+      expect(err.details).toEqual({ problems: [{ field: "inputs[0].key", reason: "is not one of your uploads or job outputs" }] });
+    }
+    // The uploader itself (here the admin) may use it.
+    await submit({ inputs: [{ key: upload.body.key, path: "x" }] });
+  });
+
   it("POST /v1/uploads refuses a name with a slash or .., and a bad size or sha256", async () => {
     for (const [body, field] of [
       [{ name: "dir/data.zip", size: 1 }, "name"], [{ name: "..", size: 1 }, "name"], [{ name: "C:x", size: 1 }, "name"],

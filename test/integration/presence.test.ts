@@ -92,11 +92,16 @@ describe("Presence", () => {
 
   it("removeExpired after a touch renewed the presence does nothing", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
-    const [stale] = await presence.expired(T0 + TTL, 10);
-    expect(stale).toEqual({ agentId: "agt_A", sessionId: "ses_1" });
-    await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL);
+    // A heartbeat renews it a moment before expiry; the reaper's clock already lists it.
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL - 1, T0 + 2 * TTL)).toBe(true);
     expect(await presence.removeExpired("agt_A", "ses_1", T0 + TTL)).toBe(false);
     expect(await presence.session("agt_A")).toMatchObject({ sessionId: "ses_1" });
+  });
+
+  it("a touch at or after expiry is refused, so the agent must say hello again", async () => {
+    await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL)).toBe(false);
+    expect(await presence.expired(T0 + TTL, 10)).toEqual([{ agentId: "agt_A", sessionId: "ses_1" }]);
   });
 
   it("removeExpired of an old session keeps a newer session's data", async () => {

@@ -31,17 +31,19 @@ export async function finishAttempt(
     );
     const from = (rows as { state: string }[])[0]?.state;
     if (from !== "ASSIGNED" && from !== "RUNNING") return null;
-    await conn.execute(
-      `UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), finished_at = ?, exit_code = ?, error_code = ?, error_message = ?
-       WHERE id = ?`,
-      [to, now, now, result.exitCode, result.error?.code ?? null, result.error?.message.slice(0, 2048) ?? null, attemptId],
-    );
     const [job] = await conn.execute(
       `UPDATE jobs SET state = ?, attempts_started = attempts_started + ?, updated_at = ?
        WHERE id = ? AND current_attempt_id = ? AND state IN ('ASSIGNED','RUNNING')`,
       [to, from === "ASSIGNED" ? 1 : 0, now, jobId, attemptId],
     );
+    // The job fence first: a report for an attempt that is not the job's current one
+    // changes nothing at all, attempt row included.
     if ((job as { affectedRows: number }).affectedRows !== 1) return null;
+    await conn.execute(
+      `UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), finished_at = ?, exit_code = ?, error_code = ?, error_message = ?
+       WHERE id = ?`,
+      [to, now, now, result.exitCode, result.error?.code ?? null, result.error?.message.slice(0, 2048) ?? null, attemptId],
+    );
     for (const o of result.outputs) {
       await conn.execute(
         "INSERT IGNORE INTO job_outputs (attempt_id, path, job_id, object_key, size, sha256) VALUES (?, ?, ?, ?, ?, ?)",

@@ -30,7 +30,9 @@ export async function createJob(
   const { owner, spec, idempotencyKey, now } = args;
   const hash = requestHash(spec);
   const ttl = args.idempotencyTtlMs ?? 24 * 3600 * 1000;
-  const result = await withTransaction(pool, async (conn) => {
+  // Two concurrent retries with one key both see no row and race to insert it: the loser
+  // gets a deadlock or duplicate-key error, and its retry finds the winner's job.
+  const result = await retryOnConflict(() => withTransaction(pool, async (conn) => {
     if (idempotencyKey) {
       // Lock the key row (or the gap) so two concurrent retries cannot both insert.
       const [rows] = await conn.execute(
@@ -61,10 +63,24 @@ export async function createJob(
       job_id: jobId, attempt_id: null, agent_id: null, from: "PENDING", to: "PENDING", cause: "submitted", at: now,
     });
     return { jobId, created: true, transition };
-  });
+  }));
   const job = await getJob(pool, result.jobId);
   if (!job) throw new Error(`Job "${result.jobId}" vanished after create`);
   return { job, created: result.created, transition: result.transition };
+}
+
+const DEADLOCK = 1213;
+const DUPLICATE_KEY = 1062;
+
+async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const errno = (err as { errno?: number }).errno;
+      if (i >= attempts || (errno !== DEADLOCK && errno !== DUPLICATE_KEY)) throw err;
+    }
+  }
 }
 
 /** The job with its attempts, outputs and history, or null. */

@@ -14,17 +14,33 @@ export async function recordUpload(
   );
 }
 
-/** Fills in size and sha256 of inputs whose keys came from uploads. */
-export async function describeInputs(pool: Pool, inputs: JobInput[]): Promise<JobInput[]> {
-  if (inputs.length === 0) return inputs;
-  const [rows] = await pool.query(
-    `SELECT object_key, size, sha256 FROM uploads WHERE object_key IN (${inputs.map(() => "?").join(",")})`,
+/** An input as found in storage records: its owner, and size and sha256 when it came from an upload. */
+export interface KnownInput {
+  input: JobInput;
+  owner: string | null;
+}
+
+/**
+ * Looks up who owns each input key: an upload's owner (with its size and sha256 filled in
+ * for the agent to check), or the owner of the job whose output it is. Unknown keys have
+ * owner null.
+ */
+export async function describeInputs(pool: Pool, inputs: JobInput[]): Promise<KnownInput[]> {
+  if (inputs.length === 0) return [];
+  const marks = inputs.map(() => "?").join(",");
+  const [uploads] = await pool.query(
+    `SELECT object_key, owner, size, sha256 FROM uploads WHERE object_key IN (${marks})`,
     inputs.map((i) => i.key),
   );
-  const byKey = new Map((rows as { object_key: string; size: number; sha256: string | null }[]).map((r) => [r.object_key, r]));
-  return inputs.map((i) => {
-    const u = byKey.get(i.key);
-    if (!u) return i;
-    return { ...i, size: Number(u.size), ...(u.sha256 ? { sha256: u.sha256 } : {}) };
+  const [outputs] = await pool.query(
+    `SELECT o.object_key, j.owner, o.size, o.sha256 FROM job_outputs o JOIN jobs j ON j.id = o.job_id WHERE o.object_key IN (${marks})`,
+    inputs.map((i) => i.key),
+  );
+  type Row = { object_key: string; owner: string; size: number; sha256: string | null };
+  const byKey = new Map([...(outputs as Row[]), ...(uploads as Row[])].map((r) => [r.object_key, r]));
+  return inputs.map((input) => {
+    const known = byKey.get(input.key);
+    if (!known) return { input, owner: null };
+    return { input: { ...input, size: Number(known.size), ...(known.sha256 ? { sha256: known.sha256 } : {}) }, owner: known.owner };
   });
 }

@@ -1,7 +1,10 @@
 // Attempt leases (DESIGN.md "Lease"): (attempt, holder agent, job, started, expires_at) in
 // one ZSET and one HASH under the same hash tag. Each move is one Lua script, and every
 // script checks the holder and the expiry, so a late message from an old attempt or a
-// lost agent cannot extend or start a lease that has run out.
+// lost agent cannot extend or start a lease that has run out. A lease is live while its
+// expiry is after now; at expiry (score <= now) it is dead for every script alike. The
+// reaper claims a dead lease by setting its score to CLAIMED, which no clock can revive,
+// so a gateway whose clock lags the reaper's still cannot start or extend it.
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.ts";
 
@@ -14,6 +17,9 @@ redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|0')
 return 1`;
 
+/** Score of a lease the reaper has claimed: below any clock's now. */
+export const CLAIMED_SCORE = -1;
+
 // KEYS as GRANT. ARGV[1] agent_id, ARGV[2] now (ms), ARGV[3] new expiry (ms), ARGV[4..] attempt ids.
 // Extends each lease held by the agent that has not yet expired; returns the attempt ids it
 // did not extend (lost: expired, reaped, or someone else's).
@@ -23,7 +29,7 @@ for i = 4, #ARGV do
   local att = ARGV[i]
   local holder = redis.call('HGET', KEYS[2], att)
   local score = redis.call('ZSCORE', KEYS[1], att)
-  if holder and score and string.match(holder, '^([^|]+)') == ARGV[1] and tonumber(score) >= tonumber(ARGV[2]) then
+  if holder and score and string.match(holder, '^([^|]+)') == ARGV[1] and tonumber(score) > tonumber(ARGV[2]) then
     redis.call('ZADD', KEYS[1], 'XX', ARGV[3], att)
   else
     table.insert(lost, att)
@@ -37,13 +43,23 @@ return lost`;
 const MARK_STARTED = `
 local holder = redis.call('HGET', KEYS[2], ARGV[1])
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not holder or not score or tonumber(score) < tonumber(ARGV[3]) then return 0 end
+if not holder or not score or tonumber(score) <= tonumber(ARGV[3]) then return 0 end
 local agent, job, started = string.match(holder, '^([^|]+)|([^|]+)|(%d)$')
 if agent ~= ARGV[2] then return 0 end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[1])
 if started == '1' then return 2 end
 redis.call('HSET', KEYS[2], ARGV[1], agent .. '|' .. job .. '|1')
 return 1`;
+
+// KEYS as GRANT. ARGV[1] attempt_id, ARGV[2] now (ms), ARGV[3] CLAIMED score.
+// The reaper's claim: if the lease is dead (score <= now), pin it dead and return its
+// holder ("agent|job|started") as it is at this instant; else return false (renewed).
+const CLAIM_EXPIRED = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local holder = redis.call('HGET', KEYS[2], ARGV[1])
+if not score or not holder or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return holder`;
 
 // KEYS as GRANT. ARGV[1] attempt_id. Removes the lease. Returns 1 if it existed.
 const RELEASE = `
@@ -102,6 +118,15 @@ export class Leases {
     await this.run(RELEASE, [attemptId]);
   }
 
+  /**
+   * Claims a dead lease for the reaper: from then on no script can start or extend it.
+   * Returns the lease as claimed (its started flag is final), or null when it is live or gone.
+   */
+  async claimExpired(attemptId: string, now: number): Promise<Lease | null> {
+    const holder = (await this.run(CLAIM_EXPIRED, [attemptId, now, CLAIMED_SCORE])) as string | null;
+    return holder ? parseLease(attemptId, holder, CLAIMED_SCORE) : null;
+  }
+
   /** Removes the lease unless it was marked started; true when the attempt can no longer start. */
   async revokeUnstarted(attemptId: string): Promise<boolean> {
     return (await this.run(REVOKE_UNSTARTED, [attemptId])) === 1;
@@ -116,7 +141,12 @@ export class Leases {
     return holder && score ? parseLease(attemptId, holder, Number(score)) : null;
   }
 
-  /** Leases whose expiry is at or before `now`, oldest first, at most `limit`. */
+  /** True when the lease is live at `now` (its expiry is after now). */
+  static isLive(lease: Lease, now: number): boolean {
+    return lease.expiresAt > now;
+  }
+
+  /** Leases whose expiry is at or before `now` (claimed ones first), at most `limit`. */
   async expired(now: number, limit: number): Promise<Lease[]> {
     const ids = await this.redis.zrangebyscore(this.keys.leases, "-inf", now, "WITHSCORES", "LIMIT", 0, limit);
     const out: Lease[] = [];

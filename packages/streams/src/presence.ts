@@ -15,9 +15,13 @@ redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return old`;
 
 // ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1, or 0 when
-// the session is no longer current (replaced or reaped).
+// the session is no longer current (replaced, reaped, or already expired: the reaper may
+// be marking it OFFLINE right now, so the agent must say hello again rather than be
+// revived silently while MySQL says OFFLINE).
 const TOUCH = `
 if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) <= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[2], 'last_seen', ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 return 1`;

@@ -1,4 +1,4 @@
-// JSON bodies: malformed JSON is a 400, a wrong content type a 400 too.
+// JSON bodies: malformed or empty JSON is a 400 with code malformed_json.
 import type { Request } from "@labbridge/uws";
 import { ApiError } from "./api_error.ts";
 

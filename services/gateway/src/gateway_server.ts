@@ -6,7 +6,7 @@ import { checkReadiness } from "@labbridge/runtime";
 import type { AgentSocket, SocketData } from "./agent_sessions.ts";
 import { authenticateAgentUpgrade, enrollUpgrade } from "./authenticate_upgrade.ts";
 import type { GatewayContext } from "./gateway_context.ts";
-import { MAX_PAYLOAD, onClose, onMessage, onOpen } from "./socket_handlers.ts";
+import { onClose, onMessage, onOpen, UWS_MAX_PAYLOAD } from "./socket_handlers.ts";
 
 function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string) => Promise<SocketData>) {
   return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
@@ -58,7 +58,7 @@ function serviceEndpoints(ctx: GatewayContext, app: TemplatedApp): void {
 export async function startGatewayServer(ctx: GatewayContext, uws: UwsModule): Promise<{ port: number; close: () => void }> {
   const app = uws.App();
   const behavior = {
-    maxPayloadLength: MAX_PAYLOAD,
+    maxPayloadLength: UWS_MAX_PAYLOAD,
     // uWS closes a socket that sent nothing for this long: a dead peer is noticed within
     // a few missed heartbeats even when no FIN arrives (NAT timeouts, pulled cables).
     idleTimeout: Math.max(8, Math.ceil(ctx.config.heartbeatSeconds * 3)),

@@ -2,7 +2,7 @@
 // and the final result. Each is checked against the lease: only the agent holding a live
 // lease on the attempt may start it or report it.
 import { outputKey, type FinishedMessage, type ProgressMessage, type StartRequestMessage } from "@labbridge/protocol";
-import { appendEntry } from "@labbridge/streams";
+import { appendEntry, Leases } from "@labbridge/streams";
 import { sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
 
@@ -50,7 +50,7 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
   data.lastProgressAt.delete(msg.attempt_id);
   const lease = await ctx.leases.get(msg.attempt_id);
-  if (!lease || lease.agentId !== agentId || lease.expiresAt < now) {
+  if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, now)) {
     log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease is gone");
     return;
   }

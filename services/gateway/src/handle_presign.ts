@@ -2,6 +2,7 @@
 // for an attempt leased to the asking agent, only inside that attempt's prefix
 // (`jobs/<job>/<attempt>/outputs/…` or `…/logs/…`), with a short expiry.
 import { attemptPrefix, relativePathProblem, type PresignRequestMessage } from "@labbridge/protocol";
+import { Leases } from "@labbridge/streams";
 import { sendTo, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 
@@ -11,7 +12,7 @@ export async function handlePresign(ctx: GatewayContext, ws: AgentSocket, msg: P
   const lease = await ctx.leases.get(msg.attempt_id);
   const fail = (code: "forbidden" | "validation_failed", message: string) =>
     sendTo(ws, { type: "presign.response", request_id: msg.request_id, uploads: [], error: { code, message } }, ctx.metrics.sent);
-  if (!lease || lease.agentId !== agentId || lease.expiresAt < ctx.clock()) {
+  if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, ctx.clock())) {
     return void fail("forbidden", `Attempt "${msg.attempt_id}" is not leased to this agent`);
   }
   for (const f of msg.files) {

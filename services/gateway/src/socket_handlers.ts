@@ -50,6 +50,11 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
   ctx.metrics.received.inc(message.byteLength);
   const data = ws.getUserData();
   if (data.closed) return;
+  if (message.byteLength > MAX_FRAME_BYTES) {
+    ctx.log.warn({ agent_id: data.agent?.id, bytes: message.byteLength }, "oversized frame");
+    sendTo(ws, { type: "error", code: "payload_too_large", message: `Frame of ${message.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit` }, ctx.metrics.sent);
+    return closeSocket(ws, CLOSE_CODES.too_large, "frame too large");
+  }
   if (isBinary) return refuse(ctx, ws, "Binary frames are not accepted");
   const text = Buffer.from(message).toString("utf8");
   const parsed = parseAgentMessage(text);
@@ -85,5 +90,8 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   }).catch((err) => ctx.log.warn({ agent_id: agent.id, err: (err as Error).message }, "disconnect not recorded"));
 }
 
-/** Largest frame accepted, re-exported for the server setup. */
-export const MAX_PAYLOAD = MAX_FRAME_BYTES;
+/**
+ * uWS's own hard limit, above the protocol's: uWS drops a socket over its limit without a
+ * close frame (1006), so frames between the two limits are refused here with 4413 instead.
+ */
+export const UWS_MAX_PAYLOAD = 16 * MAX_FRAME_BYTES;

@@ -1,5 +1,8 @@
 // One pass over agents whose presence ran out (no heartbeat within the lease TTL): mark
-// them OFFLINE in MySQL, fenced on the session they had, then drop the presence entry.
+// them OFFLINE in MySQL, fenced on the session they had, then drop the presence entry
+// (a crash in between is finished by the next pass). A heartbeat that lands in between
+// cannot revive the expired presence: it is refused, and the agent says hello again with
+// a new session, which the OFFLINE fence does not match.
 import { markAgentOffline } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { ServiceContext } from "@labbridge/runtime";

@@ -1,7 +1,8 @@
-// One pass of the lease reaper over expired attempt leases (DESIGN.md "Lease"): decide in
-// MySQL first (fenced, so several reapers racing apply it once), then tell the scheduler
-// and the agent, then remove the lease. A crash at any point leaves the lease in place,
-// and the next pass finishes the job.
+// One pass of the lease reaper over expired attempt leases (DESIGN.md "Lease"): claim the
+// dead lease atomically (after which no start or renewal can succeed, so its started flag
+// is final), decide in MySQL (fenced, so several reapers racing apply it once), tell the
+// scheduler and the agent, then remove the lease. A crash at any point leaves the claimed
+// lease in place, and the next pass finishes the job.
 import { expireAttempt } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
@@ -9,8 +10,10 @@ import { publishTransition, type ServiceContext } from "@labbridge/runtime";
 /** Reaps up to `batch` expired leases; returns true when there may be more. */
 export async function reapExpiredLeases(ctx: ServiceContext, batch = 100): Promise<boolean> {
   const now = ctx.clock();
-  const expired = await ctx.leases.expired(now, batch);
-  for (const lease of expired) {
+  const candidates = await ctx.leases.expired(now, batch);
+  for (const candidate of candidates) {
+    const lease = await ctx.leases.claimExpired(candidate.attemptId, now);
+    if (!lease) continue; // renewed between the listing and the claim
     const t = await expireAttempt(ctx.pool, {
       jobId: lease.jobId, attemptId: lease.attemptId, leaseStarted: lease.started, now: new Date(now),
     });
@@ -33,5 +36,5 @@ export async function reapExpiredLeases(ctx: ServiceContext, batch = 100): Promi
     }
     await ctx.leases.release(lease.attemptId);
   }
-  return expired.length === batch;
+  return candidates.length === batch;
 }

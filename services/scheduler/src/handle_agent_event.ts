@@ -69,6 +69,10 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       await dispatchPending(ctx);
       return;
     }
+    case "attempt.expired":
+    case "agent.paused":
+      // Audit entries: the reaper or the API already applied the change in MySQL.
+      return;
     default:
       ctx.log.warn({ type: entry.type, agent_id: agentId }, "ignoring unknown agent event");
   }

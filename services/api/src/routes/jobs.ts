@@ -1,6 +1,6 @@
 // /v1/jobs: create (idempotent with Idempotency-Key), get, list, cancel, and outputs with
 // presigned GET URLs (the bytes never pass through the API).
-import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobState } from "@labbridge/protocol";
+import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobInput, type JobState } from "@labbridge/protocol";
 import { createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, listJobs, requestCancel, type Principal } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
@@ -18,6 +18,22 @@ async function visibleJob(ctx: ApiContext, id: string, who: Principal) {
   return job;
 }
 
+// An input must be something the caller may read: its own upload or its own job's output
+// (an admin may use any). Otherwise any user could have the gateway presign a GET for
+// another user's data just by naming its key.
+async function authorizeInputs(ctx: ApiContext, inputs: JobInput[], who: Principal): Promise<JobInput[]> {
+  const known = await describeInputs(ctx.pool, inputs);
+  const problems = known.flatMap(({ owner }, i) => {
+    // One answer for unknown and not-yours: a key's existence tells nothing to others.
+    if (owner === null || (who.role !== "admin" && owner !== who.owner)) {
+      return [{ field: `inputs[${i}].key`, reason: "is not one of your uploads or job outputs" }];
+    }
+    return [];
+  });
+  if (problems.length) throw validationError(problems);
+  return known.map((k) => k.input);
+}
+
 async function create(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
   const checked = checkJobSpec(jsonBody(req));
   if (!checked.ok) throw validationError(checked.problems);
@@ -25,7 +41,7 @@ async function create(ctx: ApiContext, req: Request, _p: string[], who: Principa
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
     throw new ApiError("validation_failed", `Invalid Idempotency-Key: expected 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
   }
-  const spec = { ...checked.value, inputs: await describeInputs(ctx.pool, checked.value.inputs) };
+  const spec = { ...checked.value, inputs: await authorizeInputs(ctx, checked.value.inputs, who) };
   let result;
   try {
     result = await createJob(ctx.pool, { owner: who.owner, spec, idempotencyKey: key, now: new Date(ctx.clock()) });
