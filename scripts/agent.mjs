@@ -7,14 +7,26 @@
 //   node scripts/agent.mjs check          deno check agent/src/main.ts
 //   node scripts/agent.mjs test [args]    deno test <PERMS> agent/ [args]
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const agentDir = join(root, "agent");
 const config = join(agentDir, "deno.json");
-const deno = join(root, "node_modules", ".bin", process.platform === "win32" ? "deno.cmd" : "deno");
+
+/**
+ * The deno binary from the npm package. The real executable is preferred over the
+ * node_modules/.bin entry: on Windows that entry is a .cmd shim Node cannot spawn without a
+ * shell, and where the package fell back to its bin.cjs wrapper, a signal sent to the
+ * wrapper would not reach the agent.
+ */
+function denoCommand() {
+  const exe = join(root, "node_modules", "deno", process.platform === "win32" ? "deno.exe" : "deno");
+  if (existsSync(exe)) return { cmd: exe, pre: [] };
+  if (process.platform === "win32") return { cmd: process.execPath, pre: [join(root, "node_modules", "deno", "bin.cjs")] };
+  return { cmd: join(root, "node_modules", ".bin", "deno"), pre: [] };
+}
 
 /** The permission flags, from the one place they are declared. */
 export function permissionFlags() {
@@ -38,14 +50,21 @@ export function denoArgs(args) {
 }
 
 function main() {
-  const child = spawn(deno, denoArgs(process.argv.slice(2)), { stdio: "inherit", cwd: process.cwd() });
+  const deno = denoCommand();
+  // On POSIX the agent gets its own process group, so a terminal Ctrl+C reaches it once (the
+  // forward below), not twice (terminal + forward), which it would read as "force quit".
+  const child = spawn(deno.cmd, [...deno.pre, ...denoArgs(process.argv.slice(2))], {
+    stdio: "inherit",
+    cwd: process.cwd(),
+    detached: process.platform !== "win32",
+  });
   // Forward stop signals so the agent can end its job trees and close its socket cleanly.
   const forward = (sig) => () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   };
   for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, forward(sig));
   child.on("error", (e) => {
-    console.error(`cannot start deno (${deno}): ${e.message}`);
+    console.error(`cannot start deno (${deno.cmd}): ${e.message}`);
     process.exit(1);
   });
   child.on("exit", (code, signal) => {

@@ -1,0 +1,166 @@
+// The running agent: owns the connection loop, the attempts it holds, the outbox and the
+// presigner, and routes each gateway frame to the attempt it concerns.
+import { type AssignMessage, type Gpu, PROTOCOL_VERSION, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import type { AgentIdentity } from "./agent_state.ts";
+import { AttemptRunner } from "./attempt_runner.ts";
+import { Backoff } from "./backoff.ts";
+import { type ConnectionEnd, connectionLoop } from "./connection_loop.ts";
+import type { Logger } from "./log.ts";
+import type { OsSeam } from "./os/os_seam.ts";
+import { Outbox } from "./outbox.ts";
+import { Presigner } from "./presigner.ts";
+import { endpointUrl } from "./server_url.ts";
+import { SessionHub } from "./session_hub.ts";
+import type { Timings } from "./timings.ts";
+import { raceWith } from "./timers.ts";
+import { AGENT_VERSION } from "./version.ts";
+import { workDirOf } from "./work_dir.ts";
+
+export interface AgentOptions {
+  identity: AgentIdentity;
+  stateDir: string;
+  os: OsSeam;
+  log: Logger;
+  timings: Timings;
+  hostname: string;
+  gpus: Gpu[];
+  random?: () => number;
+}
+
+export class Agent {
+  private readonly attempts = new Map<string, AttemptRunner>();
+  private readonly runs = new Set<Promise<void>>();
+  /** Attempts this process already saw through (reported or dropped), oldest first. */
+  private readonly settled = new Set<string>();
+  private readonly hub = new SessionHub();
+  private readonly outbox: Outbox;
+  private readonly presigner: Presigner;
+  private accepting = true;
+  private paused = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.outbox = new Outbox(this.hub, opts.log, (s) => Math.max(opts.timings.reportConfirmMinMs, s.heartbeatMs));
+    this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
+  }
+
+  /** Attempt ids the agent holds (waiting, running, uploading or reporting). */
+  running(): string[] {
+    return [...this.attempts.keys()];
+  }
+
+  /**
+   * Runs until `signal` aborts or the gateway refuses the credential. On abort: stop taking
+   * work, end running job trees, then close the socket with 1000.
+   */
+  async run(signal: AbortSignal): Promise<ConnectionEnd> {
+    const { opts } = this;
+    const connStop = new AbortController();
+    const onStop = () => {
+      this.stopAttempts().finally(() => connStop.abort());
+    };
+    signal.addEventListener("abort", onStop, { once: true });
+    if (signal.aborted) onStop();
+    try {
+      const end = await connectionLoop({
+        url: endpointUrl(opts.identity.server, "agent"),
+        credential: opts.identity.credential,
+        log: opts.log,
+        hub: this.hub,
+        hello: (restarted) => ({
+          type: "hello",
+          protocol: PROTOCOL_VERSION,
+          agent_version: AGENT_VERSION,
+          os: opts.os.platformName(),
+          hostname: opts.hostname,
+          gpus: opts.gpus,
+          running: this.running(),
+          restarted,
+        }),
+        running: () => this.running(),
+        onMessage: (msg) => this.handle(msg),
+        backoff: new Backoff({ baseMs: opts.timings.backoffBaseMs, capMs: opts.timings.backoffCapMs, random: opts.random }),
+        connectTimeoutMs: opts.timings.connectTimeoutMs,
+        welcomeTimeoutMs: opts.timings.welcomeTimeoutMs,
+        random: opts.random,
+      }, connStop.signal);
+      // A refused credential ends the agent: its jobs cannot be reported any more.
+      if (end.kind === "rejected") await this.stopAttempts();
+      return end;
+    } finally {
+      signal.removeEventListener("abort", onStop);
+    }
+  }
+
+  /** Stops taking work and ends every attempt's job tree; bounded by timings.shutdownMs. */
+  async stopAttempts(): Promise<void> {
+    this.accepting = false;
+    for (const attempt of this.attempts.values()) attempt.shutdown();
+    const all = Promise.allSettled([...this.runs]);
+    const r = await raceWith([all], new AbortController().signal, this.opts.timings.shutdownMs);
+    if (r === "timeout") this.opts.log.warn("some attempts did not stop in time", { attempts: this.running() });
+  }
+
+  private handle(msg: ServerMessage): void {
+    const { log } = this.opts;
+    switch (msg.type) {
+      case "attempt.assign":
+        return this.assign(msg);
+      case "attempt.start_granted":
+      case "attempt.cancel":
+      case "attempt.abort": {
+        const attempt = this.attempts.get(msg.attempt_id);
+        if (attempt) attempt.handle(msg);
+        else log.info(`${msg.type} for an attempt this agent does not hold, ignored`, { attempt_id: msg.attempt_id });
+        return;
+      }
+      case "presign.response":
+        return this.presigner.resolve(msg);
+      case "agent.pause":
+      case "agent.resume":
+        // The server stops or restarts assigning; the agent only remembers and logs it.
+        this.paused = msg.type === "agent.pause";
+        log.info(this.paused ? "agent paused by gateway" : "agent resumed by gateway", { reason: msg.reason });
+        return;
+      case "error":
+        log.warn("gateway reported an error", { code: msg.code, message: msg.message });
+        return;
+      default:
+        log.warn("unexpected frame from gateway", { type: msg.type });
+    }
+  }
+
+  private assign(msg: AssignMessage): void {
+    const { log } = this.opts;
+    const fields = { attempt_id: msg.attempt_id, job_id: msg.job_id };
+    if (this.attempts.has(msg.attempt_id)) {
+      log.info("duplicate assignment ignored", fields);
+      return;
+    }
+    if (this.settled.has(msg.attempt_id)) {
+      // An attempt id names one run; running it twice would report two results for it.
+      log.warn("assignment of an attempt this agent already finished, ignored", fields);
+      return;
+    }
+    if (!this.accepting) {
+      log.info("assignment ignored: agent is stopping", fields);
+      return;
+    }
+    const runner = new AttemptRunner(msg, {
+      dir: workDirOf(this.opts.stateDir, msg.attempt_id),
+      hub: this.hub,
+      outbox: this.outbox,
+      presigner: this.presigner,
+      os: this.opts.os,
+      log: log.child(fields),
+      timings: this.opts.timings,
+    });
+    this.attempts.set(msg.attempt_id, runner);
+    const run = runner.run().finally(() => {
+      this.attempts.delete(msg.attempt_id);
+      this.runs.delete(run);
+      this.settled.add(msg.attempt_id);
+      if (this.settled.size > 1_000) this.settled.delete(this.settled.values().next().value!);
+    });
+    this.runs.add(run);
+  }
+}

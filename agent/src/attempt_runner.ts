@@ -1,0 +1,309 @@
+// One attempt, from assignment to delivered report. Its states, in order:
+//
+//   awaiting_grant  folder made, attempt.start_request sent (again after each reconnect);
+//                   nothing runs until attempt.start_granted. cancel/abort here: drop
+//                   silently, the server has not counted the attempt as started.
+//   preparing       inputs downloading.
+//   running         the job process runs; progress lines go out; timeout enforced.
+//   finishing       the job exited; outputs and logs upload.
+//   reporting       attempt.finished waits in the outbox until delivered.
+//
+// Two switches stop it: `kill` ends the job's process tree (cancel, timeout, abort,
+// shutdown) and `drop` abandons the attempt without a report (abort: the server already
+// decided; shutdown: the next hello says restarted). A dropped connection is neither: the
+// job keeps running and only the report waits.
+import {
+  type AssignMessage,
+  DEFAULT_TIMEOUT_SECONDS,
+  type ErrorCode,
+  type FinishedMessage,
+  MAX_FRAME_BYTES,
+  type OutputFile,
+  type StartGrantedMessage,
+  type StopMessage,
+} from "../../packages/protocol/src/index.ts";
+import { downloadInputs, type UploadResult, uploadResults } from "./attempt_transfers.ts";
+import { frameBytes } from "./frame_socket.ts";
+import { JobProcess } from "./job_process.ts";
+import { errorText, type Logger } from "./log.ts";
+import type { OsSeam } from "./os/os_seam.ts";
+import type { Outbox } from "./outbox.ts";
+import type { Presigner } from "./presigner.ts";
+import { progressLoop } from "./progress_loop.ts";
+import type { SessionHub } from "./session_hub.ts";
+import type { Timings } from "./timings.ts";
+import { deferred, raceWith, sleep } from "./timers.ts";
+import { createWorkDir, removeDir, type WorkDir, writeProcessRecord } from "./work_dir.ts";
+
+export interface AttemptDeps {
+  dir: WorkDir;
+  hub: SessionHub;
+  outbox: Outbox;
+  presigner: Presigner;
+  os: OsSeam;
+  log: Logger;
+  timings: Timings;
+}
+
+type Phase = "awaiting_grant" | "preparing" | "running" | "finishing" | "reporting" | "done";
+type Stop = { kind: "cancel" } | { kind: "timeout" } | { kind: "abort"; reason: string } | { kind: "shutdown" };
+
+export class AttemptRunner {
+  readonly id: string;
+  private phase: Phase = "awaiting_grant";
+  private stop: Stop | null = null;
+  private readonly grant = deferred<"granted" | "stopped">();
+  private readonly grantDecided = new AbortController();
+  private readonly kill = new AbortController();
+  private readonly drop = new AbortController();
+  private readonly log: Logger;
+
+  constructor(private readonly assign: AssignMessage, private readonly deps: AttemptDeps) {
+    this.id = assign.attempt_id;
+    this.log = deps.log;
+  }
+
+  /** Routes a gateway frame about this attempt. */
+  handle(msg: StartGrantedMessage | StopMessage): void {
+    if (msg.type === "attempt.start_granted") {
+      if (this.phase === "awaiting_grant" && !this.grant.settled()) this.settleGrant("granted");
+      else this.log.debug("duplicate start_granted ignored", { phase: this.phase });
+      return;
+    }
+    if (msg.type === "attempt.abort") {
+      // The server already settled this attempt: stop everything, report nothing.
+      this.log.info("attempt aborted by gateway", { reason: msg.reason, phase: this.phase });
+      this.halt({ kind: "abort", reason: msg.reason }, true);
+      return;
+    }
+    if (this.phase === "awaiting_grant" || this.phase === "preparing" || this.phase === "running") {
+      this.log.info("attempt cancel requested", { phase: this.phase });
+      this.halt({ kind: "cancel" }, false);
+    } else {
+      this.log.info("cancel after the job ended, ignored", { phase: this.phase });
+    }
+  }
+
+  /** Agent shutdown: end the job tree, send nothing more. */
+  shutdown(): void {
+    this.halt({ kind: "shutdown" }, true);
+  }
+
+  private halt(stop: Stop, drop: boolean): void {
+    // An abort or shutdown outranks a cancel or timeout already under way.
+    if (!this.stop || drop) this.stop = stop;
+    this.settleGrant("stopped");
+    this.kill.abort();
+    if (drop) this.drop.abort();
+  }
+
+  private settleGrant(v: "granted" | "stopped"): void {
+    if (this.grant.settled()) return;
+    this.grant.resolve(v);
+    this.grantDecided.abort();
+  }
+
+  /** The attempt's whole life; resolves when it is reported, dropped or abandoned. */
+  async run(): Promise<void> {
+    const { dir, log } = this.deps;
+    try {
+      try {
+        await createWorkDir(dir);
+      } catch (e) {
+        // Without a folder nothing can run; the lease expires unstarted and the job is requeued.
+        log.error("cannot create work folder; attempt not started", { error: errorText(e) });
+        return;
+      }
+      log.info("attempt assigned", { command: this.assign.command[0], inputs: this.assign.inputs?.length ?? 0 });
+      if (!(await this.awaitGrant())) {
+        log.info("attempt dropped before start", { reason: this.stopReason() });
+        await removeDir(dir.root, log);
+        return;
+      }
+      this.phase = "preparing";
+      log.info("attempt started");
+      const report = await this.execute();
+      if (!report) {
+        log.info("attempt dropped", { reason: this.stopReason() });
+        if (this.stop?.kind !== "shutdown") await removeDir(dir.root, log);
+        return;
+      }
+      this.phase = "reporting";
+      log.info("attempt finished", {
+        outcome: report.outcome,
+        exit_code: report.exit_code,
+        error_code: report.error?.code ?? null,
+        outputs: report.outputs.length,
+      });
+      if (await this.deps.outbox.deliver(report, this.drop.signal)) {
+        log.info("attempt reported");
+        await removeDir(dir.root, log);
+      } else if (this.stop?.kind === "abort") {
+        log.info("attempt report dropped", { reason: this.stopReason() });
+        await removeDir(dir.root, log);
+      } else {
+        log.warn("attempt report not delivered before shutdown; work folder kept");
+      }
+    } catch (e) {
+      log.error("attempt failed inside the agent", { error: errorText(e) });
+    } finally {
+      this.phase = "done";
+    }
+  }
+
+  private stopReason(): string {
+    const s = this.stop;
+    if (!s) return "no answer to start_request";
+    return s.kind === "abort" ? s.reason : s.kind;
+  }
+
+  /** Sends start_request (again after each reconnect) until granted, stopped or given up. */
+  private async awaitGrant(): Promise<boolean> {
+    const { hub, log, timings } = this.deps;
+    while (!this.grant.settled()) {
+      const session = await hub.next(this.grantDecided.signal);
+      if (!session) break;
+      session.send({ type: "attempt.start_request", attempt_id: this.id });
+      log.info("start requested", { session_id: session.id });
+      const r = await raceWith([session.ended.then(() => "ended" as const)], this.grantDecided.signal, session.leaseTtlMs * timings.grantTimeoutLeases);
+      if (r === "timeout") {
+        log.warn("no answer to start_request; giving the attempt up");
+        return false;
+      }
+    }
+    return (await this.grant.promise) === "granted";
+  }
+
+  private finished(
+    outcome: FinishedMessage["outcome"],
+    exitCode: number | null,
+    error: { code: ErrorCode; message: string } | null,
+    outputs: OutputFile[],
+  ): FinishedMessage {
+    const msg: FinishedMessage = {
+      type: "attempt.finished",
+      attempt_id: this.id,
+      outcome,
+      exit_code: exitCode,
+      error: error && { code: error.code, message: error.message.slice(0, 2048) },
+      outputs,
+    };
+    if (frameBytes(msg) <= MAX_FRAME_BYTES) return msg;
+    // Keys from the gateway were longer than estimated: report the failure, not a frame it would refuse.
+    return {
+      ...msg,
+      outcome: outcome === "succeeded" ? "failed" : outcome,
+      error: error ?? { code: "output_upload_failed", message: "too many outputs to report" },
+      outputs: [],
+    };
+  }
+
+  /** Inputs, process, uploads; the report to send, or null when the attempt is dropped. */
+  private async execute(): Promise<FinishedMessage | null> {
+    const { dir, os, log, timings } = this.deps;
+    const stopped = () => this.drop.signal.aborted ? "drop" : this.stop?.kind === "cancel" ? "cancel" : null;
+
+    try {
+      await downloadInputs(this.assign, dir, os, timings.transfer, log, this.kill.signal);
+    } catch (e) {
+      if (stopped() === "drop") return null;
+      if (stopped() === "cancel") return this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, []);
+      log.error("input download failed", { error: errorText(e) });
+      return this.finished("failed", null, { code: "input_download_failed", message: errorText(e) }, []);
+    }
+    if (stopped() === "drop") return null;
+    if (stopped() === "cancel") return this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, []);
+
+    this.phase = "running";
+    let proc: JobProcess;
+    try {
+      proc = await JobProcess.spawn({
+        argv: this.assign.command,
+        cwd: dir.root,
+        env: {
+          ...this.assign.env,
+          LB_JOB_ID: this.assign.job_id,
+          LB_ATTEMPT_ID: this.id,
+          LB_INPUT_DIR: dir.inputs,
+          LB_OUTPUT_DIR: dir.outputs,
+        },
+        stdoutPath: dir.stdoutLog,
+        stderrPath: dir.stderrLog,
+        os,
+      });
+    } catch (e) {
+      log.error("spawn failed", { error: errorText(e) });
+      this.phase = "finishing";
+      return this.finished("failed", null, { code: "spawn_failed", message: errorText(e) }, []);
+    }
+    await writeProcessRecord(dir, proc.pid, this.id).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
+    log.info("process started", { pid: proc.pid });
+
+    const status = await this.supervise(proc);
+    this.phase = "finishing";
+    const exitCode = status.signal ? null : status.code;
+    log.info("process exited", { exit_code: exitCode, signal: status.signal });
+    if (this.drop.signal.aborted) return null;
+
+    // Whatever goes wrong with the files (an unreadable output, a full disk), the job ran:
+    // report it with the upload failure rather than losing the attempt.
+    const up = await uploadResults(this.assign, dir, this.deps.presigner, timings.transfer, log, this.drop.signal)
+      .catch((e): UploadResult => ({ outputs: [], error: `collecting outputs failed: ${errorText(e)}` }));
+    if (this.drop.signal.aborted) return null;
+
+    const stop = this.stop;
+    if (stop?.kind === "cancel") return this.finished("canceled", exitCode, { code: "canceled", message: "canceled while running" }, up.outputs);
+    if (stop?.kind === "timeout") {
+      return this.finished("failed", exitCode, { code: "timeout", message: `ran past its ${this.timeoutSeconds()} s timeout` }, up.outputs);
+    }
+    if (status.code !== 0 || status.signal) {
+      const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+      return this.finished("failed", exitCode, { code: "exit_nonzero", message: up.error ? `${how}; ${up.error}` : how }, up.outputs);
+    }
+    if (up.error) return this.finished("failed", exitCode, { code: "output_upload_failed", message: up.error }, up.outputs);
+    return this.finished("succeeded", 0, null, up.outputs);
+  }
+
+  /** The job's time limit; a missing or nonsensical value falls back to the protocol default rather than firing at once. */
+  private timeoutSeconds(): number {
+    const t = this.assign.timeout_seconds;
+    return typeof t === "number" && Number.isFinite(t) && t > 0 ? t : DEFAULT_TIMEOUT_SECONDS;
+  }
+
+  /** Waits for the job to exit while sending progress, enforcing the timeout and honouring kill. */
+  private async supervise(proc: JobProcess): Promise<Deno.CommandStatus> {
+    const { os, log, timings, hub } = this.deps;
+    const progressStop = new AbortController();
+    const progress = progressLoop({
+      intervalMs: timings.progressIntervalMs,
+      lines: proc.lines,
+      send: (message) => hub.send({ type: "attempt.progress", attempt_id: this.id, message }),
+    }, progressStop.signal);
+    const timerStop = new AbortController();
+    const limitSeconds = this.timeoutSeconds();
+    sleep(limitSeconds * 1000, timerStop.signal).then(() => {
+      if (timerStop.signal.aborted) return;
+      log.warn("attempt timed out; killing its process tree", { timeout_seconds: limitSeconds });
+      this.halt({ kind: "timeout" }, false);
+    });
+    let killing: Promise<void> | null = null;
+    const onKill = () => {
+      log.info("killing process tree", { pid: proc.pid, reason: this.stopReason() });
+      killing = os.killTree(proc.pid, timings.killGraceMs).catch((e) => log.error("kill failed", { error: errorText(e) }));
+    };
+    if (this.kill.signal.aborted) onKill();
+    else this.kill.signal.addEventListener("abort", onKill, { once: true });
+    try {
+      return await proc.status;
+    } finally {
+      timerStop.abort();
+      this.kill.signal.removeEventListener("abort", onKill);
+      progressStop.abort();
+      await progress;
+      if (killing) await killing;
+      // Background processes the job left behind would hold GPUs after "done".
+      await os.killLeftovers(proc.pid).catch(() => {});
+      await proc.closeLogs(timings.logDrainMs);
+    }
+  }
+}

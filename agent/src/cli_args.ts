@@ -1,0 +1,89 @@
+// Command-line parsing, pure so it is unit-tested without spawning anything.
+// Every mistake is a UsageError: main prints it with the usage line and exits 2, so a
+// typo in a service definition is caught at once instead of running with a default.
+
+export const USAGE = [
+  "usage: labbridge-agent enroll --server <ws(s)://host:port> --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "       labbridge-agent run --state-dir <dir>",
+  "       labbridge-agent status --state-dir <dir>",
+].join("\n");
+
+export type CliCommand =
+  | { command: "enroll"; server: string; token: string; stateDir: string; name: string | null; labels: Record<string, string> }
+  | { command: "run"; stateDir: string }
+  | { command: "status"; stateDir: string }
+  | { command: "help" };
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
+  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels"] },
+  run: { required: ["state-dir"], optional: [] },
+  status: { required: ["state-dir"], optional: [] },
+};
+
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
+
+/** Parses `k=v,k2=v2`; keys are simple names so labels stay usable in job requirements. */
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (text.trim() === "") return labels;
+  for (const part of text.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new UsageError(`label "${part}" must look like key=value`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (!LABEL_KEY.test(key)) throw new UsageError(`label key "${key}" must be letters, digits, _ . / -`);
+    if (value.length > 128) throw new UsageError(`label "${key}" value is longer than 128 characters`);
+    if (Object.hasOwn(labels, key)) throw new UsageError(`label "${key}" is given twice`);
+    labels[key] = value;
+  }
+  return labels;
+}
+
+/** Parses argv (without the program name) into one command, or throws UsageError. */
+export function parseCliArgs(argv: string[]): CliCommand {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new UsageError("missing command");
+  if (command === "help" || command === "--help" || command === "-h") return { command: "help" };
+  const spec = FLAGS_OF[command];
+  if (!spec) throw new UsageError(`unknown command "${command}"`);
+
+  const values = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === "--help" || arg === "-h") return { command: "help" };
+    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (!spec.required.includes(name) && !spec.optional.includes(name)) throw new UsageError(`unknown flag --${name} for ${command}`);
+    if (values.has(name)) throw new UsageError(`--${name} is given twice`);
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = rest[i + 1];
+      // A following flag is not a value: `--token --state-dir x` means the token is missing.
+      if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+      i++;
+    }
+    if (value === "" && name !== "labels") throw new UsageError(`--${name} must not be empty`);
+    values.set(name, value);
+  }
+  for (const name of spec.required) if (!values.has(name)) throw new UsageError(`missing --${name}`);
+
+  const stateDir = values.get("state-dir")!;
+  if (command === "run") return { command, stateDir };
+  if (command === "status") return { command, stateDir };
+  const name = values.get("name") ?? null;
+  if (name !== null && name.length > 128) throw new UsageError("--name must be at most 128 characters");
+  return {
+    command: "enroll",
+    server: values.get("server")!,
+    token: values.get("token")!,
+    stateDir,
+    name,
+    labels: parseLabels(values.get("labels") ?? ""),
+  };
+}

@@ -1,0 +1,144 @@
+// The agent's one long-lived connection to the gateway: connect, hello, welcome, then
+// dispatch frames until the socket drops; reconnect with exponential backoff and full
+// jitter. Running attempts never depend on this loop staying connected.
+//
+// Close codes: 4401 (unauthorized) and 4403 (revoked) end the loop for good: retrying a
+// refused credential would only hammer the gateway. 4409 (replaced) means another process
+// uses this identity, so we wait the longest backoff step before trying again.
+import { CLOSE_CODES, type HelloMessage, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import type { Backoff } from "./backoff.ts";
+import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
+import { heartbeatLoop } from "./heartbeat_loop.ts";
+import { errorText, type Logger } from "./log.ts";
+import type { Session, SessionHub } from "./session_hub.ts";
+import { sleep, withTimeout } from "./timers.ts";
+
+export interface ConnectionLoopOptions {
+  url: string;
+  credential: string;
+  log: Logger;
+  hub: SessionHub;
+  /** Builds hello; `restarted` is true until this process got its first welcome. */
+  hello: (restarted: boolean) => HelloMessage;
+  /** Attempt ids held now, for heartbeats. */
+  running: () => string[];
+  /** Every frame after welcome. */
+  onMessage: (msg: ServerMessage) => void;
+  backoff: Backoff;
+  connectTimeoutMs?: number;
+  welcomeTimeoutMs?: number;
+  random?: () => number;
+}
+
+export type ConnectionEnd = { kind: "stopped" } | { kind: "rejected"; code: number; reason: string };
+
+/**
+ * A server interval in ms. The envelope parser does not check welcome's numbers, and a NaN
+ * or zero interval would turn the heartbeat loop into a flood, so odd values fall back.
+ */
+function secondsToMs(v: unknown, fallbackSeconds: number, minSeconds: number): number {
+  const s = typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.max(v, minSeconds) : fallbackSeconds;
+  return s * 1000;
+}
+
+const isRefusal = (code: number) => code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.revoked;
+
+/** Runs until `signal` aborts (closing with 1000) or the gateway refuses the credential. */
+export async function connectionLoop(opts: ConnectionLoopOptions, signal: AbortSignal): Promise<ConnectionEnd> {
+  const { log, backoff } = opts;
+  const state = { restarted: true };
+  while (!signal.aborted) {
+    let sock: FrameSocket;
+    try {
+      sock = await FrameSocket.connect(opts.url, opts.credential, log, { signal, timeoutMs: opts.connectTimeoutMs ?? 15_000 });
+    } catch (e) {
+      if (signal.aborted) break;
+      const status = e instanceof ConnectError ? e.httpStatus : null;
+      if (status === 401 || status === 403) {
+        return { kind: "rejected", code: status === 401 ? CLOSE_CODES.unauthorized : CLOSE_CODES.revoked, reason: `gateway answered HTTP ${status}` };
+      }
+      const delay = backoff.next();
+      log.warn("cannot reach gateway", { error: errorText(e), retry_in_ms: delay });
+      await sleep(delay, signal);
+      continue;
+    }
+
+    const close = await runSession(sock, opts, state, signal);
+    if (signal.aborted) break;
+    if (isRefusal(close.code)) return { kind: "rejected", code: close.code, reason: close.reason };
+    const delay = close.code === CLOSE_CODES.replaced ? backoff.capMs : backoff.next();
+    log.warn("disconnected from gateway", { code: close.code, reason: close.reason, retry_in_ms: delay });
+    await sleep(delay, signal);
+  }
+  return { kind: "stopped" };
+}
+
+async function runSession(sock: FrameSocket, opts: ConnectionLoopOptions, state: { restarted: boolean }, signal: AbortSignal): Promise<CloseInfo> {
+  const { log } = opts;
+  const sessionStop = new AbortController();
+  const stopOnAbort = () => sessionStop.abort();
+  signal.addEventListener("abort", stopOnAbort, { once: true });
+  try {
+    if (!sock.send(opts.hello(state.restarted))) {
+      sock.close(1000, "hello not sent");
+      return await sock.closed;
+    }
+    const welcome = await awaitWelcome(sock, opts, sessionStop.signal);
+    if (!welcome) {
+      sock.close(1000, signal.aborted ? "agent stopping" : "no welcome");
+      return await withTimeout(sock.closed, 2_000, { code: 1006, reason: "close not acknowledged" });
+    }
+    state.restarted = false;
+    opts.backoff.reset();
+    const session: Session = {
+      id: welcome.session_id,
+      agentId: welcome.agent_id,
+      heartbeatMs: secondsToMs(welcome.heartbeat_seconds, 30, 0.05),
+      leaseTtlMs: secondsToMs(welcome.lease_ttl_seconds, 90, 0.1),
+      send: (msg) => sock.send(msg),
+      ended: sock.closed.then(() => {}),
+      isLive: () => sock.isOpen,
+      bufferedAmount: () => sock.bufferedAmount,
+    };
+    log.info("connected to gateway", { session_id: session.id, heartbeat_seconds: welcome.heartbeat_seconds, lease_ttl_seconds: welcome.lease_ttl_seconds });
+    opts.hub.open(session);
+    const beats = heartbeatLoop({ session, running: opts.running, random: opts.random }, sessionStop.signal);
+    while (true) {
+      const msg = await sock.receive(sessionStop.signal);
+      if (!msg) break;
+      try {
+        opts.onMessage(msg);
+      } catch (e) {
+        log.error("failed to handle a gateway frame", { type: msg.type, error: errorText(e) });
+      }
+    }
+    sessionStop.abort();
+    await beats;
+    if (signal.aborted) sock.close(CLOSE_CODES.normal, "agent stopping");
+    return await withTimeout(sock.closed, 2_000, { code: 1006, reason: "close not acknowledged" });
+  } finally {
+    sessionStop.abort();
+    signal.removeEventListener("abort", stopOnAbort);
+  }
+}
+
+/** Reads frames until `welcome`; logs an `error` frame (the close that follows says why we stop). */
+async function awaitWelcome(sock: FrameSocket, opts: ConnectionLoopOptions, signal: AbortSignal) {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), opts.welcomeTimeoutMs ?? 30_000);
+  const both = AbortSignal.any([signal, timeout.signal]);
+  try {
+    while (true) {
+      const msg = await sock.receive(both);
+      if (!msg) {
+        if (timeout.signal.aborted) opts.log.warn("gateway sent no welcome in time");
+        return null;
+      }
+      if (msg.type === "welcome") return msg;
+      if (msg.type === "error") opts.log.error("gateway refused hello", { code: msg.code, message: msg.message });
+      else opts.log.warn("ignored a frame before welcome", { type: msg.type });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}

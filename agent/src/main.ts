@@ -1,0 +1,48 @@
+// CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
+// Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
+import { resolve } from "node:path";
+import { parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
+import { enrollCommand } from "./enroll.ts";
+import { createLogger, errorText, stdoutSink } from "./log.ts";
+import { currentOs } from "./os/current.ts";
+import { runCommand } from "./run_command.ts";
+import { statusCommand } from "./status.ts";
+import { DEFAULT_TIMINGS } from "./timings.ts";
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const log = createLogger();
+  try {
+    const cmd = parseCliArgs(argv);
+    const os = currentOs();
+    switch (cmd.command) {
+      case "help":
+        console.log(USAGE);
+        return 0;
+      // The state folder is made absolute once, here: jobs get LB_INPUT_DIR/LB_OUTPUT_DIR
+      // under it and must see absolute paths whatever folder the agent was started from.
+      case "enroll":
+        return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, { os, log, hostname });
+      case "run":
+        return await runCommand(resolve(cmd.stateDir), { os, log, timings: DEFAULT_TIMINGS, hostname });
+      case "status":
+        return await statusCommand(resolve(cmd.stateDir), stdoutSink);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    log.error("agent failed", { error: errorText(e) });
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

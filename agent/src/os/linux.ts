@@ -1,0 +1,189 @@
+// Linux (and other POSIX) side of the OS seam.
+//
+// Kill-tree: a job is spawned with Deno.Command's `detached: true`, which on Unix calls
+// setsid(), so the job's first process leads a new session and process group whose id
+// equals its pid. Deno.kill(-pgid, sig) then signals every process in that group at once,
+// including grandchildren that were re-parented to init when their parent died. A process
+// that left the group on purpose (its own setsid/setpgid, e.g. a daemonising tool) is
+// still found by walking /proc for descendants, which we snapshot repeatedly while killing.
+// Each process is remembered with its start time, so a pid the kernel reuses for an
+// unrelated process is never signalled.
+//
+// Deno 2 refuses to read anything under /proc without --allow-all (even with
+// --allow-read), and the agent does not run with --allow-all. So /proc is read by a tiny
+// `/bin/sh -c 'cat /proc/[0-9]*/stat'` child instead: --allow-run is needed for jobs
+// anyway, and sh and cat exist on every Linux (ps does not, on slim images).
+import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { sleep } from "../timers.ts";
+import { runNvidiaSmi } from "./nvidia_smi.ts";
+import type { OsSeam } from "./os_seam.ts";
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  state: string;
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; with pid, a unique identity. */
+  start: string;
+}
+
+/** Parses /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after the last ")". */
+export function parseProcStat(text: string): ProcInfo | null {
+  const close = text.lastIndexOf(")");
+  if (close === -1) return null;
+  const pid = Number(text.slice(0, text.indexOf(" ")));
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field n is rest[n - 3].
+  const [state, ppid, pgid] = [rest[0], Number(rest[1]), Number(rest[2])];
+  const start = rest[19];
+  if (!state || !Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid) || start === undefined) return null;
+  return { pid, ppid, pgid, state, start };
+}
+
+/** Output of a helper command, or null when it cannot run. */
+async function helperOutput(cmd: string, args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "null" }).output();
+    return new TextDecoder().decode(out.stdout);
+  } catch {
+    return null;
+  }
+}
+
+/** Parses concatenated /proc/<pid>/stat files (one line each). */
+export function parseProcStats(text: string): Map<number, ProcInfo> {
+  const procs = new Map<number, ProcInfo>();
+  for (const line of text.split("\n")) {
+    const info = line ? parseProcStat(line) : null;
+    if (info) procs.set(info.pid, info);
+  }
+  return procs;
+}
+
+/** Every process visible in /proc, or null where there is no /proc (macOS) or no shell. */
+export async function readProcs(): Promise<Map<number, ProcInfo> | null> {
+  // A process that ends between the glob and the read makes cat complain and exit 1; the
+  // other files are still printed, so the exit status is ignored.
+  const text = await helperOutput("/bin/sh", ["-c", "cat /proc/[0-9]*/stat 2>/dev/null"]);
+  if (text === null) return null;
+  const procs = parseProcStats(text);
+  return procs.size > 0 ? procs : null;
+}
+
+/** The environment of `pid` as NAME=value strings ([] when it cannot be read). */
+async function environOf(pid: number): Promise<string[]> {
+  const text = await helperOutput("cat", [`/proc/${pid}/environ`]);
+  return text ? text.split("\0") : [];
+}
+
+const identity = (p: ProcInfo) => `${p.pid}:${p.start}`;
+const isLive = (p: ProcInfo | undefined) => p !== undefined && p.state !== "Z" && p.state !== "X";
+
+function trySignal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch {
+    // Already gone (ESRCH) or not ours: nothing to do.
+  }
+}
+
+/**
+ * Finds the job's processes: the group `pgid` plus descendants of its leader (followed
+ * transitively), added to `known` (pid -> identity) so later snapshots still cover
+ * processes whose parent already died.
+ */
+async function collectTree(pgid: number, known: Map<number, string>, followChildren: boolean): Promise<Map<number, ProcInfo> | null> {
+  const procs = await readProcs();
+  if (!procs) return null;
+  const root = procs.get(pgid);
+  // The root is trusted only while it still leads its own group: a reused pid would not.
+  if (followChildren && root && root.pgid === pgid && !known.has(pgid)) known.set(pgid, identity(root));
+  for (const p of procs.values()) if (p.pgid === pgid && !known.has(p.pid)) known.set(p.pid, identity(p));
+  if (followChildren) {
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const p of procs.values()) {
+        const parent = procs.get(p.ppid);
+        if (!known.has(p.pid) && parent && known.get(p.ppid) === identity(parent)) {
+          known.set(p.pid, identity(p));
+          grew = true;
+        }
+      }
+    }
+  }
+  return procs;
+}
+
+/** Signals every known, still-identical, live member, plus the group as a whole. */
+function signalTree(pgid: number, known: Map<number, string>, procs: Map<number, ProcInfo> | null, sig: Deno.Signal): number {
+  trySignal(-pgid, sig);
+  let live = 0;
+  if (!procs) return 0;
+  for (const [pid, id] of known) {
+    const p = procs.get(pid);
+    if (!isLive(p) || identity(p!) !== id) continue;
+    live++;
+    trySignal(pid, sig);
+  }
+  return live;
+}
+
+function liveCount(known: Map<number, string>, procs: Map<number, ProcInfo> | null): number {
+  if (!procs) return 0;
+  let n = 0;
+  for (const [pid, id] of known) {
+    const p = procs.get(pid);
+    if (isLive(p) && identity(p!) === id) n++;
+  }
+  return n;
+}
+
+/** SIGTERM, wait up to graceMs for the tree to go, then SIGKILL whatever is left. */
+async function terminateTree(pgid: number, graceMs: number, followChildren: boolean): Promise<void> {
+  const known = new Map<number, string>();
+  let procs = await collectTree(pgid, known, followChildren);
+  if (signalTree(pgid, known, procs, "SIGTERM") === 0 && procs) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    procs = await collectTree(pgid, known, followChildren);
+    if (procs && liveCount(known, procs) === 0) return;
+  }
+  procs = await collectTree(pgid, known, followChildren);
+  signalTree(pgid, known, procs, "SIGKILL");
+  // Wait (briefly) until the kernel has taken them, so callers can count on "gone".
+  for (let i = 0; i < 40; i++) {
+    procs = await collectTree(pgid, known, followChildren);
+    if (!procs || liveCount(known, procs) === 0) return;
+    await sleep(50);
+  }
+}
+
+/** True when the environment of `pid` holds LB_ATTEMPT_ID=<attemptId>: proof the process is that attempt's. */
+async function belongsToAttempt(pid: number, attemptId: string): Promise<boolean> {
+  return (await environOf(pid)).includes(`LB_ATTEMPT_ID=${attemptId}`);
+}
+
+export const linuxSeam: OsSeam = {
+  platformName: () => Deno.build.os,
+  spawnOptions: () => ({ detached: true }),
+  killTree: (pid, graceMs) => terminateTree(pid, graceMs, true),
+  // The leader is gone and its pid may be reused: only the group id is trusted now.
+  killLeftovers: (pid) => terminateTree(pid, 2_000, false),
+  async killStale(pid, attemptId) {
+    const procs = await readProcs();
+    if (!procs) return 0;
+    const members = [];
+    for (const p of procs.values()) {
+      if (p.pgid === pid && isLive(p) && (await belongsToAttempt(p.pid, attemptId))) members.push(p);
+    }
+    if (members.length === 0) return 0;
+    await terminateTree(pid, 2_000, false);
+    return members.length;
+  },
+  gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi"]),
+  shutdownSignals: () => ["SIGINT", "SIGTERM"],
+  localPathProblem: () => null,
+  supportsChmod: () => true,
+};

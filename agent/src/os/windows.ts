@@ -1,0 +1,49 @@
+// Windows side of the OS seam. Only a real Windows 11 box can confirm this file (see the
+// checklist in agent/README.md); the Linux CI runs its pure parts only.
+//
+// Kill-tree: `taskkill /T /F /PID <pid>` ends the process and every process whose parent
+// chain leads to it. Windows has no polite signal a service can send a console program,
+// so the kill is forced at once (graceMs is not used). After the job's main process exited
+// its pid may be reused immediately, so nothing is killed by pid afterwards.
+import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { runNvidiaSmi } from "./nvidia_smi.ts";
+import type { OsSeam } from "./os_seam.ts";
+
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/** Why a relative path cannot be a Windows file path (reserved names, forbidden characters), or null. */
+export function windowsPathProblem(path: string): string | null {
+  for (const segment of path.split("/")) {
+    if (/[<>:"|?*]/.test(segment)) return `segment "${segment}" contains a character Windows forbids`;
+    if (/[. ]$/.test(segment)) return `segment "${segment}" ends with a dot or space`;
+    if (RESERVED.test(segment)) return `segment "${segment}" is a reserved Windows device name`;
+  }
+  return null;
+}
+
+async function taskkill(pid: number): Promise<void> {
+  try {
+    // Exit code 128 means "no such process": already gone, which is what we wanted.
+    await new Deno.Command("taskkill", { args: ["/T", "/F", "/PID", String(pid)], stdin: "null", stdout: "null", stderr: "null" }).output();
+  } catch {
+    // taskkill missing from PATH is a broken Windows install; the caller logs the outcome.
+  }
+}
+
+export const windowsSeam: OsSeam = {
+  platformName: () => "windows",
+  // No `detached`: DETACHED_PROCESS would give console jobs no console, and taskkill /T
+  // follows parent links, so a shared group is not needed.
+  spawnOptions: () => ({}),
+  killTree: (pid) => taskkill(pid),
+  killLeftovers: () => Promise.resolve(),
+  // Without a way to prove a pid still belongs to the old attempt, killing it could end an
+  // unrelated program; the README lists this as a known gap (a Job Object would close it).
+  killStale: () => Promise.resolve(0),
+  gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
+  // SIGTERM cannot be listened to on Windows; WinSW stops a service with Ctrl+C (SIGINT)
+  // and Ctrl+Break arrives as SIGBREAK.
+  shutdownSignals: () => ["SIGINT", "SIGBREAK"],
+  localPathProblem: windowsPathProblem,
+  supportsChmod: () => false,
+};

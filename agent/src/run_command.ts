@@ -1,0 +1,87 @@
+// `labbridge-agent run --state-dir <dir>`: the service entry point.
+import { acquireRunLock, type AgentIdentity, readIdentity } from "./agent_state.ts";
+import { Agent } from "./agent.ts";
+import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
+import { errorText, type Logger } from "./log.ts";
+import type { OsSeam } from "./os/os_seam.ts";
+import { isCleartextRemote } from "./server_url.ts";
+import type { Timings } from "./timings.ts";
+import { sweepWork } from "./work_dir.ts";
+
+export interface RunDeps {
+  os: OsSeam;
+  log: Logger;
+  timings: Timings;
+  hostname: () => string;
+}
+
+/** Exit codes: 0 stopped by a signal, 1 not enrolled / broken state, 3 credential refused or revoked. */
+export const EXIT_REFUSED = 3;
+
+export async function runCommand(stateDir: string, deps: RunDeps): Promise<number> {
+  let identity;
+  try {
+    identity = await readIdentity(stateDir);
+  } catch (e) {
+    deps.log.error("cannot read agent state", { state_dir: stateDir, error: errorText(e) });
+    return 1;
+  }
+  if (!identity) {
+    deps.log.error("agent is not enrolled; run `labbridge-agent enroll` first", { state_dir: stateDir });
+    return 1;
+  }
+  const log = deps.log.child({ agent_id: identity.agent_id });
+  const lock = await acquireRunLock(stateDir);
+  if (!lock) {
+    log.error("another agent process is already running with this state folder", { state_dir: stateDir });
+    return 1;
+  }
+  try {
+    return await runLocked(stateDir, identity, log, deps);
+  } finally {
+    lock.close();
+  }
+}
+
+async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger, deps: RunDeps): Promise<number> {
+  if (isCleartextRemote(identity.server)) {
+    log.warn("gateway address is ws:// to a remote host: the credential travels unencrypted", { server: identity.server });
+  }
+
+  const stop = new AbortController();
+  const signals = deps.os.shutdownSignals();
+  let firstSignalAt = 0;
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (stop.signal.aborted) {
+      // A second Ctrl+C while stopping means "out now". One arriving within a second of the
+      // first is the same keypress relayed by a wrapper (npm, a shell), not a second press.
+      if (Date.now() - firstSignalAt < 1_000) return;
+      log.warn("second stop signal; exiting without waiting", { signal: sig });
+      Deno.exit(130);
+    }
+    firstSignalAt = Date.now();
+    log.info("stop signal received; stopping", { signal: sig });
+    stop.abort();
+  };
+  const handlers = signals.map((sig) => [sig, onSignal(sig)] as const);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  try {
+    await sweepWork(stateDir, deps.os, log);
+    const gpus = await deps.os.gpuInventory();
+    log.info("agent starting", { server: identity.server, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
+    const agent = new Agent({ identity, stateDir, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus });
+    const end = await agent.run(stop.signal);
+    if (end.kind === "rejected") {
+      const revoked = end.code === CLOSE_CODES.revoked;
+      log.error(
+        revoked ? "gateway says this agent was revoked; enroll it again to get a new credential" : "gateway refused this agent's credential; enroll it again",
+        { code: end.code, reason: end.reason },
+      );
+      return EXIT_REFUSED;
+    }
+    log.info("agent stopped");
+    return 0;
+  } finally {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  }
+}

@@ -1,0 +1,109 @@
+// Runs a real Agent in the test process against a FakeGateway: real WebSocket, real job
+// processes, real files in a temp state folder, with every agent-owned timer shrunk.
+import { createHash } from "node:crypto";
+import { type AssignMessage, ID_PREFIX, newId } from "../../../packages/protocol/src/index.ts";
+import { Agent } from "../../src/agent.ts";
+import { writeIdentity } from "../../src/agent_state.ts";
+import type { ConnectionEnd } from "../../src/connection_loop.ts";
+import { createLogger } from "../../src/log.ts";
+import { currentOs } from "../../src/os/current.ts";
+import { DEFAULT_TIMINGS, type Timings } from "../../src/timings.ts";
+import type { FakeGateway } from "./fake_gateway.ts";
+import { until } from "./wait.ts";
+
+/** Set to true while debugging a test to see the agent's log lines. */
+const ECHO_LOGS = false;
+
+export const FAST_TIMINGS: Timings = {
+  ...DEFAULT_TIMINGS,
+  progressIntervalMs: 100,
+  killGraceMs: 300,
+  logDrainMs: 300,
+  presignTimeoutMs: 5_000,
+  reportConfirmMinMs: 300,
+  grantTimeoutLeases: 3,
+  shutdownMs: 5_000,
+  connectTimeoutMs: 2_000,
+  welcomeTimeoutMs: 2_000,
+  backoffBaseMs: 50,
+  backoffCapMs: 400,
+  transfer: { tries: 3, baseDelayMs: 20, idleTimeoutMs: 5_000 },
+};
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface RunningAgent {
+  stateDir: string;
+  logs: LogLine[];
+  rawLogs: string[];
+  done: Promise<ConnectionEnd>;
+  /** Stops the agent like SIGTERM would and waits for it. */
+  stop(): Promise<ConnectionEnd>;
+  /** Stops, and removes the temp state folder. */
+  dispose(): Promise<void>;
+  waitLog(msg: string, pred?: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+export async function startAgent(gateway: FakeGateway, timings: Partial<Timings> = {}): Promise<RunningAgent> {
+  const stateDir = await Deno.makeTempDir({ prefix: "lb-agent-test-" });
+  const os = currentOs();
+  const identity = { server: gateway.url, agent_id: gateway.agentId, credential: gateway.credential, name: "test-agent" };
+  await writeIdentity(stateDir, identity, os);
+  const rawLogs: string[] = [];
+  const logs: LogLine[] = [];
+  const log = createLogger((line) => {
+    rawLogs.push(line);
+    logs.push(JSON.parse(line));
+    if (ECHO_LOGS) console.log(line);
+  }).child({ agent_id: identity.agent_id });
+  const agent = new Agent({ identity, stateDir, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [] });
+  const stopper = new AbortController();
+  const done = agent.run(stopper.signal);
+  const stop = async () => {
+    stopper.abort();
+    return await done;
+  };
+  return {
+    stateDir,
+    logs,
+    rawLogs,
+    done,
+    stop,
+    async dispose() {
+      await stop();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+    waitLog: (msg, pred = () => true, timeoutMs = 15_000) => until(() => logs.find((l) => l.msg === msg && pred(l)), `log "${msg}"`, timeoutMs),
+  };
+}
+
+/** An attempt.assign with fresh ids. */
+export function makeAssign(command: string[], extra: Partial<AssignMessage> = {}): AssignMessage {
+  return {
+    type: "attempt.assign",
+    attempt_id: newId(ID_PREFIX.attempt),
+    job_id: newId(ID_PREFIX.job),
+    command,
+    env: {},
+    inputs: [],
+    timeout_seconds: 600,
+    ...extra,
+  };
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes).digest("hex");
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,42 @@
+// One source of truth for permission flags: permissions.json. The compile tasks and the
+// test task in deno.json, and scripts/agent.mjs, must all use exactly those flags.
+import { assert, assertEquals } from "./helpers/assert.ts";
+// @ts-types="./helpers/agent_mjs.d.ts"
+import { denoArgs, permissionFlags } from "../../scripts/agent.mjs";
+
+const agentDir = new URL("../", import.meta.url);
+const flags: string[] = JSON.parse(Deno.readTextFileSync(new URL("permissions.json", agentDir))).flags;
+const tasks: Record<string, string> = JSON.parse(Deno.readTextFileSync(new URL("deno.json", agentDir))).tasks;
+
+const permissionLike = (t: string) => t === "-A" || t.startsWith("--allow") || t.startsWith("--deny") || t === "--no-prompt";
+
+Deno.test("permissions: narrow (no --allow-all, no --allow-env, no --allow-ffi)", () => {
+  assert(flags.length > 0);
+  for (const bad of ["-A", "--allow-all", "--allow-env", "--allow-ffi"]) assert(!flags.includes(bad), bad);
+  assert(flags.includes("--no-prompt"), "a service must never stop at a permission prompt");
+});
+
+for (const task of ["compile:linux", "compile:windows", "test"]) {
+  Deno.test(`permissions: deno.json task ${task} uses exactly permissions.json`, () => {
+    const cmd = tasks[task];
+    assert(cmd, `task ${task} exists`);
+    assertEquals(cmd.split(/\s+/).filter(permissionLike), flags);
+  });
+}
+
+Deno.test("permissions: compile tasks target the right platforms and outputs", () => {
+  assert(tasks["compile:linux"]!.includes("--target x86_64-unknown-linux-gnu --output dist/labbridge-agent "));
+  assert(tasks["compile:windows"]!.includes("--target x86_64-pc-windows-msvc --output dist/labbridge-agent.exe "));
+  for (const t of ["compile:linux", "compile:windows"]) assert(tasks[t]!.trim().endsWith("src/main.ts"));
+});
+
+Deno.test("permissions: scripts/agent.mjs runs and tests with the same flags", () => {
+  assertEquals(permissionFlags(), flags);
+  const run = denoArgs(["run", "--state-dir", "/tmp/a"]);
+  assertEquals(run[0], "run");
+  assertEquals(run.filter(permissionLike), flags);
+  assert(run.indexOf(flags[flags.length - 1]!) < run.findIndex((a: string) => a.endsWith("main.ts")), "flags come before the script");
+  assertEquals(run.slice(-3), ["run", "--state-dir", "/tmp/a"]);
+  assertEquals(denoArgs(["test"]).filter(permissionLike), flags);
+  assertEquals(denoArgs(["check"])[0], "check");
+});

@@ -1,0 +1,198 @@
+// (e) A dropped connection never kills a running job; the report waits in the outbox and
+// goes out after reconnect + welcome. Also: presign re-asked after a drop, heartbeats at
+// the server's interval, refused credentials end the agent without hammering.
+import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
+import { FakeGateway } from "./helpers/fake_gateway.ts";
+import { FakeStore } from "./helpers/fake_store.ts";
+import { pidsOfAttempt } from "./helpers/procs.ts";
+import { pause, until } from "./helpers/wait.ts";
+
+Deno.test("a drop during a run keeps the job alive; finished is delivered after reconnect", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(["sh", "-c", 'echo begin; sleep 1.5; echo survived > "$LB_OUTPUT_DIR/proof.txt"']);
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    await until(async () => (await pidsOfAttempt(assign.attempt_id)).length > 0 || undefined, "job running");
+
+    gw.refuse = 3; // the gateway stays unreachable for a few tries
+    gw.drop(1011, "network blip");
+    await until(() => !gw.conns[0]!.open || undefined, "drop seen");
+    assert((await pidsOfAttempt(assign.attempt_id)).length > 0, "job still running after the drop");
+
+    const hello2 = await gw.waitFor("hello", () => true, 15_000, 1);
+    assertEquals(hello2.restarted, false, "second hello of the same process");
+    assert(hello2.running.includes(assign.attempt_id), "reconnect hello lists the running attempt");
+
+    const f = await gw.waitFor("attempt.finished");
+    assertEquals(f.outcome, "succeeded");
+    assertEquals(f.outputs.map((o) => o.path), ["proof.txt"]);
+    assertEquals(new TextDecoder().decode(store.puts.get(f.outputs[0]!.key)!.bytes), "survived\n");
+    const finishedConn = gw.frames.find((r) => r.msg.type === "attempt.finished")!.conn;
+    assert(finishedConn > 0, "report went out on the new connection");
+    assertEquals(gw.invalid, []);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
+
+Deno.test("a report whose connection drops before confirmation is sent again after reconnect", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw, { reportConfirmMinMs: 1_500 });
+  try {
+    const assign = makeAssign(["sh", "-c", "echo hi"]);
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    await gw.waitFor("attempt.finished");
+    gw.drop(1011, "lost right after the report");
+    await gw.waitFor("attempt.finished", () => true, 15_000, 1);
+    await agent.waitLog("attempt reported");
+    const conns = gw.frames.filter((r) => r.msg.type === "attempt.finished").map((r) => r.conn);
+    assertEquals(conns.length, 2);
+    assert(conns[1]! > conns[0]!);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
+
+Deno.test("presign.request lost with the connection is asked again after reconnect", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(["sh", "-c", 'echo out > "$LB_OUTPUT_DIR/o.txt"']);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    const first = await gw.waitFor("presign.request"); // not answered
+    gw.presign = store.presignFor(assign.job_id);
+    gw.drop(1001, "gateway restarting");
+    const second = await gw.waitFor("presign.request", () => true, 15_000, 1);
+    assert(second.request_id !== first.request_id);
+    const f = await gw.waitFor("attempt.finished");
+    assertEquals(f.outcome, "succeeded");
+    assertEquals(f.outputs.length, 1);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
+
+Deno.test("start_request is sent again when the grant was lost with the connection", async () => {
+  const gw = new FakeGateway();
+  gw.autoGrant = false;
+  const store = new FakeStore();
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(["sh", "-c", "echo ok"]);
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    await gw.waitFor("attempt.start_request");
+    gw.autoGrant = true;
+    gw.drop(1011);
+    await gw.waitFor("attempt.start_request", () => true, 15_000, 1);
+    const f = await gw.waitFor("attempt.finished");
+    assertEquals(f.outcome, "succeeded");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
+
+Deno.test("heartbeats follow the interval from welcome and list held attempts", async () => {
+  const gw = new FakeGateway();
+  gw.heartbeatSeconds = 0.1;
+  const agent = await startAgent(gw);
+  try {
+    await gw.waitFor("hello");
+    const t0 = Date.now();
+    await gw.waitFor("heartbeat", () => true, 5_000, 9);
+    const elapsed = Date.now() - t0;
+    // 10 beats at 0.1 s ±10%: about 1 s.
+    assert(elapsed > 800 && elapsed < 2_500, `10 heartbeats took ${elapsed} ms`);
+    assertEquals(gw.framesOf("heartbeat")[0]!.running, []);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+  }
+});
+
+for (const code of [CLOSE_CODES.unauthorized, CLOSE_CODES.revoked]) {
+  Deno.test(`close ${code} ends the agent without reconnecting`, async () => {
+    const gw = new FakeGateway();
+    gw.rejectHelloWith = code;
+    const agent = await startAgent(gw);
+    try {
+      const end = await agent.done;
+      assertEquals(end.kind, "rejected");
+      assertEquals(end.kind === "rejected" ? end.code : 0, code);
+      await pause(300);
+      assertEquals(gw.conns.length, 1, "no reconnect after a refused credential");
+    } finally {
+      await agent.dispose();
+      await gw.close();
+    }
+  });
+}
+
+Deno.test("a credential the gateway no longer knows (close 4401 after hello) ends the agent", async () => {
+  const gw = new FakeGateway();
+  gw.credential = "lbc_other"; // agent.json gets this one...
+  const agent = await startAgent(gw);
+  gw.credential = "lbc_rotated"; // ...and the gateway now expects another
+  try {
+    const end = await agent.done;
+    assertEquals(end.kind === "rejected" ? end.code : 0, CLOSE_CODES.unauthorized);
+    assertEquals(gw.conns.length, 1);
+    assertEquals(gw.conns[0]!.authorization, "Bearer lbc_other");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+  }
+});
+
+for (const status of [401, 403]) {
+  Deno.test(`an upgrade refused with HTTP ${status} ends the agent without reconnecting`, async () => {
+    const gw = new FakeGateway();
+    gw.refuseUpgradeWith = status;
+    const agent = await startAgent(gw);
+    try {
+      const end = await agent.done;
+      assertEquals(end.kind === "rejected" ? end.code : 0, status === 401 ? CLOSE_CODES.unauthorized : CLOSE_CODES.revoked);
+      await pause(300);
+      assertEquals(gw.conns.length, 1);
+    } finally {
+      await agent.dispose();
+      await gw.close();
+    }
+  });
+}
+
+Deno.test("an unreachable gateway is retried with backoff until it answers", async () => {
+  const gw = new FakeGateway();
+  gw.refuse = 4;
+  const agent = await startAgent(gw);
+  try {
+    await gw.waitFor("hello");
+    const warnings = agent.logs.filter((l) => l.msg === "cannot reach gateway");
+    assertEquals(warnings.length, 4);
+    for (const w of warnings) assert((w.retry_in_ms as number) <= 400, "delays stay under the cap");
+    assert(!gw.conns[0]!.url.includes("lbc_"), "no credential in the URL");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+  }
+});

@@ -1,0 +1,46 @@
+import { readIdentity, StateError, writeIdentity } from "../src/agent_state.ts";
+import { endpointUrl, isCleartextRemote, serverUrlProblem } from "../src/server_url.ts";
+import { parseProcStat, parseProcStats } from "../src/os/linux.ts";
+import { linuxSeam } from "../src/os/linux.ts";
+import { ID_PREFIX, newId } from "../../packages/protocol/src/index.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+
+Deno.test("agent.json: atomic 0600 write, read back, damage detected", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lb-agent-state-" });
+  try {
+    assertEquals(await readIdentity(dir), null);
+    const id = { server: "wss://gw", agent_id: newId(ID_PREFIX.agent), credential: "lbc_x", name: "n" };
+    await writeIdentity(`${dir}/nested`, id, linuxSeam);
+    assertEquals(await readIdentity(`${dir}/nested`), id);
+    assertEquals((await Deno.stat(`${dir}/nested/agent.json`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${dir}/nested`)).mode! & 0o777, 0o700);
+    await writeIdentity(`${dir}/nested`, { ...id, name: "m" }, linuxSeam);
+    assertEquals((await readIdentity(`${dir}/nested`))?.name, "m");
+    assertEquals([...Deno.readDirSync(`${dir}/nested`)].length, 1);
+    await Deno.writeTextFile(`${dir}/nested/agent.json`, "{");
+    let err: unknown;
+    await readIdentity(`${dir}/nested`).catch((e) => (err = e));
+    assert(err instanceof StateError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("server URL: endpoints and checks", () => {
+  assertEquals(endpointUrl("ws://127.0.0.1:8081", "enroll"), "ws://127.0.0.1:8081/v1/enroll");
+  assertEquals(endpointUrl("https://gw.example/base/", "agent"), "wss://gw.example/base/v1/agent");
+  assertEquals(serverUrlProblem("wss://gw.example"), null);
+  assert(serverUrlProblem("ftp://x") !== null);
+  assert(serverUrlProblem("wss://gw?token=x") !== null, "no secrets in the URL");
+  assert(serverUrlProblem("wss://u:p@gw") !== null);
+  assert(serverUrlProblem("not a url") !== null);
+  assertEquals(isCleartextRemote("ws://127.0.0.1:8081"), false);
+  assertEquals(isCleartextRemote("ws://lab-gw.local:8081"), true);
+  assertEquals(isCleartextRemote("wss://gw"), false);
+});
+
+Deno.test("/proc/<pid>/stat parsing copes with spaces and parentheses in the name", () => {
+  const line = "4242 (my (weird) prog) S 100 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+  assertEquals(parseProcStat(line), { pid: 4242, ppid: 100, pgid: 4242, state: "S", start: "987654" });
+  assertEquals(parseProcStats(line + "\n" + "garbage\n").size, 1);
+});
