@@ -187,7 +187,8 @@ describe("the bridge end to end", () => {
     const later = (await bridge.api("GET", `/v1/jobs/${job.id}`)).body!;
     expect(later.state).toBe("FAILED");
     expect(later.attempts).toHaveLength(1);
-    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    // The orphaned job leads its own process group (the agent starts jobs with setsid): end it all.
+    process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGKILL");
   });
 
   it("bad requests get the right 4xx and a structured error", async () => {

@@ -142,12 +142,12 @@ describe("agent sessions", () => {
     expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
   });
 
-  it("an agent that stops heartbeating turns OFFLINE and its next heartbeat is told to reconnect", async () => {
+  it("an agent that stops heartbeating turns OFFLINE and its next heartbeat is told to reconnect at once (1001)", async () => {
     const { agentId, agent } = await s.newAgent();
     s.advance(s.env.config.leaseTtlSeconds * 1000 + 1);
     await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 10_000, "agent OFFLINE");
     agent.send({ type: "heartbeat", running: [] });
-    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.going_away);
   });
 
   it("an agent that keeps heartbeating stays ONLINE past the lease TTL", async () => {

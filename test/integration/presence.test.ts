@@ -38,7 +38,7 @@ describe("Presence", () => {
 
   it("touch renews the current session's presence and last-seen time", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + 10_000, T0 + 10_000 + TTL)).toBe(true);
+    expect(await presence.touch("agt_A", "ses_1", T0 + 10_000, T0 + 10_000 + TTL)).toBe("renewed");
     expect((await presence.session("agt_A"))?.lastSeen).toBe(T0 + 10_000);
     expect(await presence.expired(T0 + TTL + 1, 10)).toEqual([]);
   });
@@ -46,13 +46,13 @@ describe("Presence", () => {
   it("touch with a replaced session fails and changes nothing", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
     await presence.connect("agt_A", "gw-1", "ses_2", T0 + 1, T0 + 1 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + 20_000, T0 + 20_000 + TTL)).toBe(false);
+    expect(await presence.touch("agt_A", "ses_1", T0 + 20_000, T0 + 20_000 + TTL)).toBe("replaced");
     expect((await presence.session("agt_A"))?.lastSeen).toBe(T0 + 1);
     expect(await presence.expired(T0 + 1 + TTL, 10)).toEqual([{ agentId: "agt_A", sessionId: "ses_2" }]);
   });
 
-  it("touch of an agent that was never connected fails", async () => {
-    expect(await presence.touch("agt_X", "ses_1", T0, T0 + TTL)).toBe(false);
+  it("touch of an agent that was never connected (or was reaped) says expired", async () => {
+    expect(await presence.touch("agt_X", "ses_1", T0, T0 + TTL)).toBe("expired");
     expect(await presence.session("agt_X")).toBeNull();
   });
 
@@ -93,14 +93,14 @@ describe("Presence", () => {
   it("removeExpired after a touch renewed the presence does nothing", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
     // A heartbeat renews it a moment before expiry; the reaper's clock already lists it.
-    expect(await presence.touch("agt_A", "ses_1", T0 + TTL - 1, T0 + 2 * TTL)).toBe(true);
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL - 1, T0 + 2 * TTL)).toBe("renewed");
     expect(await presence.removeExpired("agt_A", "ses_1", T0 + TTL)).toBe(false);
     expect(await presence.session("agt_A")).toMatchObject({ sessionId: "ses_1" });
   });
 
   it("a touch at or after expiry is refused, so the agent must say hello again", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL)).toBe(false);
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL)).toBe("expired");
     expect(await presence.expired(T0 + TTL, 10)).toEqual([{ agentId: "agt_A", sessionId: "ses_1" }]);
   });
 

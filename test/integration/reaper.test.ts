@@ -194,7 +194,7 @@ describe("markSilentAgents", () => {
     const present = await ctx.presence.session(agentId);
     // Either the agent stays ONLINE, or its presence is gone so its next heartbeat makes it reconnect (and say hello).
     expect({ status, present: present !== null }).not.toEqual({ status: "OFFLINE", present: true });
-    if (present) expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe(status === "ONLINE");
+    if (present) expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe(status === "ONLINE" ? "renewed" : "expired");
   });
 
   it("does not mark OFFLINE an agent whose MySQL session is newer than the silent one", async () => {

@@ -14,14 +14,15 @@ redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'conne
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return old`;
 
-// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1, or 0 when
-// the session is no longer current (replaced, reaped, or already expired: the reaper may
-// be marking it OFFLINE right now, so the agent must say hello again rather than be
-// revived silently while MySQL says OFFLINE).
+// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1 when
+// renewed, 0 when another session replaced this one, 2 when this session already expired
+// (the reaper may be marking it OFFLINE right now, so the agent must say hello again
+// rather than be revived silently while MySQL says OFFLINE).
 const TOUCH = `
-if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+local current = redis.call('HGET', KEYS[2], 'session_id')
+if current and current ~= ARGV[2] then return 0 end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) <= tonumber(ARGV[3]) then return 0 end
+if not current or not score or tonumber(score) <= tonumber(ARGV[3]) then return 2 end
 redis.call('HSET', KEYS[2], 'last_seen', ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 return 1`;
@@ -64,9 +65,10 @@ export class Presence {
     return ((await this.run(CONNECT, agentId, [gatewayId, sessionId, now, expiresAt])) as string | null) ?? null;
   }
 
-  /** Renews presence; false when this session is no longer the agent's current one. */
-  async touch(agentId: string, sessionId: string, now: number, expiresAt: number): Promise<boolean> {
-    return (await this.run(TOUCH, agentId, [sessionId, now, expiresAt])) === 1;
+  /** Renews presence: "renewed", "replaced" by another session, or "expired" (say hello again). */
+  async touch(agentId: string, sessionId: string, now: number, expiresAt: number): Promise<"renewed" | "replaced" | "expired"> {
+    const r = await this.run(TOUCH, agentId, [sessionId, now, expiresAt]);
+    return r === 1 ? "renewed" : r === 0 ? "replaced" : "expired";
   }
 
   /** Removes presence for a closed socket, if it is still the current session. */

@@ -9,10 +9,15 @@ export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg:
   const data = ws.getUserData();
   const agentId = data.agent!.id;
   const now = ctx.clock();
-  const current = await ctx.presence.touch(agentId, data.sessionId, now, leaseExpiry(ctx, now));
-  if (!current) {
-    // Replaced elsewhere, or marked OFFLINE after missing heartbeats: start over with a new hello.
-    closeSocket(ws, CLOSE_CODES.replaced, "session is no longer current, reconnect");
+  const touched = await ctx.presence.touch(agentId, data.sessionId, now, leaseExpiry(ctx, now));
+  if (touched === "replaced") {
+    // Another connection of this agent took over: this one is the stale duplicate.
+    closeSocket(ws, CLOSE_CODES.replaced, "replaced by a newer session");
+    return;
+  }
+  if (touched === "expired") {
+    // Heartbeats were missed long enough to count as gone: reconnect at once and say hello.
+    closeSocket(ws, CLOSE_CODES.going_away, "session expired, reconnect");
     return;
   }
   const lost = await ctx.leases.extend(agentId, msg.running, now, leaseExpiry(ctx, now));
