@@ -1,5 +1,5 @@
 // Turns job, attempt, output and history rows into the job object of API.md.
-import type { AttemptState, JobInput, JobRequirements, JobState } from "@labbridge/protocol";
+import type { AttemptState, JobSpec, JobState } from "@labbridge/protocol";
 
 /** A row of `jobs`. */
 export interface JobRow {
@@ -42,23 +42,18 @@ export interface OutputRow {
   sha256: string;
 }
 
-/** The stored part of a job's spec. */
-export interface StoredSpec {
-  command: string[];
-  env: Record<string, string>;
-  inputs: JobInput[];
-  requirements: JobRequirements;
-}
+/** The part of a job's spec stored as JSON in `jobs.spec` (the rest has columns). */
+export type StoredSpec = Pick<JobSpec, "command" | "env" | "inputs" | "requirements">;
 
 /** The job object every endpoint returns. */
 export interface JobView {
   id: string;
   name: string | null;
   state: JobState;
-  command: string[];
-  env: Record<string, string>;
-  inputs: JobInput[];
-  requirements: JobRequirements;
+  command: StoredSpec["command"];
+  env: StoredSpec["env"];
+  inputs: StoredSpec["inputs"];
+  requirements: StoredSpec["requirements"];
   timeout_seconds: number;
   max_attempts: number;
   owner: string;
