@@ -112,6 +112,25 @@ describe("the bridge end to end", () => {
     for (const v of Object.values(delta)) expect(v).toBeLessThan(64 * 1024);
   });
 
+  it("GET /v1/jobs/{id}/events streams the job's state changes and progress lines until it ends", async () => {
+    const created = await bridge.api("POST", "/v1/jobs", { command: ["sh", "-c", "echo epoch 1/2; sleep 6; echo epoch 2/2; sleep 1"] });
+    const res = await fetch(`${bridge.apiUrl}/v1/jobs/${created.body!.id}/events`, { headers: { authorization: `Bearer ${env.config.adminToken}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+    const events = text.split("\n\n").filter((e) => e.startsWith("event:")).map((e) => ({
+      event: /^event: (.*)$/m.exec(e)![1],
+      data: JSON.parse(/^data: (.*)$/m.exec(e)![1]!),
+    }));
+    expect(events[0]).toMatchObject({ event: "job", data: { id: created.body!.id } });
+    const states = events.filter((e) => e.event === "state").map((e) => e.data.to);
+    expect(states).toEqual(expect.arrayContaining(["RUNNING", "SUCCEEDED"]));
+    expect(states.at(-1)).toBe("SUCCEEDED");
+    expect(events.filter((e) => e.event === "progress").map((e) => e.data.message)).toContain("epoch 1/2");
+  });
+
   it("cancel of a running job kills its whole process tree and ends CANCELED", async () => {
     const pidFile = join(bridge.workDir, `cancel-${Date.now()}`);
     const created = await bridge.api("POST", "/v1/jobs", {

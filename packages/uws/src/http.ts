@@ -13,13 +13,25 @@ export interface Request {
   body: Buffer;
 }
 
-/** A response to write: JSON by default, or raw text with its own content type. */
+/** A long-lived response body (Server-Sent Events): small chunks written as they come. */
+export interface EventStream {
+  /** Writes a chunk; ignored once the stream closed. */
+  send(chunk: string): void;
+  /** Ends the response. */
+  end(): void;
+  /** Runs `fn` once when the stream closes, by `end()` or because the client went away. */
+  onClose(fn: () => void): void;
+}
+
+/** A response to write: JSON by default, raw text with its own content type, or a stream. */
 export interface Response {
   status: number;
   body?: unknown;
   text?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** When set, the status and headers go out at once and the body is written by `stream`. */
+  stream?: (out: EventStream) => void;
 }
 
 /** Byte counters an HTTP server feeds. */
@@ -66,8 +78,11 @@ export function serveHttp(
 ): void {
   app.any("/*", (res: HttpResponse, uReq: HttpRequest) => {
     let aborted = false;
+    const closeHandlers: (() => void)[] = [];
+    const runCloseHandlers = () => closeHandlers.splice(0).forEach((fn) => fn());
     res.onAborted(() => {
       aborted = true;
+      runCloseHandlers();
     });
     const headers: Record<string, string> = {};
     uReq.forEach((k, v) => {
@@ -87,6 +102,29 @@ export function serveHttp(
       .catch((err) => opts.onError(err))
       .then((out) => {
         if (aborted) return;
+        if (out.stream) {
+          const contentType = out.contentType ?? "text/event-stream";
+          res.cork(() => {
+            res.writeStatus(`${out.status} ${STATUS_TEXT[out.status] ?? ""}`.trim());
+            res.writeHeader("content-type", contentType).writeHeader("cache-control", "no-cache");
+            for (const [k, v] of Object.entries(out.headers ?? {})) res.writeHeader(k, v);
+          });
+          out.stream({
+            send: (chunk) => {
+              if (aborted) return;
+              opts.counters.sent.inc(Buffer.byteLength(chunk));
+              res.cork(() => res.write(chunk));
+            },
+            end: () => {
+              if (aborted) return;
+              aborted = true;
+              res.cork(() => res.end());
+              runCloseHandlers();
+            },
+            onClose: (fn) => (aborted ? fn() : closeHandlers.push(fn)),
+          });
+          return;
+        }
         const payload = out.text ?? (out.body === undefined ? "" : JSON.stringify(out.body));
         const contentType = out.contentType ?? "application/json";
         const extra = out.headers ?? {};

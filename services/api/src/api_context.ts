@@ -2,9 +2,11 @@
 import type { Counter, Registry } from "@labbridge/metrics";
 import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
+import type { JobEventsHub } from "./job_events_hub.ts";
 
 /** Shared state of one API process. */
 export interface ApiContext extends ServiceContext {
   storage: ObjectStorage;
   metrics: { registry: Registry; received: Counter; sent: Counter; requests: Counter };
+  jobEvents: JobEventsHub;
 }

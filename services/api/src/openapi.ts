@@ -66,6 +66,13 @@ export const openApiDocument = {
     },
     "/v1/jobs/{id}": { get: { summary: "Get a job", parameters: [idParam("id")], responses: { 200: { description: "The job", ...json(job) }, ...errors } } },
     "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
+    "/v1/jobs/{id}/events": {
+      get: {
+        summary: "Server-Sent Events: a `job` snapshot, then `state` and `progress` events until the job ends",
+        parameters: [idParam("id")],
+        responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
+      },
+    },
     "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs", parameters: [idParam("id")], responses: { 200: { description: "Outputs" }, ...errors } } },
     "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },

@@ -8,6 +8,7 @@ import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import type { ApiContext } from "./api_context.ts";
 import { startApiServer } from "./api_server.ts";
+import { JobEventsHub } from "./job_events_hub.ts";
 
 /** A running API. */
 export interface RunningApi {
@@ -24,6 +25,7 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
   const registry = new Registry();
   const ctx: ApiContext = {
     ...base,
+    jobEvents: new JobEventsHub(base),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
@@ -41,6 +43,7 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
     close: async () => {
       server.close();
       stopCounterLog();
+      await ctx.jobEvents.close();
       await base.close();
     },
   };

@@ -11,7 +11,8 @@ import type { Route } from "../router.ts";
 
 const MAX_IDEMPOTENCY_KEY = 255;
 
-async function visibleJob(ctx: ApiContext, id: string, who: Principal) {
+/** The job if the caller may see it; 404 otherwise (another user's job is reported as missing). */
+export async function visibleJob(ctx: ApiContext, id: string, who: Principal) {
   const job = isId(id, ID_PREFIX.job) ? await getJob(ctx.pool, id) : null;
   // Another user's job is reported as missing, not forbidden: its id tells nothing.
   if (!job || (who.role !== "admin" && job.owner !== who.owner)) throw new ApiError("not_found", `Job "${id}" not found`);
