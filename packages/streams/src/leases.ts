@@ -107,6 +107,11 @@ export class Leases {
     return (await this.run(EXTEND, [agentId, now, expiresAt, ...attemptIds])) as string[];
   }
 
+  /** Ends the agent's live lease now (the agent says it lost the attempt), so the reaper acts on its next pass. */
+  async expireNow(agentId: string, attemptId: string, now: number): Promise<boolean> {
+    return (await this.extend(agentId, [attemptId], now, now - 1)).length === 0;
+  }
+
   /** Marks the lease started, if it is live and the agent's. */
   async markStarted(attemptId: string, agentId: string, now: number, expiresAt: number): Promise<StartGrant> {
     const r = await this.run(MARK_STARTED, [attemptId, agentId, now, expiresAt]);

@@ -59,7 +59,7 @@ async function reportLostOnRestart(ctx: GatewayContext, agentId: string, running
         data: { exit_code: null, error: { code: "agent_restarted", message: "Agent restarted while the attempt ran" }, outputs: [] },
       });
     } else {
-      await ctx.leases.extend(agentId, [att.id], now, now - 1);
+      await ctx.leases.expireNow(agentId, att.id, now);
     }
     ctx.log.info({ agent_id: agentId, attempt_id: att.id, job_id: att.job_id, started: lease.started }, "attempt lost to agent restart");
   }
