@@ -1,27 +1,13 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "@labbridge/protocol";
 import { waitFor } from "../harness/test_env.ts";
-import { A_FEW_PASSES_MS, GatewayStack, pause } from "./gateway_stack.ts";
+import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
 // welcome, frames checked at the edge, presence and heartbeats, admin actions, metrics.
 
 let s: GatewayStack;
-const stopping: Promise<void>[] = [];
-
-beforeEach(async () => {
-  s = await GatewayStack.start();
-});
-
-// Each test has its own prefix and database, so one test's stack may finish stopping (its
-// stream loops leave their blocking reads within a second) while the next test runs.
-afterEach(() => {
-  stopping.push(s.stop());
-});
-
-afterAll(async () => {
-  await Promise.all(stopping);
-});
+stackPerTest((stack) => (s = stack));
 
 describe("enrollment", () => {
   it("an enrollment token becomes an agent credential, with the token's labels winning", async () => {

@@ -1,30 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
 import { requestCancel } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { waitFor } from "../harness/test_env.ts";
-import { A_FEW_PASSES_MS, GatewayStack, pause } from "./gateway_stack.ts";
+import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // Attempts end to end through gateway, scheduler and reaper: assignment, the start gate,
 // presigned uploads, reports, and what happens when leases run out (DESIGN.md rule 4).
 
 const SHA = "e".repeat(64);
 let s: GatewayStack;
-const stopping: Promise<void>[] = [];
-
-beforeEach(async () => {
-  s = await GatewayStack.start();
-});
-
-// Each test has its own prefix and database, so one test's stack may finish stopping (its
-// stream loops leave their blocking reads within a second) while the next test runs.
-afterEach(() => {
-  stopping.push(s.stop());
-});
-
-afterAll(async () => {
-  await Promise.all(stopping);
-});
+stackPerTest((stack) => (s = stack));
 
 describe("assignment and start", () => {
   it("a submitted job is delivered to a fitting agent as attempt.assign and the job is ASSIGNED", async () => {

@@ -3,6 +3,7 @@
 // agents. All of them share one injected clock, so leases and presence expire when a test
 // moves the clock, not by sleeping. createTestEnv sets the lease TTL to 3 s and the
 // heartbeat to 0.5 s.
+import { afterAll, afterEach, beforeEach } from "vitest";
 import { startApi, type RunningApi } from "@labbridge/api";
 import { startGateway, type RunningGateway } from "@labbridge/gateway";
 import { startReaper } from "@labbridge/lease-reaper";
@@ -181,4 +182,25 @@ export class GatewayStack {
       return m;
     });
   }
+}
+
+/**
+ * Gives every test of the file its own stack (own prefix and database), handed to `use`.
+ * A test's stack may finish stopping (its stream loops leave their blocking reads within
+ * a second) while the next test runs; the file waits for all of them at the end.
+ */
+export function stackPerTest(use: (stack: GatewayStack) => void): void {
+  const stopping: Promise<void>[] = [];
+  let current: GatewayStack | null = null;
+  beforeEach(async () => {
+    current = await GatewayStack.start();
+    use(current);
+  });
+  afterEach(() => {
+    if (current) stopping.push(current.stop());
+    current = null;
+  });
+  afterAll(async () => {
+    await Promise.all(stopping);
+  });
 }
