@@ -82,3 +82,13 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
+
+/** Every entry of a stream as a field → value map, as `redis-cli XRANGE` shows it. */
+export async function streamEntries(redis: { xrange(key: string, start: string, end: string): Promise<[string, string[]][]> }, stream: string): Promise<Record<string, string>[]> {
+  const raw = await redis.xrange(stream, "-", "+");
+  return raw.map(([, f]) => {
+    const m: Record<string, string> = {};
+    for (let i = 0; i + 1 < f.length; i += 2) m[f[i]!] = f[i + 1]!;
+    return m;
+  });
+}

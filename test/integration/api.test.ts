@@ -7,7 +7,7 @@ import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import {
   assignJob, createEnrollmentToken, enrollAgent, finishAttempt, markAgentOnline, startAttempt,
 } from "@labbridge/store";
-import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, streamEntries, waitFor, type TestEnv } from "../harness/test_env.ts";
 
 // The HTTP API over a real socket (uWebSockets.js) against real Redis and MariaDB, called
 // with fetch as a client would. The clock is injected, so every time in an answer is known.
@@ -94,15 +94,7 @@ async function metricValue(name: string): Promise<number> {
   return Number(line.split(" ").pop());
 }
 
-/** Stream entries as flat field maps, as redis-cli XRANGE shows them. */
-async function entries(stream: string): Promise<Record<string, string>[]> {
-  const raw = await redis.xrange(stream, "-", "+");
-  return raw.map(([, fields]) => {
-    const m: Record<string, string> = {};
-    for (let i = 0; i < fields.length; i += 2) m[fields[i]!] = fields[i + 1]!;
-    return m;
-  });
-}
+const entries = (stream: string) => streamEntries(redis, stream);
 
 describe("authentication", () => {
   it("a call without a token is refused with 401 unauthenticated", async () => {

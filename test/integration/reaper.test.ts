@@ -7,7 +7,7 @@ import {
   assignJob, createEnrollmentToken, createJob, enrollAgent, getAgentRow, getJob, markAgentOnline, startAttempt,
 } from "@labbridge/store";
 import { Leases, Presence, redisKeys, type StartGrant } from "@labbridge/streams";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, type TestEnv, streamEntries } from "../harness/test_env.ts";
 
 // Single reaper passes with an injected clock: what an expired lease or a silent agent
 // turns into in MySQL and on the streams, and that reapers racing apply each move once.
@@ -63,14 +63,7 @@ async function leasedJob(opts: { started?: boolean; maxAttempts?: number } = {})
   return { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId };
 }
 
-async function entries(stream: string) {
-  const raw = await ctx.redis.xrange(stream, "-", "+");
-  return raw.map(([, f]) => {
-    const m: Record<string, string> = {};
-    for (let i = 0; i < f.length; i += 2) m[f[i]!] = f[i + 1]!;
-    return m;
-  });
-}
+const entries = (stream: string) => streamEntries(ctx.redis, stream);
 
 describe("reapExpiredLeases", () => {
   it("leaves leases that have not expired alone", async () => {

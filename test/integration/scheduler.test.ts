@@ -4,7 +4,7 @@ import { checkJobSpec } from "@labbridge/protocol";
 import { createContext, type ServiceContext } from "@labbridge/runtime";
 import { dispatchJob, dispatchPending } from "@labbridge/scheduler";
 import { createEnrollmentToken, createJob, enrollAgent, getJob, markAgentOnline, requestCancel } from "@labbridge/store";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, type TestEnv, streamEntries } from "../harness/test_env.ts";
 
 // The scheduler's dispatch called directly with an injected clock: what an assignment
 // writes to MySQL, Redis and the agent's gateway stream.
@@ -43,14 +43,7 @@ async function newJob(body: Record<string, unknown> = {}): Promise<string> {
   return job.id;
 }
 
-async function entries(stream: string) {
-  const raw = await ctx.redis.xrange(stream, "-", "+");
-  return raw.map(([, f]) => {
-    const m: Record<string, string> = {};
-    for (let i = 0; i < f.length; i += 2) m[f[i]!] = f[i + 1]!;
-    return m;
-  });
-}
+const entries = (stream: string) => streamEntries(ctx.redis, stream);
 
 describe("dispatch", () => {
   it("an assignment grants a lease of one TTL and sends attempt.assign to the agent's own gateway stream", async () => {
