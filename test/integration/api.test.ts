@@ -182,8 +182,9 @@ describe("POST /v1/jobs", () => {
 
   it("concurrent retries with the same Idempotency-Key all get the one job, none an error", async () => {
     const send = () => call("POST", "/v1/jobs", { body: { command: ["python", "train.py"] }, headers: { "idempotency-key": "retry-storm" } });
-    const answers = await Promise.all([send(), send(), send(), send()]);
-    expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join("\n")).toEqual([200, 200, 200, 201]);
+    // Twelve at once: enough to deadlock a check-then-insert on the key row.
+    const answers = await Promise.all(Array.from({ length: 12 }, send));
+    expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join("\n")).toEqual([...Array(11).fill(200), 201]);
     expect(new Set(answers.map((a) => a.body?.id)).size).toBe(1);
     expect((await call("GET", "/v1/jobs")).body.items).toHaveLength(1);
   });

@@ -30,35 +30,42 @@ export async function createJob(
   const { owner, spec, idempotencyKey, now } = args;
   const hash = requestHash(spec);
   const ttl = args.idempotencyTtlMs ?? 24 * 3600 * 1000;
-  // Two concurrent retries with one key both see no row and race to insert it: the loser
-  // gets a deadlock or duplicate-key error, and its retry finds the winner's job.
+  // The key row is claimed first (INSERT IGNORE): a concurrent retry with the same key
+  // waits on that row until the first commits, then finds it and returns the first job.
+  // Claiming first, rather than SELECT … FOR UPDATE on a missing row, avoids the gap-lock
+  // deadlocks several concurrent retries would otherwise run into.
   const result = await retryOnConflict(() => withTransaction(pool, async (conn) => {
-    if (idempotencyKey) {
-      // Lock the key row (or the gap) so two concurrent retries cannot both insert.
-      const [rows] = await conn.execute(
-        "SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE owner = ? AND idem_key = ? FOR UPDATE",
-        [owner, idempotencyKey],
-      );
-      const prior = (rows as { request_hash: string; job_id: string; created_at: Date }[])[0];
-      if (prior && now.getTime() - prior.created_at.getTime() < ttl) {
-        if (prior.request_hash !== hash) throw new IdempotencyConflictError(`Idempotency key "${idempotencyKey}" was used with a different request`);
-        return { jobId: prior.job_id, created: false, transition: null };
-      }
-      if (prior) await conn.execute("DELETE FROM idempotency_keys WHERE owner = ? AND idem_key = ?", [owner, idempotencyKey]);
-    }
     const jobId = newId(ID_PREFIX.job, now.getTime());
+    if (idempotencyKey) {
+      const [claim] = await conn.execute(
+        "INSERT IGNORE INTO idempotency_keys (owner, idem_key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        [owner, idempotencyKey, hash, jobId, now],
+      );
+      if ((claim as { affectedRows: number }).affectedRows === 0) {
+        // A plain read: this transaction's snapshot starts here, after the winner's commit.
+        // FOR UPDATE would upgrade the shared lock every waiter holds and deadlock them.
+        const [rows] = await conn.execute(
+          "SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE owner = ? AND idem_key = ?",
+          [owner, idempotencyKey],
+        );
+        const prior = (rows as { request_hash: string; job_id: string; created_at: Date }[])[0];
+        if (prior && now.getTime() - prior.created_at.getTime() < ttl) {
+          if (prior.request_hash !== hash) throw new IdempotencyConflictError(`Idempotency key "${idempotencyKey}" was used with a different request`);
+          return { jobId: prior.job_id, created: false, transition: null };
+        }
+        // An expired key is reused for the new job.
+        await conn.execute(
+          "UPDATE idempotency_keys SET request_hash = ?, job_id = ?, created_at = ? WHERE owner = ? AND idem_key = ?",
+          [hash, jobId, now, owner, idempotencyKey],
+        );
+      }
+    }
     const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements };
     await conn.execute(
       `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, created_at, updated_at)
        VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)`,
       [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, now, now],
     );
-    if (idempotencyKey) {
-      await conn.execute(
-        "INSERT INTO idempotency_keys (owner, idem_key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
-        [owner, idempotencyKey, hash, jobId, now],
-      );
-    }
     const transition = await recordTransition(conn, {
       job_id: jobId, attempt_id: null, agent_id: null, from: "PENDING", to: "PENDING", cause: "submitted", at: now,
     });
@@ -72,7 +79,8 @@ export async function createJob(
 const DEADLOCK = 1213;
 const DUPLICATE_KEY = 1062;
 
-async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+// A lost race (deadlock, duplicate key) is retried; the retry reads what the winner wrote.
+async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
