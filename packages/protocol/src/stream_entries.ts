@@ -23,8 +23,8 @@ export type AgentEventType =
   | "attempt.expired";
 /** Entry types of `<prefix>:gw:<id>`. */
 export type GatewayCommandType = "attempt.assign" | "attempt.cancel" | "attempt.abort" | "agent.pause" | "agent.resume" | "agent.disconnect";
-/** Entry type of `<prefix>:job-events`. */
-export type JobEventType = "job.state_changed";
+/** Entry types of `<prefix>:job-events`. */
+export type JobEventType = "job.state_changed" | "job.progress";
 
 /** One decoded stream entry. */
 export interface StreamEntry<T extends string = string> {
