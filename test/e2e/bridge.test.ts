@@ -212,6 +212,16 @@ describe("the bridge end to end", () => {
     process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGKILL");
   });
 
+  it("each service runs as its own process beside the others and stops cleanly on SIGTERM", async () => {
+    const kinds = ["api", "gateway", "scheduler", "lease-reaper"] as const;
+    const extra = await Promise.all(kinds.map((kind) => bridge.startService(kind, `${kind}-2`, { LB_GATEWAY_ID: `gw-2-${env.id}` })));
+    await Promise.all(extra.map((child) => child.stop("SIGTERM", 15_000)));
+    for (const child of extra) {
+      expect(await child.exited, child.name).toEqual({ code: 0, signal: null });
+      expect(child.lines.some((l) => l.includes('"msg":"stopped"')), child.name).toBe(true);
+    }
+  });
+
   it("bad requests get the right 4xx and a structured error", async () => {
     const cases: [string, Promise<{ status: number; body: Record<string, any> | null }>, number, string][] = [
       ["empty command", bridge.api("POST", "/v1/jobs", { command: [] }), 422, "validation_failed"],

@@ -1,13 +1,7 @@
-// Starts a service's long-running loops, and stops them on SIGTERM/SIGINT: abort the shared
-// signal, wait for each loop to finish what it holds (bounded), then close connections.
+// Process lifecycle shared by the services: periodic loops that survive a failed pass,
+// and a graceful stop on SIGTERM/SIGINT that lets each service finish what it holds.
 import type { Logger } from "@labbridge/logging";
 import { sleep } from "./clock.ts";
-
-/** A named loop that runs until the signal aborts. */
-export interface Loop {
-  name: string;
-  run: (signal: AbortSignal) => Promise<void>;
-}
 
 /** Runs a loop body every `intervalMs` (jittered by the caller's function) until aborted; errors are logged, not fatal. */
 export async function every(signal: AbortSignal, log: Logger, name: string, intervalMs: () => number, body: () => Promise<void>): Promise<void> {
@@ -21,28 +15,32 @@ export async function every(signal: AbortSignal, log: Logger, name: string, inte
   }
 }
 
-/** Runs loops until a signal (or `stop()`), then stops them and runs the closers in order. */
-export function supervise(log: Logger, loops: Loop[], closers: (() => Promise<unknown> | unknown)[], graceMs = 10_000) {
-  const controller = new AbortController();
-  const running = loops.map((l) =>
-    l.run(controller.signal).catch((err) => {
-      log.error({ loop: l.name, err: (err as Error).message }, "loop crashed");
-      if (!controller.signal.aborted) process.exitCode = 1;
-    })
-  );
-  let stopping: Promise<void> | null = null;
-  const stop = (reason: string) => {
-    stopping ??= (async () => {
-      log.info({ reason }, "stopping");
-      controller.abort();
-      await Promise.race([Promise.all(running), sleep(graceMs)]);
-      for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
-      log.info("stopped");
-    })();
-    return stopping;
+/**
+ * On SIGTERM or SIGINT, runs `stop` (which stops the service's loops after the work in
+ * hand and closes its connections), then exits; a stop that hangs past `graceMs` is cut.
+ */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>, graceMs = 10_000): void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, "stopping");
+    const timer = setTimeout(() => {
+      log.warn({ grace_ms: graceMs }, "stop took too long, exiting");
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    stop().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err: (err as Error).message }, "stop failed");
+        process.exit(1);
+      },
+    );
   };
-  const onSignal = (sig: NodeJS.Signals) => void stop(sig).then(() => process.exit(process.exitCode ?? 0));
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
-  return { signal: controller.signal, stop };
 }

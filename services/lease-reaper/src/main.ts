@@ -2,10 +2,10 @@
 // silent agents OFFLINE. Every move is fenced, so several reapers may race safely.
 import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
-import { supervise } from "@labbridge/runtime";
+import { stopOnSignals } from "@labbridge/runtime";
 import { startReaper } from "./start_reaper.ts";
 
 const config = loadConfig();
 const log = createLogger("lease-reaper", config.logLevel);
 const reaper = startReaper(config, { log });
-supervise(log, [], [reaper.close]);
+stopOnSignals(log, reaper.close);

@@ -2,10 +2,10 @@
 // consumer group, and every transition is fenced.
 import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
-import { supervise } from "@labbridge/runtime";
+import { stopOnSignals } from "@labbridge/runtime";
 import { startScheduler } from "./start_scheduler.ts";
 
 const config = loadConfig();
 const log = createLogger("scheduler", config.logLevel);
 const scheduler = startScheduler(config, { log });
-supervise(log, [], [scheduler.close]);
+stopOnSignals(log, scheduler.close);
