@@ -152,6 +152,18 @@ describe("assignJob", () => {
     }
   });
 
+  it("concurrent assignments with as many free agents as jobs all succeed, one job per agent", async () => {
+    for (let round = 0; round < 5; round++) {
+      const labels = { pool: `p${round}` };
+      const agents = [await newAgent({ labels }), await newAgent({ labels }), await newAgent({ labels })];
+      const jobs = await Promise.all([0, 1, 2].map(() => newJob({ requirements: { labels } })));
+      const results = await Promise.all(jobs.map((j) => assign(j)));
+      // No scheduler holds an agent it is not assigning to, so none comes back empty-handed.
+      expect(results.every((r) => r !== null), `round ${round}`).toBe(true);
+      expect(new Set(results.map((r) => r!.agentId))).toEqual(new Set(agents));
+    }
+  });
+
   it("the same job assigned twice at once gets one attempt", async () => {
     await newAgent();
     await newAgent();

@@ -3,7 +3,7 @@
 // same slot), creates the attempt, and grants its lease before committing, so a
 // committed attempt always has a lease for the reaper to watch.
 import { ID_PREFIX, newId } from "@labbridge/protocol";
-import type { Pool } from "./db.ts";
+import type { Conn, Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
 import { parseSpec, type JobRow, type StoredSpec } from "./job_view.ts";
@@ -52,17 +52,8 @@ export async function assignJob(
     const job = (jobs as JobRow[])[0];
     if (!job) return null;
     const spec = parseSpec(job);
-    const [candidates] = await conn.query(
-      `SELECT a.id, a.os, a.labels, a.gateway_id FROM agents a
-       WHERE a.status = 'ONLINE' AND a.paused = 0 AND a.revoked_at IS NULL AND a.gateway_id IS NOT NULL
-         AND (SELECT COUNT(*) FROM attempts t WHERE t.agent_id = a.id AND t.state IN ('ASSIGNED','RUNNING')) < a.slots
-       ORDER BY a.last_assigned_at IS NULL DESC, a.last_assigned_at ASC
-       LIMIT 100 FOR UPDATE SKIP LOCKED`,
-    );
-    const agent = (candidates as CandidateRow[]).find((a) =>
-      agentFits(spec, { os: a.os, labels: JSON.parse(a.labels) as Record<string, string> })
-    );
-    if (!agent || !agent.gateway_id) return null;
+    const agent = await lockFreeAgent(conn, spec);
+    if (!agent) return null;
 
     const [counts] = await conn.execute("SELECT COUNT(*) AS n FROM attempts WHERE job_id = ?", [jobId]);
     const number = Number((counts as { n: number }[])[0]?.n ?? 0) + 1;
@@ -81,8 +72,40 @@ export async function assignJob(
       job_id: jobId, attempt_id: attemptId, agent_id: agent.id, from: "PENDING", to: "ASSIGNED", cause: "assigned", at: now,
     });
     await args.grantLease({ attemptId, agentId: agent.id, jobId });
-    return { jobId, attemptId, agentId: agent.id, gatewayId: agent.gateway_id, spec, timeoutSeconds: job.timeout_seconds, transition };
-  });
+    return { jobId, attemptId, agentId: agent.id, gatewayId: agent.gatewayId, spec, timeoutSeconds: job.timeout_seconds, transition };
+  }, { isolation: "READ COMMITTED" });
+}
+
+// Candidates are read without locks, then locked one at a time (SKIP LOCKED) and checked
+// again with current reads: an agent another scheduler is assigning right now is skipped,
+// not waited for, and no scheduler holds more than the one agent row it assigns to.
+async function lockFreeAgent(conn: Conn, spec: StoredSpec): Promise<{ id: string; gatewayId: string } | null> {
+  const [candidates] = await conn.query(
+    `SELECT a.id, a.os, a.labels, a.gateway_id FROM agents a
+     WHERE a.status = 'ONLINE' AND a.paused = 0 AND a.revoked_at IS NULL AND a.gateway_id IS NOT NULL
+       AND (SELECT COUNT(*) FROM attempts t WHERE t.agent_id = a.id AND t.state IN ('ASSIGNED','RUNNING')) < a.slots
+     ORDER BY a.last_assigned_at IS NULL DESC, a.last_assigned_at ASC
+     LIMIT 100`,
+  );
+  const fitting = (candidates as CandidateRow[]).filter((a) => agentFits(spec, { os: a.os, labels: JSON.parse(a.labels) as Record<string, string> }));
+  for (const candidate of fitting) {
+    const [locked] = await conn.execute(
+      `SELECT id, os, labels, gateway_id, slots FROM agents
+       WHERE id = ? AND status = 'ONLINE' AND paused = 0 AND revoked_at IS NULL AND gateway_id IS NOT NULL
+       FOR UPDATE SKIP LOCKED`,
+      [candidate.id],
+    );
+    const agent = (locked as (CandidateRow & { slots: number })[])[0];
+    if (!agent?.gateway_id) continue;
+    // READ COMMITTED: this count sees every assignment committed before we took the agent's
+    // lock, and every later one must wait for that lock.
+    const [busy] = await conn.execute(
+      "SELECT COUNT(*) AS n FROM attempts WHERE agent_id = ? AND state IN ('ASSIGNED','RUNNING')",
+      [agent.id],
+    );
+    if (Number((busy as { n: number }[])[0]?.n ?? 0) < agent.slots) return { id: agent.id, gatewayId: agent.gateway_id };
+  }
+  return null;
 }
 
 /** Ids of PENDING jobs, oldest first, for the scheduler's sweep. */

@@ -31,9 +31,15 @@ export function createPool(url: string, connectionLimit = 10): Pool {
 }
 
 /** Runs `fn` in a transaction, committing on success and rolling back on any error. */
-export async function withTransaction<T>(pool: Pool, fn: (conn: Conn) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  fn: (conn: Conn) => Promise<T>,
+  opts: { isolation?: "READ COMMITTED" | "REPEATABLE READ" } = {},
+): Promise<T> {
   const conn = await pool.getConnection();
   try {
+    // Applies to the next transaction on this connection only.
+    if (opts.isolation) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${opts.isolation}`);
     await conn.beginTransaction();
     const out = await fn(conn);
     await conn.commit();
