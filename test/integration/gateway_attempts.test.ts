@@ -126,6 +126,7 @@ describe("uploads and reports", () => {
       type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null,
       outputs: [{ path: "model.pt", key, size: 123, sha256: SHA }],
     });
+    expect(await agent.next("attempt.report_ack")).toEqual({ type: "attempt.report_ack", attempt_id: attemptId, accepted: true });
     const done = await s.jobIn(jobId, "SUCCEEDED");
     expect(done.outputs).toEqual([{ key, path: "model.pt", size: 123, sha256: SHA }]);
     expect(done.attempts[0]).toMatchObject({ state: "SUCCEEDED", exit_code: 0 });
@@ -199,6 +200,8 @@ describe("uploads and reports", () => {
       type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null,
       outputs: [{ path: "m.pt", key: `jobs/${jobId}/${attemptId}/outputs/m.pt`, size: 1, sha256: SHA }],
     });
+    // Acknowledged as not accepted, so the agent stops re-sending a report that cannot count.
+    expect(await agent.next("attempt.report_ack")).toEqual({ type: "attempt.report_ack", attempt_id: attemptId, accepted: false });
     const failed = await s.jobIn(jobId, "FAILED");
     expect(failed.history.at(-1)?.cause).toBe("lease_expired");
     expect(failed.outputs).toEqual([]);
@@ -213,6 +216,7 @@ describe("heartbeats and reconnects", () => {
     s.advance(1000);
     await s.heartbeat(agent, agentId, [attemptId, unknown]);
     expect(await agent.next("attempt.abort")).toEqual({ type: "attempt.abort", attempt_id: unknown, reason: "lease_lost" });
+    expect(await agent.next("heartbeat.ack")).toEqual({ type: "heartbeat.ack" });
     expect((await s.gw.ctx.leases.get(attemptId))?.expiresAt).toBe(s.now + s.env.config.leaseTtlSeconds * 1000);
   });
 

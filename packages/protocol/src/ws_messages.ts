@@ -155,6 +155,25 @@ export interface EnrolledMessage {
   agent_id: string;
   credential: string;
 }
+/**
+ * Answer to every heartbeat. The agent counts any frame as proof the path still works; a
+ * gateway that says nothing for a few heartbeat intervals is taken as gone (a half-open
+ * connection after a NAT or Wi-Fi drop), and the agent reconnects instead of waiting for
+ * TCP to notice, which can take many minutes.
+ */
+export interface HeartbeatAckMessage {
+  type: "heartbeat.ack";
+}
+/**
+ * The gateway has the attempt's result: forwarded (accepted), or refused because the lease
+ * was already gone (the server decided the attempt's fate without it). Either way the
+ * agent stops re-sending the report.
+ */
+export interface ReportAckMessage {
+  type: "attempt.report_ack";
+  attempt_id: string;
+  accepted: boolean;
+}
 /** A frame was refused; the connection stays open unless a close follows. */
 export interface ErrorMessage {
   type: "error";
@@ -171,6 +190,8 @@ export type ServerMessage =
   | PresignResponseMessage
   | PauseMessage
   | EnrolledMessage
+  | HeartbeatAckMessage
+  | ReportAckMessage
   | ErrorMessage;
 
 // ---- parsing ---------------------------------------------------------------------------
@@ -262,7 +283,7 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
 
 const SERVER_TYPES = new Set([
   "welcome", "attempt.assign", "attempt.start_granted", "attempt.cancel", "attempt.abort",
-  "presign.response", "agent.pause", "agent.resume", "enrolled", "error",
+  "presign.response", "agent.pause", "agent.resume", "enrolled", "heartbeat.ack", "attempt.report_ack", "error",
 ]);
 
 /** Parses a frame from the gateway; the agent trusts its server, so only the envelope is checked. */

@@ -50,15 +50,17 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
   data.lastProgressAt.delete(msg.attempt_id);
   const lease = await ctx.leases.get(msg.attempt_id);
+  const ack = (accepted: boolean) => sendTo(ws, { type: "attempt.report_ack", attempt_id: msg.attempt_id, accepted }, ctx.metrics.sent);
   if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, now)) {
     log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease is gone");
-    return;
+    return void ack(false);
   }
   const badKey = msg.outputs.find((o) => o.key !== outputKey(lease.jobId, msg.attempt_id, o.path));
   if (badKey) {
     log.warn({ job_id: lease.jobId, path: badKey.path }, "report refused: output key outside the attempt's prefix");
     sendTo(ws, { type: "error", code: "validation_failed", message: `Output "${badKey.path}" has a key outside the attempt's prefix` }, ctx.metrics.sent);
-    return;
+    // Re-sending the same report would be refused again; the lease decides the attempt.
+    return void ack(false);
   }
   // Keep the lease alive while the scheduler records the result, so the reaper cannot
   // fail an attempt that ended in time.
@@ -68,5 +70,6 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
     ts: new Date(now).toISOString(),
     data: { exit_code: msg.exit_code, error: msg.error, outputs: msg.outputs },
   });
+  ack(true);
   log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: msg.outputs.length }, "attempt reported");
 }

@@ -25,4 +25,6 @@ export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg:
     ctx.log.info({ agent_id: agentId, attempt_id: attemptId }, "heartbeat for a lost lease, aborting attempt");
     sendTo(ws, { type: "attempt.abort", attempt_id: attemptId, reason: "lease_lost" }, ctx.metrics.sent);
   }
+  // The agent's proof that the path back works; it reconnects when these stop coming.
+  sendTo(ws, { type: "heartbeat.ack" }, ctx.metrics.sent);
 }
