@@ -39,7 +39,7 @@ export class Agent {
   private paused = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.outbox = new Outbox(this.hub, opts.log, (s) => Math.max(opts.timings.reportConfirmMinMs, s.heartbeatMs));
+    this.outbox = new Outbox(this.hub, opts.log);
     this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
   }
 
@@ -81,6 +81,7 @@ export class Agent {
         backoff: new Backoff({ baseMs: opts.timings.backoffBaseMs, capMs: opts.timings.backoffCapMs, random: opts.random }),
         connectTimeoutMs: opts.timings.connectTimeoutMs,
         welcomeTimeoutMs: opts.timings.welcomeTimeoutMs,
+        silenceHeartbeats: opts.timings.silenceHeartbeats,
         random: opts.random,
       }, connStop.signal);
       // A refused credential ends the agent: its jobs cannot be reported any more.
@@ -115,6 +116,11 @@ export class Agent {
       }
       case "presign.response":
         return this.presigner.resolve(msg);
+      case "attempt.report_ack":
+        return this.outbox.ack(msg);
+      case "heartbeat.ack":
+        // Liveness only: the connection loop counts every frame.
+        return;
       case "agent.pause":
       case "agent.resume":
         // The server stops or restarts assigning; the agent only remembers and logs it.

@@ -135,8 +135,10 @@ export class AttemptRunner {
         error_code: report.error?.code ?? null,
         outputs: report.outputs.length,
       });
-      if (await this.deps.outbox.deliver(report, this.drop.signal)) {
-        log.info("attempt reported");
+      const delivery = await this.deps.outbox.deliver(report, this.drop.signal);
+      if (delivery !== "aborted") {
+        if (delivery === "accepted") log.info("attempt reported");
+        else log.warn("attempt report not accepted: the server had already settled the attempt");
         await removeDir(dir.root, log);
       } else if (this.stop?.kind === "abort") {
         log.info("attempt report dropped", { reason: this.stopReason() });

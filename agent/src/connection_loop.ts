@@ -5,6 +5,11 @@
 // Close codes: 4401 (unauthorized) and 4403 (revoked) end the loop for good: retrying a
 // refused credential would only hammer the gateway. 4409 (replaced) means another process
 // uses this identity, so we wait the longest backoff step before trying again.
+//
+// Liveness: the gateway answers every heartbeat. A session that hears nothing for
+// `silenceHeartbeats` intervals is treated as dead (a half-open connection after a NAT,
+// Wi-Fi or captive-portal drop, which TCP alone may take many minutes to notice) and the
+// agent reconnects, so a short network cut does not outlive the lease.
 import { CLOSE_CODES, type HelloMessage, type ServerMessage } from "../../packages/protocol/src/index.ts";
 import type { Backoff } from "./backoff.ts";
 import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
@@ -27,8 +32,13 @@ export interface ConnectionLoopOptions {
   backoff: Backoff;
   connectTimeoutMs?: number;
   welcomeTimeoutMs?: number;
+  /** Heartbeat intervals without any frame from the gateway before the session counts as dead. */
+  silenceHeartbeats?: number;
   random?: () => number;
 }
+
+/** Close code the agent uses when it gives up on a silent gateway (4000–4999: application). */
+export const SILENT_GATEWAY_CLOSE = 4008;
 
 export type ConnectionEnd = { kind: "stopped" } | { kind: "rejected"; code: number; reason: string };
 
@@ -103,9 +113,18 @@ async function runSession(sock: FrameSocket, opts: ConnectionLoopOptions, state:
     log.info("connected to gateway", { session_id: session.id, heartbeat_seconds: welcome.heartbeat_seconds, lease_ttl_seconds: welcome.lease_ttl_seconds });
     opts.hub.open(session);
     const beats = heartbeatLoop({ session, running: opts.running, random: opts.random }, sessionStop.signal);
+    const silenceMs = session.heartbeatMs * (opts.silenceHeartbeats ?? 3);
     while (true) {
-      const msg = await sock.receive(sessionStop.signal);
-      if (!msg) break;
+      const quiet = new AbortController();
+      const timer = setTimeout(() => quiet.abort(), silenceMs);
+      const msg = await sock.receive(AbortSignal.any([sessionStop.signal, quiet.signal])).finally(() => clearTimeout(timer));
+      if (!msg) {
+        if (quiet.signal.aborted && !sessionStop.signal.aborted && sock.isOpen) {
+          log.warn("gateway silent, reconnecting", { silent_ms: silenceMs, session_id: session.id });
+          sock.close(SILENT_GATEWAY_CLOSE, "gateway silent");
+        }
+        break;
+      }
       try {
         opts.onMessage(msg);
       } catch (e) {

@@ -1,38 +1,43 @@
-// Reports that must reach the gateway (attempt.finished). The protocol has no
-// acknowledgement for them, so delivery is at-least-once: a report is sent on the live
-// session and counts as delivered only once that session stayed up for a confirmation
-// window with nothing left in the socket's send buffer. If the session drops inside the
-// window the report is sent again after the next welcome, so the gateway must treat a
-// repeated attempt.finished as a no-op. Until then the attempt stays in hello/heartbeat
-// `running`, which keeps its lease alive while the report waits.
-import type { FinishedMessage } from "../../packages/protocol/src/index.ts";
+// Reports that must reach the gateway (attempt.finished). A report is sent on the live
+// session and re-sent on every new session until the gateway answers attempt.report_ack
+// for it: accepted (forwarded) or not (the server had already decided the attempt
+// without it). Until then the attempt stays in hello/heartbeat `running`, which keeps its
+// lease alive while the report waits. A repeated report is a no-op on the server side.
+import type { FinishedMessage, ReportAckMessage } from "../../packages/protocol/src/index.ts";
 import type { Logger } from "./log.ts";
-import type { Session, SessionHub } from "./session_hub.ts";
+import type { SessionHub } from "./session_hub.ts";
 import { raceWith } from "./timers.ts";
+
+/** How a report's delivery ended. */
+export type Delivery = "accepted" | "refused" | "aborted";
 
 export class Outbox {
   private readonly pending = new Map<string, FinishedMessage>();
+  private readonly acks = new Map<string, (accepted: boolean) => void>();
 
-  constructor(
-    private readonly hub: SessionHub,
-    private readonly log: Logger,
-    /** How long a session must stay up after a send for the report to count as delivered. */
-    private readonly confirmMs: (s: Session) => number,
-  ) {}
+  constructor(private readonly hub: SessionHub, private readonly log: Logger) {}
 
   /** Attempt ids whose report is still waiting. */
   ids(): string[] {
     return [...this.pending.keys()];
   }
 
-  /** Sends `msg` until it is delivered (true) or `signal` aborts (false). */
-  async deliver(msg: FinishedMessage, signal: AbortSignal): Promise<boolean> {
+  /** Called for every attempt.report_ack from the gateway. */
+  ack(msg: ReportAckMessage): void {
+    const resolve = this.acks.get(msg.attempt_id);
+    if (resolve) resolve(msg.accepted);
+    else this.log.info("report ack for no waiting report, ignored", { attempt_id: msg.attempt_id });
+  }
+
+  /** Sends `msg` until the gateway acknowledges it, or `signal` aborts. */
+  async deliver(msg: FinishedMessage, signal: AbortSignal): Promise<Delivery> {
     this.pending.set(msg.attempt_id, msg);
+    const acked = new Promise<Delivery>((resolve) => this.acks.set(msg.attempt_id, (accepted) => resolve(accepted ? "accepted" : "refused")));
     try {
       let sends = 0;
       while (!signal.aborted) {
         const session = await this.hub.next(signal);
-        if (!session) return false;
+        if (!session) return "aborted";
         if (!session.send(msg)) {
           // The socket closed between next() and send(): wait for it to be noticed.
           await raceWith([session.ended], signal, 1_000);
@@ -40,18 +45,15 @@ export class Outbox {
         }
         sends++;
         if (sends > 1) this.log.info("report sent again after reconnect", { attempt_id: msg.attempt_id, sends });
-        while (true) {
-          const r = await raceWith([session.ended.then(() => "ended" as const)], signal, this.confirmMs(session));
-          if (r === "aborted") return false;
-          if (r === "ended") break; // dropped inside the window: send again on the next session
-          if (session.isLive() && session.bufferedAmount() === 0) return true;
-          if (!session.isLive()) break;
-          // Still being written out (slow uplink): wait one more window before deciding.
-        }
+        const r = await raceWith<Delivery | "ended">([acked, session.ended.then(() => "ended" as const)], signal);
+        if (r === "accepted" || r === "refused") return r;
+        if (r === "aborted") return "aborted";
+        // The session ended before the ack: send again on the next one.
       }
-      return false;
+      return "aborted";
     } finally {
       this.pending.delete(msg.attempt_id);
+      this.acks.delete(msg.attempt_id);
     }
   }
 }

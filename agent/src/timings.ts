@@ -11,8 +11,8 @@ export interface Timings {
   logDrainMs: number;
   /** Wait for presign.response before asking again. */
   presignTimeoutMs: number;
-  /** A report counts as delivered once its session stayed up max(this, one heartbeat). */
-  reportConfirmMinMs: number;
+  /** The gateway answers every heartbeat; this many heartbeat intervals without any frame means the path is dead: reconnect. */
+  silenceHeartbeats: number;
   /** Give up on an assignment if no start_granted/abort came within this many lease TTLs. */
   grantTimeoutLeases: number;
   /** Longest wait for running attempts to stop on shutdown. */
@@ -29,7 +29,7 @@ export const DEFAULT_TIMINGS: Timings = {
   killGraceMs: 5_000,
   logDrainMs: 2_000,
   presignTimeoutMs: 60_000,
-  reportConfirmMinMs: 2_000,
+  silenceHeartbeats: 3,
   grantTimeoutLeases: 3,
   shutdownMs: 15_000,
   connectTimeoutMs: 15_000,

@@ -43,26 +43,77 @@ Deno.test("a drop during a run keeps the job alive; finished is delivered after 
   }
 });
 
-Deno.test("a report whose connection drops before confirmation is sent again after reconnect", async () => {
+Deno.test("a report is sent again on each new connection until the gateway acknowledges it", async () => {
   const gw = new FakeGateway();
   const store = new FakeStore();
-  const agent = await startAgent(gw, { reportConfirmMinMs: 1_500 });
+  gw.ackReports = null; // the first gateway connection never answers the report
+  const agent = await startAgent(gw);
   try {
     const assign = makeAssign(["sh", "-c", "echo hi"]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     gw.send(assign);
     await gw.waitFor("attempt.finished");
-    gw.drop(1011, "lost right after the report");
+    await pause(500);
+    assertEquals(gw.framesOf("attempt.finished").length, 1, "no re-send on a live session");
+    assert(!agent.logs.some((l) => l.msg === "attempt reported"), "not counted as delivered without an ack");
+    gw.ackReports = true;
+    gw.drop(1011, "lost before the ack");
     await gw.waitFor("attempt.finished", () => true, 15_000, 1);
     await agent.waitLog("attempt reported");
     const conns = gw.frames.filter((r) => r.msg.type === "attempt.finished").map((r) => r.conn);
     assertEquals(conns.length, 2);
     assert(conns[1]! > conns[0]!);
+    await pause(500);
+    assertEquals(gw.framesOf("attempt.finished").length, 2, "no re-send after the ack");
   } finally {
     await agent.dispose();
     await gw.close();
     await store.close();
+  }
+});
+
+Deno.test("a report the gateway refuses (lease already gone) is not sent again", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  gw.ackReports = false;
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(["sh", "-c", "echo hi"]);
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    await agent.waitLog("attempt report not accepted: the server had already settled the attempt");
+    gw.drop(1011, "reconnect after the refusal");
+    await gw.waitFor("hello", () => true, 15_000, 1);
+    await pause(500);
+    assertEquals(gw.framesOf("attempt.finished").length, 1);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
+
+Deno.test("a gateway that goes silent (half-open connection) is left for a new connection within a few heartbeats", async () => {
+  const gw = new FakeGateway();
+  const agent = await startAgent(gw);
+  try {
+    await gw.waitFor("hello");
+    await gw.waitFor("heartbeat", () => true, 5_000, 2); // acked beats keep the session
+    assertEquals(gw.conns.filter((c) => c.path === "/v1/agent").length, 1);
+    gw.silent = true;
+    const silentAt = Date.now();
+    await agent.waitLog("gateway silent, reconnecting", () => true, 5_000);
+    gw.silent = false;
+    const hello2 = await gw.waitFor("hello", () => true, 5_000, 1);
+    const took = Date.now() - silentAt;
+    // 0.2 s heartbeats, 3 silent intervals: well under 2 s to notice and reconnect.
+    assert(took < 2_000, `reconnected ${took} ms after the gateway went silent`);
+    assertEquals(hello2.restarted, false);
+  } finally {
+    await agent.dispose();
+    await gw.close();
   }
 });
 

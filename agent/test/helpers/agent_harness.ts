@@ -20,7 +20,6 @@ export const FAST_TIMINGS: Timings = {
   killGraceMs: 300,
   logDrainMs: 300,
   presignTimeoutMs: 5_000,
-  reportConfirmMinMs: 300,
   grantTimeoutLeases: 3,
   shutdownMs: 5_000,
   connectTimeoutMs: 2_000,

@@ -49,6 +49,12 @@ export class FakeGateway {
   refuseUpgradeWith: number | null = null;
   /** Close code to answer hello with instead of welcome (e.g. 4401). */
   rejectHelloWith: number | null = null;
+  /** Answer heartbeats with heartbeat.ack, as the real gateway does. */
+  ackHeartbeats = true;
+  /** Answer attempt.finished with attempt.report_ack; `false` sends accepted:false; null sends nothing. */
+  ackReports: boolean | null = true;
+  /** Say nothing at all (a half-open connection: frames go in, nothing comes back). */
+  silent = false;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
 
   constructor() {
@@ -152,6 +158,7 @@ export class FakeGateway {
 
   private react(conn: Conn, msg: AgentMessage): void {
     const reply = (m: ServerMessage) => conn.socket.send(JSON.stringify(m));
+    if (this.silent) return;
     if (conn.path === "/v1/enroll") {
       if (msg.type !== "enroll") return;
       if (conn.authorization !== `Bearer ${this.enrollToken}`) return conn.socket.close(4401, "bad token");
@@ -173,6 +180,12 @@ export class FakeGateway {
         return;
       case "presign.request":
         if (this.presign) reply(this.presign(msg));
+        return;
+      case "heartbeat":
+        if (this.ackHeartbeats) reply({ type: "heartbeat.ack" });
+        return;
+      case "attempt.finished":
+        if (this.ackReports !== null) reply({ type: "attempt.report_ack", attempt_id: msg.attempt_id, accepted: this.ackReports });
         return;
     }
   }
