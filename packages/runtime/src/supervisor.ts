@@ -3,15 +3,20 @@
 import type { Logger } from "@labbridge/logging";
 import { sleep } from "./clock.ts";
 
-/** Runs a loop body every `intervalMs` (jittered by the caller's function) until aborted; errors are logged, not fatal. */
-export async function every(signal: AbortSignal, log: Logger, name: string, intervalMs: () => number, body: () => Promise<void>): Promise<void> {
+/**
+ * Runs a loop body until aborted, waiting `intervalMs` (jittered by the caller's function)
+ * between passes; a body that returns true has more to do and runs again at once. Errors
+ * are logged, not fatal.
+ */
+export async function every(signal: AbortSignal, log: Logger, name: string, intervalMs: () => number, body: () => Promise<boolean | void>): Promise<void> {
   while (!signal.aborted) {
+    let more: boolean | void = false;
     try {
-      await body();
+      more = await body();
     } catch (err) {
       log.warn({ loop: name, err: (err as Error).message }, "loop pass failed");
     }
-    await sleep(intervalMs(), signal);
+    if (!more) await sleep(intervalMs(), signal);
   }
 }
 

@@ -115,13 +115,3 @@ export async function pendingJobIds(pool: Pool, limit: number): Promise<{ id: st
   );
   return (rows as { id: string; cancel_requested_at: Date | null }[]).map((r) => ({ id: r.id, cancelRequested: r.cancel_requested_at !== null }));
 }
-
-/** Active jobs whose cancel was requested before `before` and has not taken effect (a lost stream entry, an agent that missed the command). */
-export async function staleCancelJobIds(pool: Pool, before: Date, limit: number): Promise<string[]> {
-  const [rows] = await pool.query(
-    `SELECT id FROM jobs WHERE state IN ('ASSIGNED','RUNNING') AND cancel_requested_at IS NOT NULL AND cancel_requested_at < ?
-     ORDER BY cancel_requested_at LIMIT ${Number(limit)}`,
-    [before],
-  );
-  return (rows as { id: string }[]).map((r) => r.id);
-}

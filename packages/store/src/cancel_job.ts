@@ -46,3 +46,13 @@ export async function cancelJob(
     return { kind: "signal_agent", attemptId: job.current_attempt_id, agentId: att.agent_id };
   });
 }
+
+/** Active jobs whose cancel was requested before `before` and has not taken effect (a lost stream entry, an agent that missed the command). */
+export async function staleCancelJobIds(pool: Pool, before: Date, limit: number): Promise<string[]> {
+  const [rows] = await pool.query(
+    `SELECT id FROM jobs WHERE state IN ('ASSIGNED','RUNNING') AND cancel_requested_at IS NOT NULL AND cancel_requested_at < ?
+     ORDER BY cancel_requested_at LIMIT ${Number(limit)}`,
+    [before],
+  );
+  return (rows as { id: string }[]).map((r) => r.id);
+}

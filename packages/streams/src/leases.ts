@@ -153,12 +153,14 @@ export class Leases {
 
   /** Leases whose expiry is at or before `now` (claimed ones first), at most `limit`. */
   async expired(now: number, limit: number): Promise<Lease[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.leases, "-inf", now, "WITHSCORES", "LIMIT", 0, limit);
+    const flat = await this.redis.zrangebyscore(this.keys.leases, "-inf", now, "WITHSCORES", "LIMIT", 0, limit);
+    const ids = flat.filter((_, i) => i % 2 === 0);
+    if (ids.length === 0) return [];
+    const holders = await this.redis.hmget(this.keys.leaseHolders, ...ids);
     const out: Lease[] = [];
-    for (let i = 0; i + 1 < ids.length; i += 2) {
-      const attemptId = ids[i] as string;
-      const holder = await this.redis.hget(this.keys.leaseHolders, attemptId);
-      if (holder) out.push(parseLease(attemptId, holder, Number(ids[i + 1])));
+    for (const [i, attemptId] of ids.entries()) {
+      const holder = holders[i];
+      if (holder) out.push(parseLease(attemptId, holder, Number(flat[2 * i + 1])));
       else await this.redis.zrem(this.keys.leases, attemptId); // half-removed lease: finish removing it
     }
     return out;

@@ -1,7 +1,7 @@
 // Builds and starts one lease reaper's sweeps. The process entry and the tests share this.
 import type { Config } from "@labbridge/config";
 import type { Logger } from "@labbridge/logging";
-import { createContext, jitter, sleep, type Clock, type ServiceContext } from "@labbridge/runtime";
+import { createContext, every, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
 import { markSilentAgents } from "./mark_silent_agents.ts";
 import { reapExpiredLeases } from "./reap_expired_leases.ts";
 
@@ -17,18 +17,10 @@ export function startReaper(config: Config, opts: { clock?: Clock; log?: Logger 
   const controller = new AbortController();
   // Sweep a few times per heartbeat, so an expiry is acted on well within one interval.
   const idleMs = () => jitter(Math.min(1000, config.heartbeatSeconds * 250));
-  const sweep = async (name: string, pass: () => Promise<boolean>) => {
-    while (!controller.signal.aborted) {
-      let more = false;
-      try {
-        more = await pass();
-      } catch (err) {
-        ctx.log.warn({ loop: name, err: (err as Error).message }, "sweep failed");
-      }
-      if (!more) await sleep(idleMs(), controller.signal);
-    }
-  };
-  const loops = [sweep("expired-leases", () => reapExpiredLeases(ctx)), sweep("silent-agents", () => markSilentAgents(ctx))];
+  const loops = [
+    every(controller.signal, ctx.log, "expired-leases", idleMs, () => reapExpiredLeases(ctx)),
+    every(controller.signal, ctx.log, "silent-agents", idleMs, () => markSilentAgents(ctx)),
+  ];
   ctx.log.info({ prefix: config.prefix }, "lease-reaper started");
   return {
     ctx,
