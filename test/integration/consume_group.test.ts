@@ -138,6 +138,27 @@ describe("consumeGroup", () => {
     expect(calls.get(poison!)).toBe(after); // dropped: not delivered again
   });
 
+  it("never drops an entry whose handler fails transiently, and keeps the stream order while it waits", async () => {
+    let outage = true;
+    const handled: string[] = [];
+    let failures = 0;
+    startConsumer("c1", async (_entry, id) => {
+      if (outage) {
+        failures++;
+        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:3306"), { code: "ECONNREFUSED" });
+      }
+      handled.push(id);
+    }, { maxDeliveries: 2, claimIdleMs: 100, isTransient: (err) => (err as { code?: string }).code === "ECONNREFUSED" });
+    const ids = await add(3);
+    // Well past maxDeliveries: an outage must not turn entries into poison.
+    await waitFor(() => failures >= 5, 15_000, "repeated transient failures");
+    expect(handled).toEqual([]);
+    expect(await pendingCount()).toBeGreaterThan(0);
+    outage = false;
+    await waitFor(async () => handled.length === 3 && (await pendingCount()) === 0, 10_000, "entries handled after the outage");
+    expect(handled).toEqual(ids);
+  });
+
   it("acks and skips a malformed entry without calling the handler", async () => {
     const handled: string[] = [];
     startConsumer("c1", async (_entry, id) => void handled.push(id));

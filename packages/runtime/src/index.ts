@@ -5,3 +5,4 @@ export * from "./supervisor.ts";
 export * from "./context.ts";
 export * from "./publish_transition.ts";
 export * from "./readiness.ts";
+export * from "./transient_error.ts";

@@ -4,6 +4,7 @@
 import type { Redis } from "ioredis";
 import { decodeEntry, type StreamEntry } from "@labbridge/protocol";
 import type { Logger } from "@labbridge/logging";
+import { isRedisUnavailableError } from "./redis_errors.ts";
 
 /** Settings of one consumer loop. */
 export interface ConsumeOptions {
@@ -21,6 +22,12 @@ export interface ConsumeOptions {
   claimIdleMs?: number;
   /** An entry delivered this many times without success is logged and dropped (MySQL still has the truth). */
   maxDeliveries?: number;
+  /**
+   * Failures this says are transient (MySQL or Redis away, a lock conflict) never count
+   * towards maxDeliveries: an outage must not turn a finished attempt's report into
+   * poison. The loop pauses and retries its pending entries, in order, instead.
+   */
+  isTransient?: (err: unknown) => boolean;
   /** Where to start a new group: "0" reads history, "$" only new entries. */
   startId?: string;
 }
@@ -43,9 +50,11 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
   const batch = opts.batch ?? 50;
   const claimIdleMs = opts.claimIdleMs ?? 30_000;
   const maxDeliveries = opts.maxDeliveries ?? 10;
+  const isTransient = opts.isTransient ?? isRedisUnavailableError;
   let lastClaim = 0;
 
-  const handle = async (entries: Entries) => {
+  /** Handles entries in order; false when one failed transiently and the rest were left for later. */
+  const handle = async (entries: Entries): Promise<boolean> => {
     for (const [id, fields] of entries) {
       if (!fields) continue; // deleted while pending
       let entry: StreamEntry;
@@ -62,9 +71,11 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
       } catch (err) {
         // Left pending: another pass (or another consumer, via XAUTOCLAIM) retries it.
         log.warn({ stream, entry_id: id, type: entry.type, err: (err as Error).message }, "stream handler failed, will retry");
+        if (isTransient(err)) return false;
         await dropIfPoisoned(id, entry);
       }
     }
+    return true;
   };
 
   const dropIfPoisoned = async (id: string, entry: StreamEntry) => {
@@ -76,22 +87,31 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
     }
   };
 
+  const pause = () => new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+  // Transient failures end the pass: wait, then start again from our own pending entries.
+  const pass = async (): Promise<boolean> => {
+    const now = Date.now();
+    if (now - lastClaim >= Math.min(claimIdleMs, 5000)) {
+      lastClaim = now;
+      // Our own pending entries first (a handler failed), then any dead consumer's.
+      const own = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", batch, "STREAMS", stream, "0")) as [string, Entries][] | null;
+      if (own?.[0]?.[1].length && !(await handle(own[0][1]))) return false;
+      const claimed = (await redis.xautoclaim(stream, group, consumer, claimIdleMs, "0-0", "COUNT", batch)) as [string, Entries];
+      if (claimed[1].length && !(await handle(claimed[1]))) return false;
+    }
+    const res = (await redis.xreadgroup(
+      "GROUP", group, consumer, "COUNT", batch, "BLOCK", blockMs, "STREAMS", stream, ">",
+    )) as [string, Entries][] | null;
+    return !res?.[0] || (await handle(res[0][1]));
+  };
+
   await ensureGroup(redis, stream, group, opts.startId);
   while (!signal.aborted) {
     try {
-      const now = Date.now();
-      if (now - lastClaim >= Math.min(claimIdleMs, 5000)) {
-        lastClaim = now;
-        // Our own pending entries first (a handler failed), then any dead consumer's.
-        const own = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", batch, "STREAMS", stream, "0")) as [string, Entries][] | null;
-        if (own?.[0]?.[1].length) await handle(own[0][1]);
-        const claimed = (await redis.xautoclaim(stream, group, consumer, claimIdleMs, "0-0", "COUNT", batch)) as [string, Entries];
-        if (claimed[1].length) await handle(claimed[1]);
+      if (!(await pass())) {
+        lastClaim = 0;
+        await pause();
       }
-      const res = (await redis.xreadgroup(
-        "GROUP", group, consumer, "COUNT", batch, "BLOCK", blockMs, "STREAMS", stream, ">",
-      )) as [string, Entries][] | null;
-      if (res?.[0]) await handle(res[0][1]);
     } catch (err) {
       if (signal.aborted) break;
       const message = (err as Error).message;
@@ -100,7 +120,7 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
         continue;
       }
       log.warn({ stream, err: message }, "stream read failed, retrying");
-      await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
+      await pause();
     }
   }
 }

@@ -3,6 +3,7 @@
 export * from "./append.ts";
 export * from "./consume_group.ts";
 export * from "./redis.ts";
+export * from "./redis_errors.ts";
 export * from "./keys.ts";
 export * from "./leases.ts";
 export * from "./presence.ts";

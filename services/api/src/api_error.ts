@@ -3,6 +3,7 @@
 // nothing: the request was not applied, and the client may retry it as it is.
 import { errorBody, httpStatusOf, type ErrorCode, type Problem } from "@labbridge/protocol";
 import { isUnavailableError } from "@labbridge/store";
+import { isRedisUnavailableError } from "@labbridge/streams";
 import { BodyTooLargeError, type Response } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 
@@ -20,19 +21,13 @@ export function validationError(problems: Problem[]): ApiError {
   return new ApiError("validation_failed", message, { problems });
 }
 
-function isRedisUnavailable(err: unknown): boolean {
-  const name = (err as Error)?.name ?? "";
-  const message = (err as Error)?.message ?? "";
-  return name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|Stream isn't writeable|enableOfflineQueue/i.test(message);
-}
-
 /** Turns any error into the structured response; unexpected ones are logged. */
 export function errorResponse(err: unknown, log: Logger): Response {
   if (err instanceof ApiError) {
     return { status: httpStatusOf(err.code), body: errorBody(err.code, err.message, err.details) };
   }
   if (err instanceof BodyTooLargeError) return { status: 413, body: errorBody("payload_too_large", err.message) };
-  if (isUnavailableError(err) || isRedisUnavailable(err)) {
+  if (isUnavailableError(err) || isRedisUnavailableError(err)) {
     log.warn({ err: (err as Error).message }, "dependency unavailable, answering 503");
     return { status: 503, body: errorBody("unavailable"), headers: { "retry-after": "2" } };
   }

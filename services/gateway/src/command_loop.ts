@@ -4,6 +4,7 @@
 import { CLOSE_CODES, type ServerMessage, type StreamEntry } from "@labbridge/protocol";
 import type { JobInput } from "@labbridge/protocol";
 import { appendEntry, consumeGroup } from "@labbridge/streams";
+import { isTransientError } from "@labbridge/runtime";
 import { closeSocket, sendTo } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 
@@ -74,6 +75,7 @@ export function runCommandLoop(ctx: GatewayContext, signal: AbortSignal): Promis
     consumer: ctx.gatewayId,
     log: ctx.log,
     signal,
+    isTransient: isTransientError,
     handler: (entry) => deliverCommand(ctx, entry),
   });
 }

@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import type { Config } from "@labbridge/config";
 import type { Logger } from "@labbridge/logging";
-import { createContext, every, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
+import { createContext, every, isTransientError, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
 import { consumeGroup } from "@labbridge/streams";
 import { dispatchPending, resendStaleCancels } from "./dispatch.ts";
 import { handleAgentEvent } from "./handle_agent_event.ts";
@@ -24,11 +24,11 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
   const { signal } = controller;
   const loops = [
     consumeGroup({
-      redis: ctx.blockingRedis("jobs"), stream: ctx.streams.jobs, group: "scheduler", consumer, log: ctx.log, signal,
+      redis: ctx.blockingRedis("jobs"), stream: ctx.streams.jobs, group: "scheduler", consumer, log: ctx.log, signal, isTransient: isTransientError,
       handler: (entry) => handleJobCommand(ctx, entry),
     }),
     consumeGroup({
-      redis: ctx.blockingRedis("agent-events"), stream: ctx.streams.agentEvents, group: "scheduler", consumer, log: ctx.log, signal,
+      redis: ctx.blockingRedis("agent-events"), stream: ctx.streams.agentEvents, group: "scheduler", consumer, log: ctx.log, signal, isTransient: isTransientError,
       handler: (entry) => handleAgentEvent(ctx, entry),
     }),
     every(signal, ctx.log, "pending-sweep", () => jitter(config.sweepSeconds * 1000), async () => {
