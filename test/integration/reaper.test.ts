@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { markSilentAgents, reapExpiredLeases } from "@labbridge/lease-reaper";
+import { enforceTimeouts, markSilentAgents, reapExpiredLeases, restoreLostLeases } from "@labbridge/lease-reaper";
 import { createLogger } from "@labbridge/logging";
 import { checkJobSpec } from "@labbridge/protocol";
 import { createContext, type ServiceContext } from "@labbridge/runtime";
@@ -198,5 +198,71 @@ describe("markSilentAgents", () => {
     await markSilentAgents(ctx);
     expect(await getAgentRow(ctx.pool, agentId)).toMatchObject({ status: "ONLINE", session_id: "ses_new" });
     expect(await entries(ctx.streams.agentEvents)).toEqual([]);
+  });
+});
+
+describe("restoreLostLeases", () => {
+  it("gives an active attempt whose lease Redis lost a new lease marked started, so a lost agent's attempt fails instead of re-running", async () => {
+    await onlineAgent();
+    const { jobId, attemptId, agentId } = await leasedJob(); // ASSIGNED: whether it started is unknown once the lease is gone
+    await ctx.leases.release(attemptId); // as if Redis lost it
+    const audit = { afterId: "" };
+    expect(await restoreLostLeases(ctx, audit)).toBe(false);
+    expect(await ctx.leases.get(attemptId)).toEqual({ attemptId, agentId, jobId, started: true, expiresAt: now + TTL });
+    // The agent, if alive, may still start it (a retried start is granted again)...
+    expect(await ctx.leases.markStarted(attemptId, agentId, now, now + TTL)).toBe<StartGrant>("already_started");
+    // ...and if it is gone, the attempt fails at expiry rather than being handed to another agent.
+    now += TTL + 1;
+    await reapExpiredLeases(ctx);
+    expect((await getJob(ctx.pool, jobId))?.history.at(-1)).toMatchObject({ state: "FAILED", cause: "lease_expired" });
+  });
+
+  it("leaves existing leases and finished attempts alone, and walks all attempts page by page", async () => {
+    await onlineAgent();
+    const jobs = [await leasedJob(), await leasedJob({ started: true }), await leasedJob()];
+    await ctx.leases.release(jobs[2]!.attemptId);
+    const before = await ctx.leases.get(jobs[0]!.attemptId);
+    const audit = { afterId: "" };
+    expect(await restoreLostLeases(ctx, audit, 2)).toBe(true);
+    expect(await restoreLostLeases(ctx, audit, 2)).toBe(false);
+    expect(audit.afterId).toBe("");
+    expect(await ctx.leases.get(jobs[0]!.attemptId)).toEqual(before);
+    expect((await ctx.leases.get(jobs[1]!.attemptId))?.started).toBe(true);
+    expect((await ctx.leases.get(jobs[2]!.attemptId))?.started).toBe(true);
+  });
+});
+
+describe("enforceTimeouts", () => {
+  async function startedJobWithTimeout(timeoutSeconds: number) {
+    const checked = checkJobSpec({ command: ["x"], timeout_seconds: timeoutSeconds });
+    if (!checked.ok) throw new Error("bad spec");
+    const { job } = await createJob(ctx.pool, { owner: "alice", spec: checked.value, idempotencyKey: null, now: new Date(now) });
+    const a = (await assignJob(ctx.pool, {
+      jobId: job.id, now: new Date(now),
+      grantLease: async ({ attemptId, agentId }) => void (await ctx.leases.grant(attemptId, agentId, job.id, now + TTL)),
+    }))!;
+    await ctx.leases.markStarted(a.attemptId, a.agentId, now, now + TTL);
+    await startAttempt(ctx.pool, { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId, now: new Date(now) });
+    return { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId };
+  }
+
+  it("fails an attempt still RUNNING a lease TTL past its timeout with cause timeout, drops its lease and tells the agent to stop", async () => {
+    const agentId = await onlineAgent();
+    const { jobId, attemptId } = await startedJobWithTimeout(10);
+    now += 10_000 + TTL - 1;
+    await enforceTimeouts(ctx);
+    expect((await getJob(ctx.pool, jobId))?.state).toBe("RUNNING"); // the agent's own timeout gets the first word
+    now += 2;
+    await enforceTimeouts(ctx);
+    const job = (await getJob(ctx.pool, jobId))!;
+    expect(job.history.at(-1)).toMatchObject({ state: "FAILED", cause: "timeout" });
+    expect(job.attempts[0]).toMatchObject({ id: attemptId, state: "FAILED", error: { code: "timeout" } });
+    expect(await ctx.leases.get(attemptId)).toBeNull();
+    const [abort] = await entries(ctx.streams.gateway("gw-t"));
+    expect(abort).toMatchObject({ type: "attempt.abort", attempt_id: attemptId, agent_id: agentId });
+    expect(JSON.parse(abort!.data!)).toEqual({ reason: "timeout" });
+    // Run twice: nothing more happens.
+    await enforceTimeouts(ctx);
+    expect(await entries(ctx.streams.gateway("gw-t"))).toHaveLength(1);
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "@labbridge/logging";
-import { checkJobSpec } from "@labbridge/protocol";
+import { checkJobSpec, type StreamEntry } from "@labbridge/protocol";
 import { createContext, type ServiceContext } from "@labbridge/runtime";
-import { dispatchJob, dispatchPending } from "@labbridge/scheduler";
+import { dispatchJob, dispatchPending, handleAgentEvent } from "@labbridge/scheduler";
 import { createEnrollmentToken, createJob, enrollAgent, getJob, markAgentOnline, requestCancel } from "@labbridge/store";
 import { createTestEnv, type TestEnv, streamEntries } from "../harness/test_env.ts";
 
@@ -90,5 +90,26 @@ describe("dispatch", () => {
     expect(await dispatchJob(ctx, jobId)).toBeNull();
     expect(await dispatchPending(ctx)).toBe(0);
     expect((await getJob(ctx.pool, jobId))?.state).toBe("PENDING");
+  });
+});
+
+describe("agent.online", () => {
+  it("sends an agent's unstarted assignment again through the gateway it reconnected to", async () => {
+    const agentId = await onlineAgent("gw-a");
+    const jobId = await newJob({ timeout_seconds: 60 });
+    const a = (await dispatchJob(ctx, jobId))!;
+    const online: StreamEntry = {
+      type: "agent.online", v: 1, agent_id: agentId, ts: new Date(now).toISOString(),
+      data: { gateway_id: "gw-b", session_id: "ses_2", os: "linux", hostname: "ws", gpus: [], connected_since: now },
+    };
+    await handleAgentEvent(ctx, online);
+    const [cmd] = await entries(`${env.config.prefix}:gw:gw-b`);
+    expect(cmd).toMatchObject({ type: "attempt.assign", job_id: jobId, attempt_id: a.attemptId, agent_id: agentId });
+    expect(JSON.parse(cmd!.data!)).toMatchObject({ command: ["python", "train.py"], timeout_seconds: 60 });
+    // A started attempt is not sent again: the agent re-announces it in hello instead.
+    await ctx.pool.execute("UPDATE attempts SET state = 'RUNNING' WHERE id = ?", [a.attemptId]);
+    await ctx.pool.execute("UPDATE jobs SET state = 'RUNNING' WHERE id = ?", [jobId]);
+    await handleAgentEvent(ctx, { ...online, data: { ...online.data, gateway_id: "gw-c" } });
+    expect(await entries(`${env.config.prefix}:gw:gw-c`)).toEqual([]);
   });
 });

@@ -131,11 +131,11 @@ export interface StartGrantedMessage {
   type: "attempt.start_granted";
   attempt_id: string;
 }
-/** Stop an attempt: canceled by a user, or its lease is gone. */
+/** Stop an attempt: canceled by a user, its lease is gone, or the server ended it for running past its timeout. */
 export interface StopMessage {
   type: "attempt.cancel" | "attempt.abort";
   attempt_id: string;
-  reason: "canceled" | "lease_lost" | "start_refused";
+  reason: "canceled" | "lease_lost" | "start_refused" | "timeout";
 }
 /** Presigned upload URLs, or why there are none. */
 export interface PresignResponseMessage {

@@ -6,3 +6,4 @@ export * from "./context.ts";
 export * from "./publish_transition.ts";
 export * from "./readiness.ts";
 export * from "./transient_error.ts";
+export * from "./tell_agent.ts";

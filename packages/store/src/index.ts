@@ -1,5 +1,6 @@
 // MySQL, the system of record: schema migrations, jobs, attempts and their transitions
 // (each one fenced transaction), agents, tokens and uploads.
+export * from "./active_attempts.ts";
 export * from "./agents_repo.ts";
 export * from "./api_tokens_repo.ts";
 export * from "./assign_job.ts";

@@ -9,12 +9,12 @@ import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.ts";
 
 // KEYS[1] leases zset, KEYS[2] holders hash
-// ARGV[1] attempt_id, ARGV[2] agent_id, ARGV[3] job_id, ARGV[4] expires_at (ms)
+// ARGV[1] attempt_id, ARGV[2] agent_id, ARGV[3] job_id, ARGV[4] expires_at (ms), ARGV[5] started flag (0|1)
 // Returns 1 when created, 0 when the attempt already had a lease (a re-run of the same grant).
 const GRANT = `
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|0')
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[5])
 return 1`;
 
 /** Score of a lease the reaper has claimed: below any clock's now. */
@@ -98,7 +98,24 @@ export class Leases {
 
   /** Creates the lease of a new assignment. */
   async grant(attemptId: string, agentId: string, jobId: string, expiresAt: number): Promise<boolean> {
-    return (await this.run(GRANT, [attemptId, agentId, jobId, expiresAt])) === 1;
+    return (await this.run(GRANT, [attemptId, agentId, jobId, expiresAt, 0])) === 1;
+  }
+
+  /**
+   * Re-creates a lease Redis lost (data loss beyond what AOF kept) for an attempt MySQL
+   * still calls active. Whether it started is unknown, so it is restored as started: the
+   * agent's start request is still granted ("already started"), and if the agent is gone
+   * the attempt fails instead of being re-run. False when a lease exists.
+   */
+  async restore(attemptId: string, agentId: string, jobId: string, expiresAt: number): Promise<boolean> {
+    return (await this.run(GRANT, [attemptId, agentId, jobId, expiresAt, 1])) === 1;
+  }
+
+  /** Of these attempt ids, the ones that have no lease at all. */
+  async missing(attemptIds: string[]): Promise<string[]> {
+    if (attemptIds.length === 0) return [];
+    const holders = await this.redis.hmget(this.keys.leaseHolders, ...attemptIds);
+    return attemptIds.filter((_, i) => holders[i] === null);
   }
 
   /** Extends the agent's live leases; returns the attempt ids whose lease is lost. */

@@ -5,7 +5,7 @@
 // lease in place, and the next pass finishes the job.
 import { expireAttempt } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
-import { publishTransition, type ServiceContext } from "@labbridge/runtime";
+import { publishTransition, tellAgent, type ServiceContext } from "@labbridge/runtime";
 
 /** Reaps up to `batch` expired leases; returns true when there may be more. */
 export async function reapExpiredLeases(ctx: ServiceContext, batch = 100): Promise<boolean> {
@@ -27,12 +27,7 @@ export async function reapExpiredLeases(ctx: ServiceContext, batch = 100): Promi
         await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.requeued", job_id: lease.jobId, data: { after_attempt: lease.attemptId } });
       }
       // If the agent is still connected somewhere, it must stop: the server has decided.
-      const session = await ctx.presence.session(lease.agentId);
-      if (session) {
-        await appendEntry(ctx.redis, ctx.streams.gateway(session.gatewayId), {
-          type: "attempt.abort", job_id: lease.jobId, attempt_id: lease.attemptId, agent_id: lease.agentId, data: { reason: "lease_lost" },
-        });
-      }
+      await tellAgent(ctx, lease.agentId, { type: "attempt.abort", jobId: lease.jobId, attemptId: lease.attemptId, reason: "lease_lost" });
     }
     await ctx.leases.release(lease.attemptId);
   }

@@ -3,7 +3,9 @@ import type { Config } from "@labbridge/config";
 import type { Logger } from "@labbridge/logging";
 import { createContext, every, jitter, type Clock, type ServiceContext } from "@labbridge/runtime";
 import { markSilentAgents } from "./mark_silent_agents.ts";
+import { enforceTimeouts } from "./enforce_timeouts.ts";
 import { reapExpiredLeases } from "./reap_expired_leases.ts";
+import { restoreLostLeases, type LeaseAudit } from "./restore_lost_leases.ts";
 
 /** A running reaper. */
 export interface RunningReaper {
@@ -17,9 +19,15 @@ export function startReaper(config: Config, opts: { clock?: Clock; log?: Logger 
   const controller = new AbortController();
   // Sweep a few times per heartbeat, so an expiry is acted on well within one interval.
   const idleMs = () => jitter(Math.min(1000, config.heartbeatSeconds * 250));
+  const slowMs = () => jitter(config.leaseTtlSeconds * 500);
+  const audit: LeaseAudit = { afterId: "" };
   const loops = [
     every(controller.signal, ctx.log, "expired-leases", idleMs, () => reapExpiredLeases(ctx)),
     every(controller.signal, ctx.log, "silent-agents", idleMs, () => markSilentAgents(ctx)),
+    // MySQL-side sweeps, slower: a full round per lease TTL is enough to catch a lost lease
+    // or an overdue attempt well within one more TTL.
+    every(controller.signal, ctx.log, "lost-leases", slowMs, () => restoreLostLeases(ctx, audit)),
+    every(controller.signal, ctx.log, "timeouts", slowMs, () => enforceTimeouts(ctx)),
   ];
   ctx.log.info({ prefix: config.prefix }, "lease-reaper started");
   return {

@@ -1,7 +1,7 @@
 // Dispatch: PENDING → ASSIGNED for one job, or for as many PENDING jobs as agents can take.
 // The assignment is committed (with its lease) before the gateway is told, so a crash in
 // between leaves an ASSIGNED attempt whose lease expires and is handed back.
-import { assignJob, pendingJobIds, staleCancelJobIds, type Assignment } from "@labbridge/store";
+import { assignJob, pendingJobIds, staleCancelJobIds, type Assignment, type PendingAssignment } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
 import { applyCancel } from "./cancel.ts";
@@ -18,19 +18,19 @@ export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<A
   });
   if (!assignment) return null;
   await publishTransition(ctx, assignment.transition);
-  await appendEntry(ctx.redis, ctx.streams.gateway(assignment.gatewayId), {
-    type: "attempt.assign",
-    job_id: assignment.jobId,
-    attempt_id: assignment.attemptId,
-    agent_id: assignment.agentId,
-    data: {
-      command: assignment.spec.command,
-      env: assignment.spec.env,
-      inputs: assignment.spec.inputs,
-      timeout_seconds: assignment.timeoutSeconds,
-    },
-  });
+  await sendAssignment(ctx, assignment.gatewayId, assignment);
   return assignment;
+}
+
+/** Puts an assignment on a gateway's command stream (the agent ignores one it already holds). */
+export async function sendAssignment(ctx: ServiceContext, gatewayId: string, a: PendingAssignment): Promise<void> {
+  await appendEntry(ctx.redis, ctx.streams.gateway(gatewayId), {
+    type: "attempt.assign",
+    job_id: a.jobId,
+    attempt_id: a.attemptId,
+    agent_id: a.agentId,
+    data: { command: a.spec.command, env: a.spec.env, inputs: a.spec.inputs, timeout_seconds: a.timeoutSeconds },
+  });
 }
 
 /** Walks PENDING jobs oldest first, assigning while agents take them; returns how many were assigned. */

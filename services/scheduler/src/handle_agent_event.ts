@@ -2,10 +2,10 @@
 // and the reaper. Each report is applied as one fenced transition in MySQL; a duplicate
 // or an out-of-date report matches no row and changes nothing.
 import { isErrorCode, type Gpu, type OutputFile, type StreamEntry } from "@labbridge/protocol";
-import { finishAttempt, markAgentOffline, markAgentOnline, startAttempt, type AttemptResult } from "@labbridge/store";
+import { finishAttempt, markAgentOffline, markAgentOnline, startAttempt, unstartedAssignments, type AttemptResult } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
-import { dispatchPending } from "./dispatch.ts";
+import { dispatchPending, sendAssignment } from "./dispatch.ts";
 
 const OUTCOME = { "attempt.succeeded": "succeeded", "attempt.failed": "failed", "attempt.canceled": "canceled" } as const;
 
@@ -27,6 +27,12 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         at: new Date(Number(data.connected_since) || at.getTime()),
       });
       if (changed) ctx.log.info({ agent_id: agentId, gateway_id: data.gateway_id, session_id: data.session_id }, "agent ONLINE");
+      // An assignment sent to the gateway the agent left (or while it was mid-hello) would
+      // otherwise wait for its lease to run out; send it again through the new session.
+      for (const a of await unstartedAssignments(ctx.pool, agentId)) {
+        await sendAssignment(ctx, String(data.gateway_id), a);
+        ctx.log.info({ agent_id: agentId, job_id: a.jobId, attempt_id: a.attemptId, gateway_id: data.gateway_id }, "assignment sent again after reconnect");
+      }
       await dispatchPending(ctx);
       return;
     }

@@ -1,3 +1,4 @@
 // Programmatic entry for tests and the harness.
 export * from "./start_scheduler.ts";
 export * from "./dispatch.ts";
+export * from "./handle_agent_event.ts";
