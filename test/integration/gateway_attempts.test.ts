@@ -192,6 +192,20 @@ describe("uploads and reports", () => {
     expect(agent.all("attempt.assign")).toHaveLength(1);
   });
 
+  it("a result that reached the gateway in time counts even when the scheduler records it long after the lease TTL", async () => {
+    const { agent } = await s.newAgent();
+    const { jobId, attemptId } = await s.running(agent);
+    const startScheduler = await s.stopScheduler(); // nothing records results now, as during a MySQL outage
+    agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null, outputs: [] });
+    expect(await agent.next("attempt.report_ack")).toEqual({ type: "attempt.report_ack", attempt_id: attemptId, accepted: true });
+    s.advance(s.env.config.leaseTtlSeconds * 1000 * 5);
+    await pause(A_FEW_PASSES_MS);
+    expect((await s.job(jobId)).state).toBe("RUNNING"); // the reaper left it alone
+    startScheduler();
+    const done = await s.jobIn(jobId, "SUCCEEDED");
+    expect(done.history.at(-1)?.cause).toBe("succeeded");
+  });
+
   it("a report that arrives after the lease ran out is too late: the attempt fails with lease_expired", async () => {
     const { agent } = await s.newAgent();
     const { jobId, attemptId } = await s.running(agent);

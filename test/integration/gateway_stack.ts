@@ -9,7 +9,7 @@ import { startGateway, type RunningGateway } from "@labbridge/gateway";
 import { startReaper } from "@labbridge/lease-reaper";
 import { createLogger } from "@labbridge/logging";
 import { checkJobSpec } from "@labbridge/protocol";
-import { startScheduler } from "@labbridge/scheduler";
+import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import { createEnrollmentToken, createJob, getAgentRow, getJob, type JobView } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
@@ -39,10 +39,23 @@ export class GatewayStack {
     const stack = new GatewayStack(await createTestEnv());
     const { config } = stack.env;
     stack.gw = await startGateway(config, { clock: stack.clock, log: silent });
-    const scheduler = startScheduler(config, { clock: stack.clock, log: silent });
+    stack.scheduler = startScheduler(config, { clock: stack.clock, log: silent });
     const reaper = startReaper(config, { clock: stack.clock, log: silent });
-    stack.closers.push(stack.gw.close, scheduler.close, reaper.close);
+    stack.closers.push(stack.gw.close, stack.scheduler.close, reaper.close);
     return stack;
+  }
+
+  /** The scheduler; replaced by restartScheduler(). */
+  scheduler!: RunningScheduler;
+
+  /** Stops the scheduler (as if it could not write: MySQL away), then returns a function that starts a new one. */
+  async stopScheduler(): Promise<() => void> {
+    this.closers.splice(this.closers.indexOf(this.scheduler.close), 1);
+    await this.scheduler.close();
+    return () => {
+      this.scheduler = startScheduler(this.env.config, { clock: this.clock, log: silent });
+      this.closers.push(this.scheduler.close);
+    };
   }
 
   async stop(): Promise<void> {

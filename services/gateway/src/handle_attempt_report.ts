@@ -8,6 +8,13 @@ import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
 
 const PROGRESS_MIN_INTERVAL_MS = 1000;
 
+/**
+ * How long a lease is held for a result that reached us in time, until the scheduler
+ * records it and releases the lease. Far longer than a TTL, so a MySQL outage (the
+ * scheduler cannot write) does not let the reaper fail an attempt that ended in time.
+ */
+export const RESULT_HOLD_MS = 10 * 60_000;
+
 /** Grants a start only by marking the live lease started first, so the reaper never re-queues an attempt that may have run. */
 export async function handleStartRequest(ctx: GatewayContext, ws: AgentSocket, msg: StartRequestMessage): Promise<void> {
   const agentId = ws.getUserData().agent!.id;
@@ -62,9 +69,13 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
     // Re-sending the same report would be refused again; the lease decides the attempt.
     return void ack(false);
   }
-  // Keep the lease alive while the scheduler records the result, so the reaper cannot
-  // fail an attempt that ended in time.
-  await ctx.leases.extend(agentId, [msg.attempt_id], now, leaseExpiry(ctx, now));
+  // The atomic check: the lease must still be live now, and from here it is held while
+  // the scheduler records the result, so the reaper cannot fail an attempt that ended in time.
+  const lost = await ctx.leases.extend(agentId, [msg.attempt_id], now, now + Math.max(RESULT_HOLD_MS, ctx.config.leaseTtlSeconds * 1000));
+  if (lost.length > 0) {
+    log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease ran out");
+    return void ack(false);
+  }
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
     type: EVENT[msg.outcome], job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId,
     ts: new Date(now).toISOString(),

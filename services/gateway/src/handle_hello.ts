@@ -31,18 +31,20 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   }, ctx.metrics.sent);
   ctx.metrics.connected.set(ctx.sessions.size);
 
-  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
-    type: "agent.online", agent_id: agent.id,
-    data: { gateway_id: ctx.gatewayId, session_id: data.sessionId, os: msg.os, hostname: msg.hostname, gpus: msg.gpus, connected_since: now, agent_version: msg.agent_version },
-  });
-  log.info({ gateway_id: ctx.gatewayId, os: msg.os, running: msg.running.length, restarted: msg.restarted }, "agent connected");
-
   const lost = await ctx.leases.extend(agent.id, msg.running, now, leaseExpiry(ctx, now));
   for (const attemptId of lost) {
     log.info({ attempt_id: attemptId }, "attempt lease lost while disconnected, aborting");
     sendTo(ws, { type: "attempt.abort", attempt_id: attemptId, reason: "lease_lost" }, ctx.metrics.sent);
   }
   if (msg.restarted) await reportLostOnRestart(ctx, agent.id, msg.running, now);
+
+  // Announced last: when the scheduler sees the agent online (and re-sends assignments it
+  // has not started), the attempts it lost are already settled.
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+    type: "agent.online", agent_id: agent.id,
+    data: { gateway_id: ctx.gatewayId, session_id: data.sessionId, os: msg.os, hostname: msg.hostname, gpus: msg.gpus, connected_since: now, agent_version: msg.agent_version },
+  });
+  log.info({ gateway_id: ctx.gatewayId, os: msg.os, running: msg.running.length, restarted: msg.restarted }, "agent connected");
 }
 
 // An agent that restarted (reboot, crash) says so at once, so its attempts are not left

@@ -46,12 +46,18 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     ctx,
     port: server.port,
     close: async () => {
-      // Tell agents to reconnect (to this or another gateway) before going away.
-      for (const ws of ctx.sessions.all()) closeSocket(ws, CLOSE_CODES.going_away, "gateway stopping");
+      // Stop listening first so no agent reconnects here, then send every agent away with
+      // 1001 (it reconnects to the next gateway in its list at once), let the close
+      // handlers record each disconnect, and only then stop delivering commands: an entry
+      // in hand is delivered or left pending for this gateway id, never half-handled.
+      server.close();
+      const sockets = ctx.sessions.all();
+      for (const ws of sockets) closeSocket(ws, CLOSE_CODES.going_away, "gateway stopping");
+      await Promise.allSettled(sockets.map((ws) => ws.getUserData().queue));
       controller.abort();
       await commands.catch(() => undefined);
-      server.close();
       stopCounterLog();
+      ctx.log.info({ agents: sockets.length }, "gateway stopped");
       await base.close();
     },
   };

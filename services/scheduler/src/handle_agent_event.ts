@@ -3,7 +3,7 @@
 // or an out-of-date report matches no row and changes nothing.
 import { isErrorCode, type Gpu, type OutputFile, type StreamEntry } from "@labbridge/protocol";
 import { finishAttempt, markAgentOffline, markAgentOnline, startAttempt, unstartedAssignments, type AttemptResult } from "@labbridge/store";
-import { appendEntry } from "@labbridge/streams";
+import { appendEntry, Leases } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
 import { dispatchPending, sendAssignment } from "./dispatch.ts";
 
@@ -30,6 +30,8 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       // An assignment sent to the gateway the agent left (or while it was mid-hello) would
       // otherwise wait for its lease to run out; send it again through the new session.
       for (const a of await unstartedAssignments(ctx.pool, agentId)) {
+        const lease = await ctx.leases.get(a.attemptId);
+        if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, ctx.clock())) continue; // the reaper hands it back
         await sendAssignment(ctx, String(data.gateway_id), a);
         ctx.log.info({ agent_id: agentId, job_id: a.jobId, attempt_id: a.attemptId, gateway_id: data.gateway_id }, "assignment sent again after reconnect");
       }
