@@ -39,6 +39,8 @@ export interface AgentHandle {
 /** A running bridge. */
 export class Bridge {
   readonly children = new Map<string, Child>();
+  /** How each service was started, so it can be started again after a kill. */
+  private readonly services = new Map<string, { kind: ServiceKind; env: Record<string, string> }>();
   apiUrl = "";
   gatewayUrl = "";
   ossUrl = "";
@@ -85,12 +87,21 @@ export class Bridge {
 
   /** Starts one service process (a second of a kind gets its own name). */
   async startService(kind: ServiceKind, name: string = kind, env: Record<string, string> = {}): Promise<Child> {
+    this.services.set(name, { kind, env });
     const child = this.spawn(name, process.execPath, ["--import", "tsx", `services/${kind}/src/main.ts`], { ...this.serviceEnv, ...env });
     const ready = { api: "api listening", gateway: "gateway listening", scheduler: "scheduler started", "lease-reaper": "lease-reaper started" }[kind];
     const line = await child.waitForMsg(ready, 60_000);
     if (kind === "api" && name === "api") this.apiUrl = `http://127.0.0.1:${line.port}`;
     if (kind === "gateway" && name === "gateway") this.gatewayUrl = `ws://127.0.0.1:${line.port}`;
     return child;
+  }
+
+  /** Starts a stopped or killed service again, as it was started the first time (same ports, same gateway id). */
+  async restartService(name: string): Promise<Child> {
+    const spec = this.services.get(name);
+    if (!spec) throw new Error(`No service "${name}" in this bridge`);
+    if (this.children.get(name)?.running) throw new Error(`Service "${name}" is still running`);
+    return this.startService(spec.kind, name, spec.env);
   }
 
   /** The child process called `name`. */
