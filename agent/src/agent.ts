@@ -49,7 +49,7 @@ export class Agent {
   }
 
   /**
-   * Runs until `signal` aborts or the gateway refuses the credential. On abort: stop taking
+   * Runs until `signal` aborts or a gateway refuses the credential. On abort: stop taking
    * work, end running job trees, then close the socket with 1000.
    */
   async run(signal: AbortSignal): Promise<ConnectionEnd> {
@@ -62,7 +62,7 @@ export class Agent {
     if (signal.aborted) onStop();
     try {
       const end = await connectionLoop({
-        url: endpointUrl(opts.identity.server, "agent"),
+        urls: opts.identity.servers.map((s) => endpointUrl(s, "agent")),
         credential: opts.identity.credential,
         log: opts.log,
         hub: this.hub,

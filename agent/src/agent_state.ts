@@ -1,17 +1,20 @@
 // The state folder: agent.json (identity and credential) and work/<attempt_id>/ folders.
 //
-//   <state-dir>/agent.json            {server, agent_id, credential, name}, mode 0600
+//   <state-dir>/agent.json            {servers, agent_id, credential, name}, mode 0600
 //   <state-dir>/agent.lock            held (flock) by the one `run` process using the folder
 //   <state-dir>/work/<attempt_id>/    inputs/ outputs/ logs/ process.json
 //
 // agent.json is written atomically (temp file, fsync, rename) so a power cut during
-// enrollment never leaves a half-written credential behind.
+// enrollment never leaves a half-written credential behind. Files written before agents
+// knew several gateways hold a single `server`; they still load, as a list of one.
 import { join } from "node:path";
 import { ID_PREFIX, isId } from "../../packages/protocol/src/index.ts";
 import type { OsSeam } from "./os/os_seam.ts";
+import { serverUrlProblem } from "./server_url.ts";
 
 export interface AgentIdentity {
-  server: string;
+  /** Gateway addresses, in the order given at enrollment; never empty. */
+  servers: string[];
   agent_id: string;
   credential: string;
   name: string;
@@ -46,14 +49,26 @@ export async function readIdentity(stateDir: string): Promise<AgentIdentity | nu
   } catch {
     throw new StateError(`${agentFilePath(stateDir)} is not valid JSON`);
   }
-  const o = v as Partial<AgentIdentity> | null;
+  const o = v as (Partial<AgentIdentity> & { server?: unknown }) | null;
+  const servers = storedServers(o);
   if (
-    !o || typeof o.server !== "string" || typeof o.credential !== "string" || !o.credential ||
+    !o || !servers || typeof o.credential !== "string" || !o.credential ||
     typeof o.name !== "string" || !isId(o.agent_id, ID_PREFIX.agent)
   ) {
-    throw new StateError(`${agentFilePath(stateDir)} lacks server, agent_id, credential or name`);
+    throw new StateError(`${agentFilePath(stateDir)} lacks servers, agent_id, credential or name`);
   }
-  return { server: o.server, agent_id: o.agent_id, credential: o.credential, name: o.name };
+  const bad = servers.find((s) => serverUrlProblem(s) !== null);
+  if (bad !== undefined) throw new StateError(`${agentFilePath(stateDir)}: server "${bad}" ${serverUrlProblem(bad)}`);
+  return { servers, agent_id: o.agent_id, credential: o.credential, name: o.name };
+}
+
+/** `servers`, or the one `server` of an older agent.json; null when neither is usable. */
+function storedServers(o: { servers?: unknown; server?: unknown } | null): string[] | null {
+  if (!o) return null;
+  if (Array.isArray(o.servers)) {
+    return o.servers.length > 0 && o.servers.every((s) => typeof s === "string") ? o.servers : null;
+  }
+  return typeof o.server === "string" ? [o.server] : null;
 }
 
 /** Writes agent.json owner-only (0600), atomically. */

@@ -1,16 +1,18 @@
 // Command-line parsing, pure so it is unit-tested without spawning anything.
 // Every mistake is a UsageError: main prints it with the usage line and exits 2, so a
 // typo in a service definition is caught at once instead of running with a default.
+import { endpointUrl, serverUrlProblem } from "./server_url.ts";
 
 export const USAGE = [
-  "usage: labbridge-agent enroll --server <ws(s)://host:port> --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
-  "       labbridge-agent run --state-dir <dir>",
+  "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]]",
   "       labbridge-agent status --state-dir <dir>",
 ].join("\n");
 
 export type CliCommand =
-  | { command: "enroll"; server: string; token: string; stateDir: string; name: string | null; labels: Record<string, string> }
-  | { command: "run"; stateDir: string }
+  | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string> }
+  /** `servers` overrides the enrolled gateway list for this run; null keeps agent.json's. */
+  | { command: "run"; stateDir: string; servers: string[] | null }
   | { command: "status"; stateDir: string }
   | { command: "help" };
 
@@ -20,7 +22,7 @@ export class UsageError extends Error {
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
   enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels"] },
-  run: { required: ["state-dir"], optional: [] },
+  run: { required: ["state-dir"], optional: ["server"] },
   status: { required: ["state-dir"], optional: [] },
 };
 
@@ -41,6 +43,26 @@ export function parseLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   return labels;
+}
+
+/**
+ * Parses `--server`: one gateway address or several, comma-separated, in the order enroll
+ * tries them. Two spellings of one endpoint (`http://h` and `ws://h/`) count as a duplicate.
+ */
+export function parseServerList(text: string): string[] {
+  const servers: string[] = [];
+  const endpoints = new Set<string>();
+  for (const part of text.split(",")) {
+    const server = part.trim();
+    if (server === "") throw new UsageError(`--server "${text}" has an empty entry`);
+    const problem = serverUrlProblem(server);
+    if (problem) throw new UsageError(`--server "${server}" ${problem}`);
+    const endpoint = endpointUrl(server, "agent");
+    if (endpoints.has(endpoint)) throw new UsageError(`--server "${server}" is given twice`);
+    endpoints.add(endpoint);
+    servers.push(server);
+  }
+  return servers;
 }
 
 /** Parses argv (without the program name) into one command, or throws UsageError. */
@@ -74,13 +96,16 @@ export function parseCliArgs(argv: string[]): CliCommand {
   for (const name of spec.required) if (!values.has(name)) throw new UsageError(`missing --${name}`);
 
   const stateDir = values.get("state-dir")!;
-  if (command === "run") return { command, stateDir };
+  if (command === "run") {
+    const server = values.get("server");
+    return { command, stateDir, servers: server === undefined ? null : parseServerList(server) };
+  }
   if (command === "status") return { command, stateDir };
   const name = values.get("name") ?? null;
   if (name !== null && name.length > 128) throw new UsageError("--name must be at most 128 characters");
   return {
     command: "enroll",
-    server: values.get("server")!,
+    servers: parseServerList(values.get("server")!),
     token: values.get("token")!,
     stateDir,
     name,

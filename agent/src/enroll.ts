@@ -1,17 +1,19 @@
 // `labbridge-agent enroll`: trade a one-time enrollment token for a long-lived credential.
 // The token goes only in the Authorization header of the upgrade request (never in the URL
-// or a frame) and neither it nor the credential is ever printed.
+// or a frame) and neither it nor the credential is ever printed. With several gateways,
+// they are tried in the order given; every one of them is stored for `run`.
 import { CLOSE_CODES, ID_PREFIX, isId } from "../../packages/protocol/src/index.ts";
 import { readIdentity, StateError, writeIdentity } from "./agent_state.ts";
 import { UsageError } from "./cli_args.ts";
 import { ConnectError, FrameSocket } from "./frame_socket.ts";
 import { errorText, type Logger } from "./log.ts";
 import type { OsSeam } from "./os/os_seam.ts";
-import { endpointUrl, isCleartextRemote, serverUrlProblem } from "./server_url.ts";
+import { endpointUrl, isCleartextRemote } from "./server_url.ts";
 import { withTimeout } from "./timers.ts";
 
 export interface EnrollArgs {
-  server: string;
+  /** Gateway addresses, tried in order until one answers. */
+  servers: string[];
   token: string;
   stateDir: string;
   name: string | null;
@@ -22,14 +24,17 @@ export interface EnrollDeps {
   os: OsSeam;
   log: Logger;
   hostname: () => string;
+  /** Per gateway: connecting plus waiting for the answer. */
   timeoutMs?: number;
 }
+
+/** One gateway's answer: a new identity, a refusal (final), or no answer (try the next one). */
+type Answer = { kind: "enrolled"; agent_id: string; credential: string } | { kind: "refused" } | { kind: "unreachable" };
 
 /** Returns the process exit code: 0 enrolled, 1 refused or unreachable. */
 export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise<number> {
   const { log, os } = deps;
-  const problem = serverUrlProblem(args.server);
-  if (problem) throw new UsageError(`--server ${problem}`);
+  if (args.servers.length === 0) throw new UsageError("missing --server");
   try {
     const existing = await readIdentity(args.stateDir);
     if (existing) {
@@ -40,52 +45,73 @@ export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise
     if (!(e instanceof StateError)) throw e;
     log.warn("replacing a damaged agent.json", { error: e.message });
   }
-  if (isCleartextRemote(args.server)) log.warn("gateway address is ws:// to a remote host: the token travels unencrypted", { server: args.server });
+  for (const server of args.servers) {
+    if (isCleartextRemote(server)) log.warn("gateway address is ws:// to a remote host: the token travels unencrypted", { server });
+  }
 
   const hostname = deps.hostname();
   const name = args.name ?? hostname;
+  for (const server of args.servers) {
+    const answer = await enrollAt(server, args, { name, hostname }, deps);
+    // A gateway that answered decided for the whole deployment (they share one token store):
+    // the token is refused or used up, so asking the next gateway cannot help.
+    if (answer.kind === "refused") return 1;
+    if (answer.kind === "unreachable") continue;
+    await writeIdentity(args.stateDir, { servers: args.servers, agent_id: answer.agent_id, credential: answer.credential, name }, os);
+    log.info("enrolled", { agent_id: answer.agent_id, name, server, state_dir: args.stateDir });
+    return 0;
+  }
+  log.error("no gateway answered the enrollment", { servers: args.servers });
+  return 1;
+}
+
+/** Enrolls through one gateway. The token goes only in the upgrade's Authorization header. */
+async function enrollAt(server: string, args: EnrollArgs, who: { name: string; hostname: string }, deps: EnrollDeps): Promise<Answer> {
+  const { log, os } = deps;
   const timeoutMs = deps.timeoutMs ?? 30_000;
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), timeoutMs);
   let sock: FrameSocket;
   try {
-    sock = await FrameSocket.connect(endpointUrl(args.server, "enroll"), args.token, log, { signal: stop.signal, timeoutMs });
+    sock = await FrameSocket.connect(endpointUrl(server, "enroll"), args.token, log, { signal: stop.signal, timeoutMs });
   } catch (e) {
     clearTimeout(timer);
     if (e instanceof ConnectError && (e.httpStatus === 401 || e.httpStatus === 403)) {
-      log.error("gateway refused the enrollment token", { status: e.httpStatus });
-    } else log.error("cannot reach gateway to enroll", { server: args.server, error: errorText(e) });
-    return 1;
+      log.error("gateway refused the enrollment token", { server, status: e.httpStatus });
+      return { kind: "refused" };
+    }
+    log.warn("cannot reach gateway to enroll", { server, error: errorText(e) });
+    return { kind: "unreachable" };
   }
   try {
-    sock.send({ type: "enroll", name, hostname, os: os.platformName(), labels: args.labels });
+    sock.send({ type: "enroll", name: who.name, hostname: who.hostname, os: os.platformName(), labels: args.labels });
     const msg = await sock.receive(stop.signal);
     if (msg?.type === "enrolled") {
       if (!isId(msg.agent_id, ID_PREFIX.agent) || typeof msg.credential !== "string" || !msg.credential) {
-        log.error("gateway answered enroll with an unusable identity");
-        return 1;
+        log.error("gateway answered enroll with an unusable identity", { server });
+        return { kind: "refused" };
       }
-      await writeIdentity(args.stateDir, { server: args.server, agent_id: msg.agent_id, credential: msg.credential, name }, os);
-      log.info("enrolled", { agent_id: msg.agent_id, name, state_dir: args.stateDir });
-      return 0;
+      return { kind: "enrolled", agent_id: msg.agent_id, credential: msg.credential };
     }
     if (msg?.type === "error") {
-      log.error("gateway refused enrollment", { code: msg.code, message: msg.message });
-      return 1;
+      log.error("gateway refused enrollment", { server, code: msg.code, message: msg.message });
+      return { kind: "refused" };
     }
     if (msg) {
-      log.error("unexpected answer to enroll", { type: msg.type });
-      return 1;
+      log.error("unexpected answer to enroll", { server, type: msg.type });
+      return { kind: "refused" };
     }
     if (stop.signal.aborted) {
-      log.error("gateway did not answer enroll in time", { timeout_ms: timeoutMs });
-      return 1;
+      log.warn("gateway did not answer enroll in time", { server, timeout_ms: timeoutMs });
+      return { kind: "unreachable" };
     }
     const close = await sock.closed;
     if (close.code === CLOSE_CODES.unauthorized || close.code === CLOSE_CODES.revoked) {
-      log.error("gateway refused the enrollment token", { code: close.code, reason: close.reason });
-    } else log.error("gateway closed the connection during enrollment", { code: close.code, reason: close.reason });
-    return 1;
+      log.error("gateway refused the enrollment token", { server, code: close.code, reason: close.reason });
+      return { kind: "refused" };
+    }
+    log.warn("gateway closed the connection during enrollment", { server, code: close.code, reason: close.reason });
+    return { kind: "unreachable" };
   } finally {
     clearTimeout(timer);
     sock.close(1000, "enrollment done");

@@ -35,7 +35,8 @@ export class FrameSocket {
   private constructor(private readonly ws: WebSocket, private readonly log: Logger) {
     this.closed = new Promise((resolve) => {
       ws.addEventListener("close", (e) => {
-        this.closeInfo = { code: e.code, reason: e.reason };
+        // Deno reports a connection cut without a close frame as code 0; RFC 6455 names it 1006.
+        this.closeInfo = { code: e.code || 1006, reason: e.reason };
         this.wake();
         resolve(this.closeInfo);
       });

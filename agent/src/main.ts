@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
       case "enroll":
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, { os, log, hostname });
       case "run":
-        return await runCommand(resolve(cmd.stateDir), { os, log, timings: DEFAULT_TIMINGS, hostname });
+        return await runCommand({ stateDir: resolve(cmd.stateDir), servers: cmd.servers }, { os, log, timings: DEFAULT_TIMINGS, hostname });
       case "status":
         return await statusCommand(resolve(cmd.stateDir), stdoutSink);
     }

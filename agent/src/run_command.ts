@@ -1,4 +1,6 @@
-// `labbridge-agent run --state-dir <dir>`: the service entry point.
+// `labbridge-agent run --state-dir <dir> [--server <list>]`: the service entry point. A
+// `--server` list replaces the enrolled one for this run only (agent.json is not
+// rewritten), so operators can move gateways without enrolling again.
 import { acquireRunLock, type AgentIdentity, readIdentity } from "./agent_state.ts";
 import { Agent } from "./agent.ts";
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
@@ -15,10 +17,17 @@ export interface RunDeps {
   hostname: () => string;
 }
 
+export interface RunArgs {
+  stateDir: string;
+  /** Gateway addresses for this run instead of agent.json's; null keeps agent.json's. */
+  servers: string[] | null;
+}
+
 /** Exit codes: 0 stopped by a signal, 1 not enrolled / broken state, 3 credential refused or revoked. */
 export const EXIT_REFUSED = 3;
 
-export async function runCommand(stateDir: string, deps: RunDeps): Promise<number> {
+export async function runCommand(args: RunArgs, deps: RunDeps): Promise<number> {
+  const { stateDir } = args;
   let identity;
   try {
     identity = await readIdentity(stateDir);
@@ -31,6 +40,10 @@ export async function runCommand(stateDir: string, deps: RunDeps): Promise<numbe
     return 1;
   }
   const log = deps.log.child({ agent_id: identity.agent_id });
+  if (args.servers) {
+    log.info("gateway list from --server replaces the enrolled one for this run", { enrolled: identity.servers, servers: args.servers });
+    identity = { ...identity, servers: args.servers };
+  }
   const lock = await acquireRunLock(stateDir);
   if (!lock) {
     log.error("another agent process is already running with this state folder", { state_dir: stateDir });
@@ -44,8 +57,8 @@ export async function runCommand(stateDir: string, deps: RunDeps): Promise<numbe
 }
 
 async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger, deps: RunDeps): Promise<number> {
-  if (isCleartextRemote(identity.server)) {
-    log.warn("gateway address is ws:// to a remote host: the credential travels unencrypted", { server: identity.server });
+  for (const server of identity.servers) {
+    if (isCleartextRemote(server)) log.warn("gateway address is ws:// to a remote host: the credential travels unencrypted", { server });
   }
 
   const stop = new AbortController();
@@ -68,7 +81,7 @@ async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger,
   try {
     await sweepWork(stateDir, deps.os, log);
     const gpus = await deps.os.gpuInventory();
-    log.info("agent starting", { server: identity.server, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
+    log.info("agent starting", { servers: identity.servers, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
     const agent = new Agent({ identity, stateDir, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus });
     const end = await agent.run(stop.signal);
     if (end.kind === "rejected") {

@@ -10,7 +10,7 @@ export async function statusCommand(stateDir: string, print: (line: string) => v
       print(JSON.stringify({ enrolled: false, state_dir: stateDir }));
       return 1;
     }
-    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, server: id.server, state_dir: stateDir }));
+    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, servers: id.servers, state_dir: stateDir }));
     return 0;
   } catch (e) {
     print(JSON.stringify({ enrolled: false, state_dir: stateDir, error: `${agentFilePath(stateDir)}: ${errorText(e)}` }));

@@ -1,10 +1,10 @@
-import { parseCliArgs, parseLabels, UsageError } from "../src/cli_args.ts";
+import { parseCliArgs, parseLabels, parseServerList, UsageError } from "../src/cli_args.ts";
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
     command: "enroll",
-    server: "ws://127.0.0.1:8081",
+    servers: ["ws://127.0.0.1:8081"],
     token: "lbe_x",
     stateDir: "/tmp/a",
     name: "n",
@@ -12,7 +12,7 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
   });
   assertEquals(parseCliArgs(["enroll", "--server", "wss://g", "--token", "t", "--state-dir", "d"]), {
     command: "enroll",
-    server: "wss://g",
+    servers: ["wss://g"],
     token: "t",
     stateDir: "d",
     name: null,
@@ -21,7 +21,7 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
 });
 
 Deno.test("cli: run and status", () => {
-  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a" });
+  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
 });
@@ -38,6 +38,9 @@ Deno.test("cli: mistakes are usage errors", () => {
     [["run", "stray"], 'unexpected argument "stray"'],
     [["enroll", "--server", "ws://x", "--state-dir", "d"], "missing --token"],
     [["enroll", "--server", "ws://x", "--token", "", "--state-dir", "d"], "--token must not be empty"],
+    [["enroll", "--server", "ws://a,ftp://b", "--token", "t", "--state-dir", "d"], '--server "ftp://b" must start with ws://'],
+    [["run", "--state-dir", "d", "--server", "ws://a,ws://a"], '--server "ws://a" is given twice'],
+    [["run", "--state-dir", "d", "--server", ""], "--server must not be empty"],
   ];
   for (const [argv, message] of cases) assertThrows(() => parseCliArgs(argv), UsageError, message);
 });
@@ -47,4 +50,33 @@ Deno.test("cli: labels", () => {
   assertEquals(parseLabels("gpu=4090, room = b12,empty="), { gpu: "4090", room: "b12", empty: "" });
   assertEquals(parseLabels("a=b=c"), { a: "b=c" });
   for (const bad of ["novalue", "=v", "a=1,a=2", "bad key=1"]) assertThrows(() => parseLabels(bad), UsageError);
+});
+
+Deno.test("cli: enroll --server takes a comma-separated gateway list, in order", () => {
+  const cmd = parseCliArgs(["enroll", "--server", "ws://a:8081,wss://b.example, https://c/base", "--token", "t", "--state-dir", "d"]);
+  assertEquals(cmd.command === "enroll" ? cmd.servers : null, ["ws://a:8081", "wss://b.example", "https://c/base"]);
+});
+
+Deno.test("cli: run --server overrides the enrolled gateways for one run", () => {
+  assertEquals(parseCliArgs(["run", "--state-dir", "d", "--server", "ws://a:8081,ws://b:8081"]), {
+    command: "run",
+    stateDir: "d",
+    servers: ["ws://a:8081", "ws://b:8081"],
+  });
+  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"] });
+});
+
+Deno.test("cli: a bad gateway list names the bad entry", () => {
+  const cases: [string, string][] = [
+    ["ws://a,not a url", '--server "not a url" is not a URL'],
+    ["ws://a,wss://u:p@b", '--server "wss://u:p@b" must not contain a user name or password'],
+    ["ws://a,wss://b?token=x", '--server "wss://b?token=x" must not contain a query string'],
+    ["ws://a,,ws://b", "has an empty entry"],
+    ["ws://a,", "has an empty entry"],
+    // One gateway spelled two ways is still one gateway.
+    ["ws://a:8081,http://a:8081/", '--server "http://a:8081/" is given twice'],
+    ["wss://b/x,wss://b/x/", '--server "wss://b/x/" is given twice'],
+  ];
+  for (const [text, message] of cases) assertThrows(() => parseServerList(text), UsageError, message);
+  assertEquals(parseServerList("ws://a:8081,ws://a:8082,ws://b:8081"), ["ws://a:8081", "ws://a:8082", "ws://b:8081"]);
 });

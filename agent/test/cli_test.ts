@@ -52,12 +52,12 @@ Deno.test("enroll writes agent.json 0600 and sends the token only in the Authori
 
     const file = `${stateDir}/agent.json`;
     assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
-    assertEquals(JSON.parse(await Deno.readTextFile(file)), { server: gw.url, agent_id: gw.agentId, credential: gw.credential, name: "lab-1" });
+    assertEquals(JSON.parse(await Deno.readTextFile(file)), { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "lab-1" });
     assertEquals([...Deno.readDirSync(stateDir)].map((e) => e.name), ["agent.json"], "no temp file left behind");
 
     const status = await runCli(["status", "--state-dir", stateDir]);
     assertEquals(status.code, 0);
-    assertEquals(JSON.parse(status.stdout), { enrolled: true, agent_id: gw.agentId, name: "lab-1", server: gw.url, state_dir: stateDir });
+    assertEquals(JSON.parse(status.stdout), { enrolled: true, agent_id: gw.agentId, name: "lab-1", servers: [gw.url], state_dir: stateDir });
 
     const again = await runCli(["enroll", "--server", gw.url, "--token", gw.enrollToken, "--state-dir", stateDir]);
     assertEquals(again.code, 1, "an enrolled folder is not overwritten");
@@ -107,7 +107,7 @@ Deno.test("usage errors exit 2 with the usage line", async () => {
 Deno.test("run: SIGTERM kills running job trees, closes the socket with 1000 and exits 0", async () => {
   const gw = new FakeGateway();
   const dir = await tempDir();
-  await writeIdentity(dir, { server: gw.url, agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  await writeIdentity(dir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
   const child = spawnCli(["run", "--state-dir", dir]);
   const out = collectLines(child.stdout);
   const err = collectLines(child.stderr);
@@ -143,7 +143,7 @@ Deno.test("run: SIGTERM kills running job trees, closes the socket with 1000 and
 Deno.test("run after a crash: the orphaned job tree is ended and its folder removed", async () => {
   const gw = new FakeGateway();
   const dir = await tempDir();
-  await writeIdentity(dir, { server: gw.url, agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  await writeIdentity(dir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
   const assign = makeAssign(["sh", "-c", "sleep 300 & sleep 301"]);
   let child = spawnCli(["run", "--state-dir", dir]);
   try {
@@ -179,7 +179,7 @@ Deno.test("run after a crash: the orphaned job tree is ended and its folder remo
 Deno.test("run: a second agent on the same state folder refuses to start", async () => {
   const gw = new FakeGateway();
   const dir = await tempDir();
-  await writeIdentity(dir, { server: gw.url, agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  await writeIdentity(dir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
   const first = spawnCli(["run", "--state-dir", dir]);
   const out = collectLines(first.stdout);
   const err = collectLines(first.stderr);
@@ -208,7 +208,7 @@ Deno.test("run: a relative --state-dir still gives the job absolute LB_* paths",
   const dir = await tempDir();
   const { FakeStore } = await import("./helpers/fake_store.ts");
   const store = new FakeStore();
-  await writeIdentity(dir, { server: gw.url, agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  await writeIdentity(dir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
   const rel = dir.split("/").pop()!;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--config", CONFIG, ...permissionFlags(), MAIN, "run", "--state-dir", rel],

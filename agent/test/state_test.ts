@@ -9,7 +9,7 @@ Deno.test("agent.json: atomic 0600 write, read back, damage detected", async () 
   const dir = await Deno.makeTempDir({ prefix: "lb-agent-state-" });
   try {
     assertEquals(await readIdentity(dir), null);
-    const id = { server: "wss://gw", agent_id: newId(ID_PREFIX.agent), credential: "lbc_x", name: "n" };
+    const id = { servers: ["wss://gw"], agent_id: newId(ID_PREFIX.agent), credential: "lbc_x", name: "n" };
     await writeIdentity(`${dir}/nested`, id, linuxSeam);
     assertEquals(await readIdentity(`${dir}/nested`), id);
     assertEquals((await Deno.stat(`${dir}/nested/agent.json`)).mode! & 0o777, 0o600);
@@ -43,4 +43,30 @@ Deno.test("/proc/<pid>/stat parsing copes with spaces and parentheses in the nam
   const line = "4242 (my (weird) prog) S 100 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
   assertEquals(parseProcStat(line), { pid: 4242, ppid: 100, pgid: 4242, state: "S", start: "987654" });
   assertEquals(parseProcStats(line + "\n" + "garbage\n").size, 1);
+});
+
+Deno.test("agent.json from before gateway lists (one `server`) still loads, as a list of one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lb-agent-state-" });
+  try {
+    const agentId = newId(ID_PREFIX.agent);
+    await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify({ server: "wss://old-gw", agent_id: agentId, credential: "lbc_x", name: "n" }));
+    assertEquals(await readIdentity(dir), { servers: ["wss://old-gw"], agent_id: agentId, credential: "lbc_x", name: "n" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("agent.json with an empty, mistyped or unusable gateway list is damaged", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lb-agent-state-" });
+  try {
+    const base = { agent_id: newId(ID_PREFIX.agent), credential: "lbc_x", name: "n" };
+    for (const bad of [{ servers: [] }, { servers: "wss://gw" }, { servers: ["wss://gw", 7] }, { servers: ["wss://gw?token=x"] }, {}]) {
+      await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify({ ...base, ...bad }));
+      let err: unknown;
+      await readIdentity(dir).catch((e) => (err = e));
+      assert(err instanceof StateError, `${JSON.stringify(bad)} refused`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

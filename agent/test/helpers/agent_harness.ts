@@ -47,10 +47,17 @@ export interface RunningAgent {
   waitLog(msg: string, pred?: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
 }
 
-export async function startAgent(gateway: FakeGateway, timings: Partial<Timings> = {}): Promise<RunningAgent> {
+export interface AgentExtras {
+  /** Gateway addresses in agent.json; defaults to `gateway`'s alone. */
+  servers?: string[];
+  /** Pins the agent's random choices (first gateway, jitter, backoff). */
+  random?: () => number;
+}
+
+export async function startAgent(gateway: FakeGateway, timings: Partial<Timings> = {}, extras: AgentExtras = {}): Promise<RunningAgent> {
   const stateDir = await Deno.makeTempDir({ prefix: "lb-agent-test-" });
   const os = currentOs();
-  const identity = { server: gateway.url, agent_id: gateway.agentId, credential: gateway.credential, name: "test-agent" };
+  const identity = { servers: extras.servers ?? [gateway.url], agent_id: gateway.agentId, credential: gateway.credential, name: "test-agent" };
   await writeIdentity(stateDir, identity, os);
   const rawLogs: string[] = [];
   const logs: LogLine[] = [];
@@ -59,7 +66,7 @@ export async function startAgent(gateway: FakeGateway, timings: Partial<Timings>
     logs.push(JSON.parse(line));
     if (ECHO_LOGS) console.log(line);
   }).child({ agent_id: identity.agent_id });
-  const agent = new Agent({ identity, stateDir, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [] });
+  const agent = new Agent({ identity, stateDir, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [], random: extras.random });
   const stopper = new AbortController();
   const done = agent.run(stopper.signal);
   const stop = async () => {

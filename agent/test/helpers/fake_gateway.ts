@@ -32,9 +32,9 @@ export interface Recorded {
 type Of<T extends AgentMessage["type"]> = Extract<AgentMessage, { type: T }>;
 
 export class FakeGateway {
-  readonly agentId = newId(ID_PREFIX.agent);
-  credential = "lbc_test_credential_0123456789";
-  enrollToken = "lbe_test_token_abcdef";
+  readonly agentId: string;
+  credential: string;
+  enrollToken: string;
   readonly frames: Recorded[] = [];
   readonly invalid: string[] = [];
   readonly conns: Conn[] = [];
@@ -57,7 +57,11 @@ export class FakeGateway {
   silent = false;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
 
-  constructor() {
+  /** `peer`: another gateway of the same deployment, which knows the same agent and token. */
+  constructor(peer?: FakeGateway) {
+    this.agentId = peer?.agentId ?? newId(ID_PREFIX.agent);
+    this.credential = peer?.credential ?? "lbc_test_credential_0123456789";
+    this.enrollToken = peer?.enrollToken ?? "lbe_test_token_abcdef";
     this.server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => this.handle(req));
   }
 
