@@ -48,7 +48,9 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
   const { redis, stream, group, consumer, log, signal } = opts;
   const blockMs = opts.blockMs ?? 1000;
   const batch = opts.batch ?? 50;
-  const claimIdleMs = opts.claimIdleMs ?? 30_000;
+  // Long enough that a live consumer finishes a slow entry first (a second taker is harmless:
+  // handlers are idempotent), short enough that a killed scheduler's entries wait 15 s at most.
+  const claimIdleMs = opts.claimIdleMs ?? 15_000;
   const maxDeliveries = opts.maxDeliveries ?? 10;
   const isTransient = opts.isTransient ?? isRedisUnavailableError;
   let lastClaim = 0;
