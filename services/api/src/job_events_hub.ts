@@ -13,28 +13,42 @@ export class JobEventsHub {
   private readonly controller = new AbortController();
   private loop: Promise<void> | null = null;
   private redis: Redis | null = null;
+  /** Resolves once the reader knows where it starts; every entry after that point is delivered. */
+  private ready: Promise<void> | null = null;
 
   constructor(private readonly ctx: ServiceContext) {}
 
-  /** Calls `fn` for every event of `jobId` from now on; returns the unsubscribe function. */
-  subscribe(jobId: string, fn: Listener): () => void {
+  /**
+   * Calls `fn` for every event of `jobId` written after this resolves; resolves with the
+   * unsubscribe function. A caller that reads a snapshot after it resolves misses nothing.
+   */
+  async subscribe(jobId: string, fn: Listener): Promise<() => void> {
     let set = this.listeners.get(jobId);
     if (!set) this.listeners.set(jobId, (set = new Set()));
     set.add(fn);
-    this.loop ??= this.run();
+    if (!this.ready) {
+      // The first watcher starts the reader and waits until its starting point is fixed:
+      // without that wait, entries written while it looked for the newest one were skipped.
+      let started!: (last: string) => void;
+      const start = new Promise<string>((r) => (started = r));
+      this.ready = start.then(() => undefined);
+      this.loop = this.run(started);
+    }
+    await this.ready;
     return () => {
       set.delete(fn);
       if (set.size === 0) this.listeners.delete(jobId);
     };
   }
 
-  private async run(): Promise<void> {
+  private async run(started: (last: string) => void): Promise<void> {
     const { signal } = this.controller;
     const stream = this.ctx.streams.jobEvents;
     const redis = (this.redis = this.ctx.blockingRedis("job-events"));
     // Start after the newest entry; "$" would skip entries written between two reads.
     const newest = (await redis.xrevrange(stream, "+", "-", "COUNT", 1).catch(() => []))[0];
     let last = newest?.[0] ?? "0-0";
+    started(last);
     while (!signal.aborted) {
       try {
         const res = (await redis.xread("COUNT", 200, "BLOCK", 2000, "STREAMS", stream, last)) as [string, [string, string[]][]][] | null;

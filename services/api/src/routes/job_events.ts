@@ -14,7 +14,7 @@ function sse(event: string, data: unknown, id?: string): string {
   return `event: ${event}\n${id ? `id: ${id}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
 }
 
-function relay(ctx: ApiContext, jobId: string, out: EventStream): void {
+async function relay(ctx: ApiContext, jobId: string, out: EventStream): Promise<void> {
   const buffered: [StreamEntry, string][] = [];
   let live = false;
   const emit = (entry: StreamEntry, id: string) => {
@@ -27,13 +27,13 @@ function relay(ctx: ApiContext, jobId: string, out: EventStream): void {
   };
   // Subscribe before reading the snapshot, so nothing between the two is lost; a state
   // already in the snapshot may come again as an event, which a client can ignore.
-  const unsubscribe = ctx.jobEvents.subscribe(jobId, (entry, id) => (live ? emit(entry, id) : buffered.push([entry, id])));
+  const unsubscribe = await ctx.jobEvents.subscribe(jobId, (entry, id) => (live ? emit(entry, id) : buffered.push([entry, id])));
   const keepalive = setInterval(() => out.send(": keepalive\n\n"), KEEPALIVE_MS);
   out.onClose(() => {
     unsubscribe();
     clearInterval(keepalive);
   });
-  getJob(ctx.pool, jobId).then(
+  await getJob(ctx.pool, jobId).then(
     (job) => {
       out.send(sse("job", job));
       if (!job || isTerminalJobState(job.state)) return out.end();
@@ -49,7 +49,10 @@ function relay(ctx: ApiContext, jobId: string, out: EventStream): void {
 
 async function events(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
   const job = await visibleJob(ctx, id!, who);
-  return { status: 200, headers: { "x-accel-buffering": "no" }, stream: (out) => relay(ctx, job.id, out) };
+  return { status: 200, headers: { "x-accel-buffering": "no" }, stream: (out) => void relay(ctx, job.id, out).catch((err) => {
+    ctx.log.warn({ job_id: job.id, err: (err as Error).message }, "job events stream failed");
+    out.end();
+  }) };
 }
 
 /** The job events route. */
