@@ -35,10 +35,11 @@ export class GatewayStack {
   /** The gateway; set by start(). */
   gw!: RunningGateway;
 
-  static async start(): Promise<GatewayStack> {
+  /** Starts the stack; `gatewayRedisUrl` points the gateway (only) at another Redis address, such as a proxy. */
+  static async start(opts: { gatewayRedisUrl?: string } = {}): Promise<GatewayStack> {
     const stack = new GatewayStack(await createTestEnv());
     const { config } = stack.env;
-    stack.gw = await startGateway(config, { clock: stack.clock, log: silent });
+    stack.gw = await startGateway({ ...config, redisUrl: opts.gatewayRedisUrl ?? config.redisUrl }, { clock: stack.clock, log: silent });
     stack.scheduler = startScheduler(config, { clock: stack.clock, log: silent });
     const reaper = startReaper(config, { clock: stack.clock, log: silent });
     stack.closers.push(stack.gw.close, stack.scheduler.close, reaper.close);

@@ -49,6 +49,22 @@ describe("Leases", () => {
     expect((await leases.get("att_1"))?.expiresAt).toBe(T0 + 10_000 + TTL);
   });
 
+  it("extend never shortens a lease held for longer (a reported result's hold), yet counts it as kept", async () => {
+    await leases.grant("att_1", "agt_A", "job_1", T0 + TTL);
+    await leases.extend("agt_A", ["att_1"], T0, T0 + 10 * TTL);
+    expect(await leases.extend("agt_A", ["att_1"], T0 + 1000, T0 + 1000 + TTL)).toEqual([]);
+    expect((await leases.get("att_1"))?.expiresAt).toBe(T0 + 10 * TTL);
+  });
+
+  it("expireNow ends the agent's live lease at once, and refuses a lease of another agent or one already dead", async () => {
+    await leases.grant("att_1", "agt_A", "job_1", T0 + TTL);
+    expect(await leases.expireNow("agt_B", "att_1", T0)).toBe(false);
+    expect((await leases.get("att_1"))?.expiresAt).toBe(T0 + TTL);
+    expect(await leases.expireNow("agt_A", "att_1", T0)).toBe(true);
+    expect((await leases.get("att_1"))?.expiresAt).toBe(T0 - 1);
+    expect(await leases.expireNow("agt_A", "att_1", T0)).toBe(false);
+  });
+
   it("extend refuses an expired lease and leaves its expiry alone", async () => {
     await leases.grant("att_1", "agt_A", "job_1", T0 + TTL);
     expect(await leases.extend("agt_A", ["att_1"], T0 + TTL + 1, T0 + 2 * TTL)).toEqual(["att_1"]);

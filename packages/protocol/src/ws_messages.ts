@@ -17,6 +17,8 @@ export const CLOSE_CODES = {
   normal: 1000,
   /** Gateway is stopping: reconnect, to this or another gateway. */
   going_away: 1001,
+  /** The gateway cannot reach Redis or MySQL for a moment: reconnect (to any gateway) and ask again. */
+  unavailable: 1011,
   /** A proxy or gateway restarting on purpose (RFC 6455); treated like going_away. */
   service_restart: 1012,
   malformed: 4400,

@@ -32,6 +32,17 @@ export async function activeAttemptsAfter(pool: Pool, afterId: string, limit: nu
   return (rows as Row[]).map(toActive);
 }
 
+/** Of these attempt ids, the ones still ASSIGNED or RUNNING and current for their job. */
+export async function stillActive(pool: Pool, attemptIds: string[]): Promise<Set<string>> {
+  if (attemptIds.length === 0) return new Set();
+  const [rows] = await pool.query(
+    `SELECT a.id FROM attempts a JOIN jobs j ON j.id = a.job_id AND j.current_attempt_id = a.id
+     WHERE a.state IN ('ASSIGNED','RUNNING') AND a.id IN (?)`,
+    [attemptIds],
+  );
+  return new Set((rows as { id: string }[]).map((r) => r.id));
+}
+
 /** RUNNING attempts that started more than their job's timeout plus `graceSeconds` before `now`. */
 export async function overdueAttempts(pool: Pool, now: Date, graceSeconds: number, limit: number): Promise<(ActiveAttempt & { timeoutSeconds: number })[]> {
   const [rows] = await pool.query(

@@ -22,7 +22,9 @@ export const CLAIMED_SCORE = -1;
 
 // KEYS as GRANT. ARGV[1] agent_id, ARGV[2] now (ms), ARGV[3] new expiry (ms), ARGV[4..] attempt ids.
 // Extends each lease held by the agent that has not yet expired; returns the attempt ids it
-// did not extend (lost: expired, reaped, or someone else's).
+// did not extend (lost: expired, reaped, or someone else's). Never shortens a lease (GT):
+// a heartbeat that still names an attempt whose result holds the lease for longer must
+// not cut that hold back to one TTL.
 const EXTEND = `
 local lost = {}
 for i = 4, #ARGV do
@@ -30,7 +32,7 @@ for i = 4, #ARGV do
   local holder = redis.call('HGET', KEYS[2], att)
   local score = redis.call('ZSCORE', KEYS[1], att)
   if holder and score and string.match(holder, '^([^|]+)') == ARGV[1] and tonumber(score) > tonumber(ARGV[2]) then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[3], att)
+    redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[3], att)
   else
     table.insert(lost, att)
   end
@@ -60,6 +62,16 @@ local holder = redis.call('HGET', KEYS[2], ARGV[1])
 if not score or not holder or tonumber(score) > tonumber(ARGV[2]) then return false end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
 return holder`;
+
+// KEYS as GRANT. ARGV[1] attempt_id, ARGV[2] agent_id, ARGV[3] now (ms).
+// Ends the agent's live lease now (score now - 1), for the reaper's next pass. Returns 1 when
+// ended, 0 when the lease was not live or not the agent's.
+const EXPIRE_NOW = `
+local holder = redis.call('HGET', KEYS[2], ARGV[1])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not holder or not score or tonumber(score) <= tonumber(ARGV[3]) or string.match(holder, '^([^|]+)') ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]) - 1, ARGV[1])
+return 1`;
 
 // KEYS as GRANT. ARGV[1] attempt_id. Removes the lease. Returns 1 if it existed.
 const RELEASE = `
@@ -126,7 +138,7 @@ export class Leases {
 
   /** Ends the agent's live lease now (the agent says it lost the attempt), so the reaper acts on its next pass. */
   async expireNow(agentId: string, attemptId: string, now: number): Promise<boolean> {
-    return (await this.extend(agentId, [attemptId], now, now - 1)).length === 0;
+    return (await this.run(EXPIRE_NOW, [attemptId, agentId, now])) === 1;
   }
 
   /** Marks the lease started, if it is live and the agent's. */

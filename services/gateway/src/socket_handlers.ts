@@ -2,6 +2,7 @@
 // and turn a closed socket into an `agent.offline` event (fenced on its session).
 import { CLOSE_CODES, describeProblems, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage } from "@labbridge/protocol";
 import { appendEntry } from "@labbridge/streams";
+import { isTransientError } from "@labbridge/runtime";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
@@ -67,6 +68,11 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
     .catch((err) => {
       ctx.log.error({ agent_id: data.agent?.id, type: parsed.value.type, err: (err as Error).message }, "frame handler failed");
       sendTo(ws, { type: "error", code: "unavailable", message: "Gateway could not handle the frame, try again" }, ctx.metrics.sent);
+      // Redis or MySQL away: the frame (a report, a start or presign request, a heartbeat)
+      // got no answer. Closing makes the agent reconnect and send again everything still
+      // unanswered, the path it already takes after any dropped connection, instead of
+      // waiting out its per-request timeouts.
+      if (isTransientError(err)) closeSocket(ws, CLOSE_CODES.unavailable, "gateway cannot reach its stores, reconnect");
     });
 }
 
