@@ -48,8 +48,8 @@ async function onlineAgent(sessionId = "ses_1", connect = true): Promise<string>
 }
 
 /** A job assigned (lease granted until now + TTL), optionally started. */
-async function leasedJob(opts: { started?: boolean; maxAttempts?: number } = {}) {
-  const checked = checkJobSpec({ command: ["x"], max_attempts: opts.maxAttempts ?? 1 });
+async function leasedJob(opts: { started?: boolean; maxAttempts?: number; timeoutSeconds?: number } = {}) {
+  const checked = checkJobSpec({ command: ["x"], max_attempts: opts.maxAttempts ?? 1, ...(opts.timeoutSeconds ? { timeout_seconds: opts.timeoutSeconds } : {}) });
   if (!checked.ok) throw new Error("bad spec");
   const { job } = await createJob(ctx.pool, { owner: "alice", spec: checked.value, idempotencyKey: null, now: new Date(now) });
   const a = (await assignJob(ctx.pool, {
@@ -233,22 +233,9 @@ describe("restoreLostLeases", () => {
 });
 
 describe("enforceTimeouts", () => {
-  async function startedJobWithTimeout(timeoutSeconds: number) {
-    const checked = checkJobSpec({ command: ["x"], timeout_seconds: timeoutSeconds });
-    if (!checked.ok) throw new Error("bad spec");
-    const { job } = await createJob(ctx.pool, { owner: "alice", spec: checked.value, idempotencyKey: null, now: new Date(now) });
-    const a = (await assignJob(ctx.pool, {
-      jobId: job.id, now: new Date(now),
-      grantLease: async ({ attemptId, agentId }) => void (await ctx.leases.grant(attemptId, agentId, job.id, now + TTL)),
-    }))!;
-    await ctx.leases.markStarted(a.attemptId, a.agentId, now, now + TTL);
-    await startAttempt(ctx.pool, { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId, now: new Date(now) });
-    return { jobId: job.id, attemptId: a.attemptId, agentId: a.agentId };
-  }
-
   it("fails an attempt still RUNNING a lease TTL past its timeout with cause timeout, drops its lease and tells the agent to stop", async () => {
     const agentId = await onlineAgent();
-    const { jobId, attemptId } = await startedJobWithTimeout(10);
+    const { jobId, attemptId } = await leasedJob({ started: true, timeoutSeconds: 10 });
     now += 10_000 + TTL - 1;
     await enforceTimeouts(ctx);
     expect((await getJob(ctx.pool, jobId))?.state).toBe("RUNNING"); // the agent's own timeout gets the first word
