@@ -232,6 +232,20 @@ const bounceRow = (kind: "gateway" | "scheduler" | "lease-reaper" | "api"): RowS
 const ROWS: RowSpec[] = [
   { id: "baseline", fault: "none (baseline)", inject: async () => ({ endedAt: Date.now() }) },
   bounceRow("gateway"),
+  {
+    id: "silence-gateway",
+    fault: "silence every agent's link to one gateway for 10 s (its machine vanishes: no RST, no close)",
+    inject: async () => {
+      const gateway = await busiestGateway();
+      const index = gateway.name === "gateway" ? 0 : 1;
+      const silencedAt = Date.now();
+      for (const a of fb.agents) a.links[index]!.blackhole();
+      await sleep(10_000);
+      for (const a of fb.agents) a.links[index]!.restore();
+      // Agents notice by silence (3 heartbeats), then move to the other gateway.
+      return { endedAt: Date.now(), measureFrom: silencedAt, affected: gateway.affected, notes: [`silenced ${gateway.name}`] };
+    },
+  },
   bounceRow("scheduler"),
   bounceRow("lease-reaper"),
   bounceRow("api"),
