@@ -330,6 +330,17 @@ const ROWS: RowSpec[] = [
     },
     settleMs: 240_000,
   },
+  {
+    id: "silence-mysql",
+    fault: "silence every service's link to MySQL for 20 s (no RST: queries hang)",
+    inject: async () => {
+      fb.mysqlLink.blackhole();
+      await sleep(20_000);
+      fb.mysqlLink.restore();
+      return { endedAt: Date.now() };
+    },
+    settleMs: 240_000,
+  },
 ];
 
 for (const spec of ROWS.filter((r) => !ONLY || ONLY.includes(r.id))) {
