@@ -2,10 +2,10 @@
 // few long ones in flight over four agents and two of every service, then the fault, then
 // proof from the agents' ledger and the API that nothing was lost or run twice.
 // Run with `npm run test:faults`; LB_FAULTS_ONLY=<row id,…> runs some rows only.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { cmdlineOf, descendantsOf, stillAlive, type Proc } from "../harness/proc_tree.ts";
 import { waitFor } from "../harness/test_env.ts";
 import { FaultBridge, type FaultAgent } from "./fault_bridge.ts";
 import { judge, longestStall, readLedger, type JudgedSubmission, type Verdict } from "./verdict.ts";
@@ -190,22 +190,18 @@ async function runRow(spec: RowSpec): Promise<void> {
   expect(verdict.wrongState).toEqual([]);
 }
 
-/** Kills a process tree of a job found by its marker (as a reboot would). */
-function killJobProcesses(marker: string): void {
-  try {
-    execFileSync("pkill", ["-KILL", "-f", marker]);
-  } catch {
-    // already gone
-  }
-}
-
-function processAlive(marker: string): boolean {
-  try {
-    execFileSync("pgrep", ["-f", marker]);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The processes of the job whose command holds `marker`, searched only below the given
+ * agents' own pids (never over every process on the machine): the job's shell and all
+ * its descendants.
+ */
+function jobTree(agents: FaultAgent[], marker: string): Proc[] {
+  const below = agents.flatMap((a) => {
+    const self = a.child.self();
+    return self ? descendantsOf([self]) : [];
+  });
+  const marked = below.filter((p) => cmdlineOf(p)?.includes(marker));
+  return [...marked, ...descendantsOf(marked)];
 }
 
 /** The gateway holding more agents (so a row always moves some), and those agents. */
@@ -281,13 +277,16 @@ const ROWS: RowSpec[] = [
     ],
     inject: async ({ longs }) => {
       const cut = await agentsRunning(longs);
+      const marker = (i: number) => `long-${i}-${fb.env.id}`;
+      // Seen alive first, so "gone" below proves a kill and not a search that found nothing.
+      const lost = [0, 2].map((i) => jobTree(cut, marker(i)));
+      lost.forEach((tree, i) => expect(tree.length, `processes of long-${[0, 2][i]} before the cut`).toBeGreaterThan(0));
       cut.forEach((a) => fb.cutAgent(a));
       await sleep(15_000);
       cut.forEach((a) => fb.restoreAgent(a));
       const endedAt = Date.now();
       // Told lease_lost on reconnect, the agent kills what it still runs.
-      const marker = (i: number) => `long-${i}-${fb.env.id}`;
-      await waitFor(() => ![0, 2].some((i) => processAlive(marker(i))), 20_000, "lost long jobs killed after reconnect");
+      await waitFor(() => !lost.flat().some(stillAlive), 20_000, "lost long jobs killed after reconnect");
       return { endedAt, affected: cut, agentFaults: new Set(cut.map((a) => a.agentId)), notes: [`cut ${cut.length} agent(s); their long jobs' processes were gone ${((Date.now() - endedAt) / 1000).toFixed(1)} s after the link came back`] };
     },
     settleMs: 240_000,
@@ -298,15 +297,18 @@ const ROWS: RowSpec[] = [
     longs: () => [longJob(0, 30, { expect: { state: "FAILED", cause: "agent_restarted", runs: 1 } }), longJob(1, 10), longJob(2, 10)],
     inject: async ({ longs }) => {
       const [victim] = await agentsRunning([longs[0]!]);
+      const long0 = jobTree([victim!], `long-0-${fb.env.id}`);
+      expect(long0.length, "processes of long-0 before the kill").toBeGreaterThan(0);
       const killedAt = Date.now();
-      await victim!.child.stop("SIGKILL", 1000);
-      killJobProcesses(`long-0-${fb.env.id}`);
+      // The agent and every process below it die together, as in a reboot.
+      const killed = await victim!.child.killWithTree();
+      await waitFor(() => !long0.some(stillAlive), 5000, "processes of long-0 gone with their agent");
       await sleep(1000);
       const handle = fb.bridge.runAgent(victim!);
       Object.assign(victim!, { child: handle.child });
       const endedAt = Date.now();
       // long-1/long-2 may share the victim: then they die with it, allowed by agentFaults.
-      return { endedAt, affected: [victim!], agentFaults: new Set([victim!.agentId]), notes: [`restarted ${victim!.name} ${((endedAt - killedAt) / 1000).toFixed(1)} s after the kill`] };
+      return { endedAt, affected: [victim!], agentFaults: new Set([victim!.agentId]), notes: [`killed ${victim!.name} with ${killed.length - 1} process(es) below it; restarted it ${((endedAt - killedAt) / 1000).toFixed(1)} s after the kill`] };
     },
   },
   {

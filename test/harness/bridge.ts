@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execFileSync } from "node:child_process";
 import { startChild, type Child } from "./child_process.ts";
 import { denoRunArgs } from "./deno_agent.ts";
+import { killTreeAtOnce, stillAlive } from "./proc_tree.ts";
 
 /** Repository root. */
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -39,6 +39,8 @@ export interface AgentHandle {
 /** A running bridge. */
 export class Bridge {
   readonly children = new Map<string, Child>();
+  /** Every child ever spawned, restarted ones' predecessors included, for their leftovers. */
+  private readonly spawned: Child[] = [];
   /** How each service was started, so it can be started again after a kill. */
   private readonly services = new Map<string, { kind: ServiceKind; env: Record<string, string> }>();
   apiUrl = "";
@@ -72,6 +74,7 @@ export class Bridge {
   private spawn(name: string, command: string, args: string[], env: Record<string, string>): Child {
     const child = startChild(name, command, args, { env, cwd: ROOT, logFile: join(this.workDir, "logs", `${name}.log`) });
     this.children.set(name, child);
+    this.spawned.push(child);
     return child;
   }
 
@@ -171,13 +174,9 @@ export class Bridge {
   /** Stops every process (SIGTERM, then SIGKILL), kills leftovers of test jobs, removes a temp work folder. */
   async stop(): Promise<void> {
     await Promise.all([...this.children.values()].map((c) => c.stop("SIGTERM", 5000)));
-    // Jobs of a SIGKILLed agent outlive it, as on a real machine; tests mark their
-    // commands with the work folder's name so they can be found here.
-    try {
-      execFileSync("pkill", ["-KILL", "-f", this.workDir]);
-    } catch {
-      // none left
-    }
+    // Jobs of a SIGKILLed agent outlive it, as on a real machine; each child noted the
+    // processes below it when it was signalled, so they are ended here by pid.
+    for (const c of this.spawned) killTreeAtOnce(c.leftovers.filter(stillAlive));
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { descendantsOf, killTreeAtOnce, readProc, type Proc } from "./proc_tree.ts";
 
 /** A started child process. */
 export class Child {
@@ -10,6 +11,12 @@ export class Child {
   private readonly waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly log: WriteStream;
+  /**
+   * Processes that were below this one when it was signalled: the jobs of an agent, which
+   * outlive a SIGKILLed agent as they would on a real machine. The owner ends them later
+   * by these pids (see Bridge.stop).
+   */
+  readonly leftovers: Proc[] = [];
 
   constructor(readonly name: string, readonly proc: ChildProcess, logFile: string) {
     this.log = createWriteStream(logFile, { flags: "a" });
@@ -54,14 +61,38 @@ export class Child {
     return JSON.parse(line) as Record<string, unknown>;
   }
 
-  /** Sends a signal and waits for the exit (SIGKILL after `graceMs`). */
+  /** Sends a signal and waits for the exit (SIGKILL after `graceMs`); what ran below it is kept in `leftovers`. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill(signal);
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
+    if (!this.running) return;
+    this.signalKeepingLeftovers(signal);
+    const timer = setTimeout(() => this.signalKeepingLeftovers("SIGKILL"), graceMs);
     await this.exited;
     clearTimeout(timer);
     this.log.end();
+  }
+
+  /** SIGKILLs this process and every process below it at once (a reboot of its machine), and waits for the exit. */
+  async killWithTree(): Promise<Proc[]> {
+    const self = this.self();
+    const killed = self ? killTreeAtOnce([self]) : [];
+    await this.exited;
+    this.log.end();
+    return killed;
+  }
+
+  /** This process with its start time, or null once it has exited. */
+  self(): Proc | null {
+    return this.running && this.proc.pid !== undefined ? readProc(this.proc.pid) : null;
+  }
+
+  /** Notes the processes below this one, then signals it; a SIGKILL freezes it first, so it starts nothing unnoted. */
+  private signalKeepingLeftovers(signal: NodeJS.Signals): void {
+    const self = this.self();
+    if (!self) return;
+    if (signal === "SIGKILL") this.proc.kill("SIGSTOP");
+    const seen = new Set(this.leftovers.map((p) => `${p.pid}:${p.start}`));
+    this.leftovers.push(...descendantsOf([self]).filter((p) => !seen.has(`${p.pid}:${p.start}`)));
+    this.proc.kill(signal);
   }
 
   /** True while the process runs. */
