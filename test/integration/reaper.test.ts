@@ -110,24 +110,52 @@ describe("reapExpiredLeases", () => {
     expect(await ctx.redis.exists(ctx.streams.gateway("gw-t"))).toBe(0);
   });
 
-  it("a start granted at the instant a lease expires is never re-queued as never-started", async () => {
+  // The race of a start with the reaper, made to happen: the gateway read its clock 1 ms
+  // before the expiry, and its start script reaches Redis after the reaper's step named.
+  const GATEWAY_LAG_MS = 1;
+
+  it("a start granted between the reaper's listing and its claim wins: the attempt stays assigned and started", async () => {
     await onlineAgent();
     const { jobId, attemptId, agentId } = await leasedJob();
-    now += TTL; // exactly the lease's expiry
+    now += TTL; // exactly the lease's expiry, for the reaper
     let grant: StartGrant | null = null;
-    // The agent's start request reaches the gateway between the reaper's read of the lease and its decision.
-    class StartDuringReap extends Leases {
+    class StartAfterListing extends Leases {
       override async expired(at: number, limit: number) {
         const listed = await super.expired(at, limit);
-        grant = await this.markStarted(attemptId, agentId, now, now + TTL);
+        grant = await this.markStarted(attemptId, agentId, now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
         return listed;
       }
     }
-    await reapExpiredLeases({ ...ctx, leases: new StartDuringReap(ctx.redis, redisKeys(env.config.prefix)) });
-    const job = (await getJob(ctx.pool, jobId))!;
+    await reapExpiredLeases({ ...ctx, leases: new StartAfterListing(ctx.redis, redisKeys(env.config.prefix)) });
+    expect(grant).toBe<StartGrant>("granted");
     // Rule 4: once a start was granted, the attempt may have run and must not be handed out again.
-    if (grant !== "refused") expect(job.history.map((h) => h.cause)).not.toContain("lease_expired_before_start");
-    expect(grant === "refused" || job.state !== "PENDING").toBe(true);
+    const job = (await getJob(ctx.pool, jobId))!;
+    expect(job.state).toBe("ASSIGNED");
+    expect(job.history.map((h) => h.cause)).not.toContain("lease_expired_before_start");
+    expect(await ctx.leases.get(attemptId)).toMatchObject({ started: true, expiresAt: now - GATEWAY_LAG_MS + TTL });
+    expect(await entries(ctx.streams.agentEvents)).toEqual([]);
+    expect(await ctx.redis.exists(ctx.streams.gateway("gw-t"))).toBe(0);
+  });
+
+  it("a start that reaches Redis just after the reaper claimed the lease is refused, and the attempt is re-queued as never started", async () => {
+    const agentId = await onlineAgent();
+    const { jobId, attemptId } = await leasedJob();
+    now += TTL;
+    let grant: StartGrant | null = null;
+    class StartAfterClaim extends Leases {
+      override async claimExpired(id: string, at: number) {
+        const claimed = await super.claimExpired(id, at);
+        grant = await this.markStarted(attemptId, agentId, now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
+        return claimed;
+      }
+    }
+    await reapExpiredLeases({ ...ctx, leases: new StartAfterClaim(ctx.redis, redisKeys(env.config.prefix)) });
+    expect(grant).toBe<StartGrant>("refused");
+    const job = (await getJob(ctx.pool, jobId))!;
+    expect(job.state).toBe("PENDING");
+    expect(job.history.at(-1)).toMatchObject({ state: "PENDING", cause: "lease_expired_before_start" });
+    expect(await ctx.leases.get(attemptId)).toBeNull();
+    expect(await entries(ctx.streams.gateway("gw-t"))).toEqual([expect.objectContaining({ type: "attempt.abort", attempt_id: attemptId })]);
   });
 
   it("several reapers racing over the same expired leases apply each one once", async () => {
@@ -171,23 +199,47 @@ describe("markSilentAgents", () => {
     expect(JSON.parse(events[0]!.data!)).toEqual({ session_id: "ses_quiet", cause: "heartbeat_missed" });
   });
 
-  it("a heartbeat landing while the reaper marks the agent OFFLINE does not leave a live agent OFFLINE", async () => {
+  // The race of a heartbeat with the reaper, made to happen: the gateway read its clock
+  // 1 ms before the presence ran out, and its renewal reaches Redis after the reaper's step named.
+  const GATEWAY_LAG_MS = 1;
+
+  it("a heartbeat landing between the reaper's listing and its decision keeps the agent ONLINE and present", async () => {
     const agentId = await onlineAgent("ses_1");
-    now += TTL + 1;
-    // The late heartbeat lands between the reaper's listing of silent agents and its writes.
-    class LateHeartbeat extends Presence {
+    now += TTL; // exactly the presence's expiry, for the reaper
+    let touched: string | null = null;
+    class HeartbeatAfterListing extends Presence {
       override async expired(at: number, limit: number) {
         const listed = await super.expired(at, limit);
-        await this.touch(agentId, "ses_1", now, now + TTL);
+        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
         return listed;
       }
     }
-    await markSilentAgents({ ...ctx, presence: new LateHeartbeat(ctx.redis, redisKeys(env.config.prefix)) });
-    const status = (await getAgentRow(ctx.pool, agentId))?.status;
-    const present = await ctx.presence.session(agentId);
-    // Either the agent stays ONLINE, or its presence is gone so its next heartbeat makes it reconnect (and say hello).
-    expect({ status, present: present !== null }).not.toEqual({ status: "OFFLINE", present: true });
-    if (present) expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe(status === "ONLINE" ? "renewed" : "expired");
+    await markSilentAgents({ ...ctx, presence: new HeartbeatAfterListing(ctx.redis, redisKeys(env.config.prefix)) });
+    expect(touched).toBe("renewed");
+    expect((await getAgentRow(ctx.pool, agentId))?.status).toBe("ONLINE");
+    expect(await ctx.presence.session(agentId)).toMatchObject({ sessionId: "ses_1" });
+    expect(await entries(ctx.streams.agentEvents)).toEqual([]);
+    // Its next heartbeat renews it again: the agent is live on both sides.
+    expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe("renewed");
+  });
+
+  it("a heartbeat landing just after the reaper claimed a silent agent is refused, so the OFFLINE agent says hello again", async () => {
+    const agentId = await onlineAgent("ses_1");
+    now += TTL;
+    let touched: string | null = null;
+    class HeartbeatAfterClaim extends Presence {
+      override async claimExpired(id: string, at: number) {
+        const claimed = await super.claimExpired(id, at);
+        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
+        return claimed;
+      }
+    }
+    await markSilentAgents({ ...ctx, presence: new HeartbeatAfterClaim(ctx.redis, redisKeys(env.config.prefix)) });
+    // "expired" makes the gateway close the socket: the agent reconnects with a new session.
+    expect(touched).toBe("expired");
+    expect((await getAgentRow(ctx.pool, agentId))?.status).toBe("OFFLINE");
+    expect(await ctx.presence.session(agentId)).toBeNull();
+    expect(await entries(ctx.streams.agentEvents)).toEqual([expect.objectContaining({ type: "agent.offline", agent_id: agentId })]);
   });
 
   it("does not mark OFFLINE an agent whose MySQL session is newer than the silent one", async () => {

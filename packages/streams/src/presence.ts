@@ -34,6 +34,20 @@ redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1`;
 
+// ARGV[1] agent_id, ARGV[2] now (ms), ARGV[3] CLAIMED score. The reaper's claim of a silent
+// agent: if its presence is dead (score <= now), pin it dead and return its session id as
+// it is at this instant ('' when none); else false (renewed). A heartbeat whose gateway read
+// its clock before the expiry but reaches Redis after the reaper's listing would otherwise
+// renew a presence that MySQL is about to call OFFLINE.
+const CLAIM_EXPIRED = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return redis.call('HGET', KEYS[2], 'session_id') or ''`;
+
+/** Score of a presence the reaper has claimed: below any clock's now, so no heartbeat renews it. */
+export const CLAIMED_PRESENCE_SCORE = -1;
+
 // ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now. Removes presence only if it is still
 // expired and still that session (the reaper, after marking the agent OFFLINE).
 const REMOVE_EXPIRED = `
@@ -74,6 +88,14 @@ export class Presence {
   /** Removes presence for a closed socket, if it is still the current session. */
   async disconnect(agentId: string, sessionId: string): Promise<boolean> {
     return (await this.run(DISCONNECT, agentId, [sessionId])) === 1;
+  }
+
+  /**
+   * Claims a silent agent's dead presence for the reaper: from then on its heartbeats are
+   * refused ("expired"). Returns the session id it had ("" when none), or null when it is live.
+   */
+  async claimExpired(agentId: string, now: number): Promise<string | null> {
+    return ((await this.run(CLAIM_EXPIRED, agentId, [now, CLAIMED_PRESENCE_SCORE])) as string | null) ?? null;
   }
 
   /** Removes presence of a silent agent, if it is still expired. */

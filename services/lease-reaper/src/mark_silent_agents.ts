@@ -1,8 +1,9 @@
-// One pass over agents whose presence ran out (no heartbeat within the lease TTL): mark
-// them OFFLINE in MySQL, fenced on the session they had, then drop the presence entry
-// (a crash in between is finished by the next pass). A heartbeat that lands in between
-// cannot revive the expired presence: it is refused, and the agent says hello again with
-// a new session, which the OFFLINE fence does not match.
+// One pass over agents whose presence ran out (no heartbeat within the lease TTL): claim
+// the dead presence atomically, mark them OFFLINE in MySQL, fenced on the session they
+// had, then drop the presence entry (a crash in between is finished by the next pass). A
+// heartbeat that lands after the claim cannot revive the presence: it is refused, and the
+// agent says hello again with a new session, which the OFFLINE fence does not match. One
+// that lands before the claim renews it, and the agent stays ONLINE.
 import { markAgentOffline } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { ServiceContext } from "@labbridge/runtime";
@@ -11,7 +12,9 @@ import type { ServiceContext } from "@labbridge/runtime";
 export async function markSilentAgents(ctx: ServiceContext, batch = 100): Promise<boolean> {
   const now = ctx.clock();
   const silent = await ctx.presence.expired(now, batch);
-  for (const { agentId, sessionId } of silent) {
+  for (const { agentId } of silent) {
+    const sessionId = await ctx.presence.claimExpired(agentId, now);
+    if (sessionId === null) continue; // renewed between the listing and the claim
     if (sessionId) {
       const changed = await markAgentOffline(ctx.pool, { agentId, sessionId, at: new Date(now) });
       if (changed) {
@@ -21,7 +24,7 @@ export async function markSilentAgents(ctx: ServiceContext, batch = 100): Promis
         });
       }
     }
-    await ctx.presence.removeExpired(agentId, sessionId ?? "", now);
+    await ctx.presence.removeExpired(agentId, sessionId, now);
   }
   return silent.length === batch;
 }
