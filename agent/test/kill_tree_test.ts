@@ -1,37 +1,37 @@
 // (c) cancel kills the whole process tree, (d) timeout, (f) abort lease_lost. Trees are
-// checked through real pids: every process carrying the attempt's LB_ATTEMPT_ID, including
-// one that escaped the process group with setsid.
+// checked through real pids: each job writes the pids of its processes to a file, the test
+// sees every one alive in /proc first, then proves none survives; and no process carrying
+// the attempt's LB_ATTEMPT_ID is left, including one that escaped the group with setsid.
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { exists, makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
-import { pidsOfAttempt } from "./helpers/procs.ts";
-import { pause, until } from "./helpers/wait.ts";
+import { pidFolder, pidsOfAttempt, pidsWrittenBy, survivors } from "./helpers/procs.ts";
+import { until } from "./helpers/wait.ts";
 
-const TREE = "sleep 300 & setsid sleep 301 & echo started; sleep 302";
-
-async function waitForTree(attemptId: string, count: number): Promise<number[]> {
-  return await until(async () => {
-    const pids = await pidsOfAttempt(attemptId);
-    return pids.length >= count ? pids : undefined;
-  }, `${count} processes of ${attemptId}`);
-}
+/** sh, a background child, one that leaves the session (setsid), and a last one it waits on; each pid written to `<dir>/pids`. */
+const tree = (dir: string) =>
+  `echo $$ >> ${dir}/pids; sleep 300 & echo $! >> ${dir}/pids; setsid sleep 301 & echo $! >> ${dir}/pids; ` +
+  `echo started; sleep 302 & echo $! >> ${dir}/pids; wait`;
+const TREE_SIZE = 4;
 
 Deno.test("cancel kills the whole tree (children, grandchildren, an escaped setsid) and reports canceled", async () => {
   const gw = new FakeGateway();
   const store = new FakeStore();
   const agent = await startAgent(gw);
+  const dir = await pidFolder();
   try {
-    const assign = makeAssign(["sh", "-c", TREE]);
+    const assign = makeAssign(["sh", "-c", tree(dir)]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     gw.send(assign);
-    const pids = await waitForTree(assign.attempt_id, 4); // sh + 3 sleeps
+    const procs = await pidsWrittenBy(`${dir}/pids`, TREE_SIZE);
     gw.send({ type: "attempt.cancel", attempt_id: assign.attempt_id, reason: "canceled" });
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "canceled");
     assertEquals(f.error?.code, "canceled");
-    assertEquals(await pidsOfAttempt(assign.attempt_id), [], `survivors of ${pids.join(",")}`);
+    assertEquals(await survivors(procs), [], "survivors of the tree seen alive");
+    assertEquals(await pidsOfAttempt(assign.attempt_id), []);
     // Logs were still uploaded for a canceled attempt.
     assert(store.puts.has(`jobs/${assign.job_id}/${assign.attempt_id}/logs/stdout.log`));
     assertEquals(new TextDecoder().decode(store.puts.get(`jobs/${assign.job_id}/${assign.attempt_id}/logs/stdout.log`)!.bytes), "started\n");
@@ -40,6 +40,7 @@ Deno.test("cancel kills the whole tree (children, grandchildren, an escaped sets
     await agent.dispose();
     await gw.close();
     await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -47,35 +48,51 @@ Deno.test("timeout kills the tree and reports failed with code timeout", async (
   const gw = new FakeGateway();
   const store = new FakeStore();
   const agent = await startAgent(gw);
+  const dir = await pidFolder();
   try {
-    const assign = makeAssign(["sh", "-c", TREE], { timeout_seconds: 1 });
+    const assign = makeAssign(["sh", "-c", tree(dir)], { timeout_seconds: 2 });
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     const t0 = Date.now();
     gw.send(assign);
+    const procs = await pidsWrittenBy(`${dir}/pids`, TREE_SIZE);
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "failed");
     assertEquals(f.error?.code, "timeout");
-    assert(Date.now() - t0 < 8_000, "timed out promptly");
+    assert(Date.now() - t0 < 9_000, "timed out promptly");
+    assertEquals(await survivors(procs), [], "survivors of the tree seen alive");
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
   } finally {
     await agent.dispose();
     await gw.close();
     await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("a job that ignores SIGTERM is killed after the grace period", async () => {
+Deno.test("a job that ignores SIGTERM gets SIGTERM first and is killed only after the grace period", async () => {
   const gw = new FakeGateway();
   const store = new FakeStore();
-  const agent = await startAgent(gw);
+  const graceMs = 1_500;
+  const agent = await startAgent(gw, { killGraceMs: graceMs });
+  const dir = await pidFolder();
   try {
-    const assign = makeAssign(["sh", "-c", "trap '' TERM; echo ready; sleep 300 & wait; sleep 300"]);
+    // The trap notes when SIGTERM came (ms since the epoch) and keeps the shell alive.
+    const assign = makeAssign(["sh", "-c", `trap 'date +%s%3N >> ${dir}/term' TERM; echo $$ >> ${dir}/pids; sleep 300 & wait; sleep 300`]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     gw.send(assign);
-    await waitForTree(assign.attempt_id, 2);
+    const procs = await pidsWrittenBy(`${dir}/pids`, 1);
     gw.send({ type: "attempt.cancel", attempt_id: assign.attempt_id, reason: "canceled" });
+    const termAt = await until(async () => {
+      const text = await Deno.readTextFile(`${dir}/term`).catch(() => "");
+      return text.trim() ? Number(text.trim().split("\n")[0]) : undefined;
+    }, "SIGTERM noted by the job");
+    // The polite signal came first, and the shell outlived it.
+    assertEquals(await survivors(procs), procs.map((p) => p.pid), "alive after SIGTERM");
+    const goneAt = await until(async () => (await survivors(procs)).length === 0 && Date.now(), "the shell killed");
+    assert(goneAt - termAt >= graceMs - 100, `killed ${goneAt - termAt} ms after SIGTERM, before the ${graceMs} ms grace`);
+    assert(goneAt - termAt < graceMs + 3_000, `killed ${goneAt - termAt} ms after SIGTERM, long after the ${graceMs} ms grace`);
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "canceled");
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
@@ -83,6 +100,7 @@ Deno.test("a job that ignores SIGTERM is killed after the grace period", async (
     await agent.dispose();
     await gw.close();
     await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -90,26 +108,29 @@ Deno.test("abort lease_lost kills the tree, reports nothing and cleans up", asyn
   const gw = new FakeGateway();
   const store = new FakeStore();
   const agent = await startAgent(gw);
+  const dir = await pidFolder();
   try {
-    const assign = makeAssign(["sh", "-c", TREE]);
+    const assign = makeAssign(["sh", "-c", tree(dir)]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     gw.send(assign);
-    await waitForTree(assign.attempt_id, 4);
+    const procs = await pidsWrittenBy(`${dir}/pids`, TREE_SIZE);
     const mark = gw.mark();
     gw.send({ type: "attempt.abort", attempt_id: assign.attempt_id, reason: "lease_lost" });
     await agent.waitLog("attempt dropped");
+    assertEquals(await survivors(procs), [], "survivors of the tree seen alive");
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
     await until(async () => !(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
-    await pause(400);
+    // The attempt is no longer held. The agent lets go of it only once its run is over, so a
+    // report or an upload of it would have been sent before this heartbeat.
+    await gw.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished"), []);
     assertEquals(gw.framesOf("presign.request"), []);
-    // The attempt is no longer held.
-    await gw.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id));
   } finally {
     await agent.dispose();
     await gw.close();
     await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -117,17 +138,23 @@ Deno.test("leftover background processes are ended when the job's main process e
   const gw = new FakeGateway();
   const store = new FakeStore();
   const agent = await startAgent(gw);
+  const dir = await pidFolder();
   try {
-    const assign = makeAssign(["sh", "-c", "sleep 300 & echo done"]);
+    // The main process waits for the test's go, so the background one is seen alive first.
+    const assign = makeAssign(["sh", "-c", `sleep 300 & echo $! >> ${dir}/pids; while [ ! -e ${dir}/go ]; do sleep 0.05; done; echo done`]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
     gw.send(assign);
+    const procs = await pidsWrittenBy(`${dir}/pids`, 1);
+    await Deno.writeTextFile(`${dir}/go`, "");
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "succeeded");
+    assertEquals(await survivors(procs), [], "the background process seen alive");
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
   } finally {
     await agent.dispose();
     await gw.close();
     await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
