@@ -234,13 +234,24 @@ for (const status of [401, 403]) {
 
 Deno.test("an unreachable gateway is retried with backoff until it answers", async () => {
   const gw = new FakeGateway();
-  gw.refuse = 4;
-  const agent = await startAgent(gw);
+  gw.refuse = 5;
+  // With random pinned just under 1, each delay is just under its ceiling: base 50 ms
+  // doubling per failure, capped at 400 ms (FAST_TIMINGS).
+  const expected = [49, 99, 199, 399, 399];
+  const agent = await startAgent(gw, {}, { random: () => 0.999 });
   try {
     await gw.waitFor("hello");
     const warnings = agent.logs.filter((l) => l.msg === "cannot reach gateway");
-    assertEquals(warnings.length, 4);
-    for (const w of warnings) assert((w.retry_in_ms as number) <= 400, "delays stay under the cap");
+    assertEquals(warnings.map((w) => w.retry_in_ms), expected);
+    // The gaps the gateway saw between connection attempts: each at least its delay (a timer
+    // is never early), and not much more; so they grow, then stay at the cap.
+    const at = gw.connectAttemptsAt;
+    assertEquals(at.length, expected.length + 1);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    gaps.forEach((gap, i) => {
+      assert(gap >= expected[i]! - 2, `gap ${i + 1} of ${gaps.join(", ")} ms shorter than its ${expected[i]} ms delay`);
+      assert(gap < expected[i]! + 250, `gap ${i + 1} of ${gaps.join(", ")} ms far above its ${expected[i]} ms delay`);
+    });
     assert(!gw.conns[0]!.url.includes("lbc_"), "no credential in the URL");
   } finally {
     await agent.dispose();

@@ -40,6 +40,8 @@ export class FakeGateway {
   readonly conns: Conn[] = [];
   /** Refuse this many upcoming /v1/agent upgrades with HTTP 503 (gateway down). */
   refuse = 0;
+  /** When each /v1/agent request arrived (Date.now()), refused ones included: the agent's connection attempts. */
+  readonly connectAttemptsAt: number[] = [];
   heartbeatSeconds = 0.2;
   leaseTtlSeconds = 2;
   autoGrant = true;
@@ -120,6 +122,7 @@ export class FakeGateway {
     const u = new URL(req.url);
     const authorization = req.headers.get("authorization");
     if (u.pathname !== "/v1/agent" && u.pathname !== "/v1/enroll") return new Response("not found", { status: 404 });
+    if (u.pathname === "/v1/agent") this.connectAttemptsAt.push(Date.now());
     if (u.pathname === "/v1/agent" && this.refuseUpgradeWith !== null) {
       this.conns.push({
         index: this.conns.length,
