@@ -191,12 +191,15 @@ describe("assignJob", () => {
   });
 
   it("spreads jobs over agents, least recently assigned first", async () => {
-    const a1 = await newAgent();
-    const a2 = await newAgent();
+    const [a1, a2, a3, a4] = [await newAgent(), await newAgent(), await newAgent(), await newAgent()];
     await pool.execute("UPDATE agents SET slots = 5");
-    const first = await assigned(await newJob(), 1000);
-    const second = await assigned(await newJob(), 2000);
-    expect(new Set([first.agentId, second.agentId])).toEqual(new Set([a1, a2]));
+    // An order unlike the enrollment (and id) order: a2 never assigned, then a3, a4, a1.
+    await pool.execute("UPDATE agents SET last_assigned_at = NULL WHERE id = ?", [a2]);
+    for (const [agent, ms] of [[a3, 100], [a4, 200], [a1, 300]] as const) await pool.execute("UPDATE agents SET last_assigned_at = ? WHERE id = ?", [at(ms), agent]);
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) order.push((await assigned(await newJob(), 1000 * (i + 1))).agentId);
+    // The fifth goes back to the one assigned longest ago, a2 (at 1000).
+    expect(order).toEqual([a2, a3, a4, a1, a2]);
   });
 });
 
