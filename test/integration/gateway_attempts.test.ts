@@ -3,7 +3,8 @@ import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
 import { requestCancel } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { waitFor } from "../harness/test_env.ts";
-import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
+import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
+import type { ScriptedAgent } from "./ws_agent.ts";
 
 // Attempts end to end through gateway, scheduler and reaper: assignment, the start gate,
 // presigned uploads, reports, and what happens when leases run out (DESIGN.md rule 4).
@@ -11,6 +12,53 @@ import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gatew
 const SHA = "e".repeat(64);
 let s: GatewayStack;
 stackPerTest((stack) => (s = stack));
+
+// Negative checks wait for a sentinel ordered after the thing that must not happen, never
+// for a fixed time: on a slow machine a pause proves nothing.
+
+/**
+ * Sends a progress line for `attemptId` (its first: progress is limited to one a second)
+ * and waits until the scheduler forwarded it. The gateway handles a session's frames in
+ * order and the scheduler consumes agent-events in order, so every frame sent before has
+ * been handled by both by then.
+ */
+async function afterSchedulerCaughtUp(agent: ScriptedAgent, attemptId: string): Promise<void> {
+  const message = `sentinel ${newId(ID_PREFIX.attempt)}`;
+  agent.send({ type: "attempt.progress", attempt_id: attemptId, message });
+  await waitFor(async () => (await s.entries(`${s.env.config.prefix}:job-events`)).some((e) => e.type === "job.progress" && e.data?.includes(message)), 10_000, "sentinel progress forwarded");
+}
+
+/** Sends a heartbeat and waits for its ack: every frame sent before on this socket has been answered by then. */
+async function afterGatewayAnswered(agent: ScriptedAgent, running: string[]): Promise<void> {
+  const before = agent.all("heartbeat.ack").length;
+  agent.send({ type: "heartbeat", running });
+  await waitFor(() => agent.all("heartbeat.ack").length > before, 5000, "heartbeat.ack");
+}
+
+/**
+ * A PENDING job canceled through the jobs stream, after everything on it so far. Once it
+ * is CANCELED the scheduler has tried every older PENDING job: either its jobs consumer
+ * reached the cancel entry, past every earlier entry (submissions, requeues), or a sweep
+ * cancelled it first, and a sweep walks PENDING jobs oldest first.
+ */
+async function afterSchedulerTriedOlderJobs(): Promise<void> {
+  const sentinel = await s.submit({ requirements: { labels: { role: "nobody" } } });
+  expect(await requestCancel(s.pool, sentinel, new Date(s.now))).toBe("requested");
+  await appendEntry(s.gw.ctx.redis, s.gw.ctx.streams.jobs, { type: "job.cancel_requested", job_id: sentinel, data: { by: "alice" } });
+  await s.jobIn(sentinel, "CANCELED");
+}
+
+/**
+ * A running attempt, on an agent of its own, whose lease the test never renews: it runs
+ * out `afterMs` after now. Once it is FAILED, a reaper pass has listed every lease that
+ * ran out no later than it.
+ */
+async function sentinelLease(afterMs = 1): Promise<{ jobId: string; attemptId: string; agent: ScriptedAgent }> {
+  s.advance(afterMs);
+  const { agent } = await s.newAgent({ role: "sentinel" });
+  const { jobId, attemptId } = await s.running(agent, { requirements: { labels: { role: "sentinel" } } });
+  return { jobId, attemptId, agent };
+}
 
 describe("assignment and start", () => {
   it("a submitted job is delivered to a fitting agent as attempt.assign and the job is ASSIGNED", async () => {
@@ -51,7 +99,7 @@ describe("assignment and start", () => {
     const { jobId, attemptId } = await s.running(agent);
     agent.send({ type: "attempt.start_request", attempt_id: attemptId });
     await agent.next("attempt.start_granted", (m) => m.attempt_id === attemptId);
-    await pause(300);
+    await afterSchedulerCaughtUp(agent, attemptId);
     expect((await s.job(jobId)).history.filter((h) => h.cause === "started")).toHaveLength(1);
   });
 
@@ -157,15 +205,15 @@ describe("uploads and reports", () => {
     agent.send({ type: "attempt.progress", attempt_id: attemptId, message: "epoch 1/3" });
     agent.send({ type: "attempt.progress", attempt_id: attemptId, message: "dropped: same second" });
     // Both frames are handled in order; wait for the first to be forwarded before moving the clock.
-    await waitFor(async () => (await s.entries(s.gw.ctx.streams.agentEvents)).some((e) => e.type === "attempt.progress"), 5000, "first progress");
-    await pause(100);
+    // Both handled once the heartbeat after them is answered; only then does the clock move.
+    await afterGatewayAnswered(agent, [attemptId]);
     s.advance(1000);
     agent.send({ type: "attempt.progress", attempt_id: attemptId, message: "epoch 2/3" });
+    // Forwarded in order: a line that slipped through would come before "epoch 2/3".
     const progress = await waitFor(async () => {
       const e = (await s.entries(`${s.env.config.prefix}:job-events`)).filter((x) => x.type === "job.progress");
-      return e.length >= 2 ? e : null;
+      return e.some((x) => x.data?.includes("epoch 2/3")) ? e : null;
     }, 5000, "progress events");
-    await pause(200);
     expect(progress.map((e) => [e.job_id, JSON.parse(e.data!).message])).toEqual([[jobId, "epoch 1/3"], [jobId, "epoch 2/3"]]);
   });
 
@@ -177,7 +225,7 @@ describe("uploads and reports", () => {
       outputs: [{ path: "model.pt", key: "jobs/job_other/att_other/outputs/model.pt", size: 1, sha256: SHA }],
     });
     expect(await agent.next("error")).toMatchObject({ code: "validation_failed" });
-    await pause(300);
+    await afterSchedulerCaughtUp(agent, attemptId);
     expect((await s.job(jobId)).state).toBe("RUNNING");
   });
 
@@ -188,18 +236,23 @@ describe("uploads and reports", () => {
     const failed = await s.jobIn(jobId, "FAILED");
     expect(failed.attempts).toEqual([expect.objectContaining({ state: "FAILED", exit_code: 3, error: { code: "exit_nonzero", message: "exit 3" } })]);
     expect(failed.history.at(-1)?.cause).toBe("exit_nonzero");
-    await pause(A_FEW_PASSES_MS);
-    expect(agent.all("attempt.assign")).toHaveLength(1);
+    await afterSchedulerTriedOlderJobs();
+    expect(await s.job(jobId)).toMatchObject({ state: "FAILED", attempts: [{ state: "FAILED" }] });
+    // And the agent, free again, is handed a later job, with no re-run of the older one before it.
+    const later = await s.assignedTo(agent);
+    expect(agent.all("attempt.assign").map((m) => m.job_id)).toEqual([jobId, later.jobId]);
   });
 
   it("a result that reached the gateway in time counts even when the scheduler records it long after the lease TTL", async () => {
     const { agent } = await s.newAgent();
     const { jobId, attemptId } = await s.running(agent);
+    const sentinel = await sentinelLease();
     const startScheduler = await s.stopScheduler(); // nothing records results now, as during a MySQL outage
     agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null, outputs: [] });
     expect(await agent.next("attempt.report_ack")).toEqual({ type: "attempt.report_ack", attempt_id: attemptId, accepted: true });
     s.advance(s.env.config.leaseTtlSeconds * 1000 * 5);
-    await pause(A_FEW_PASSES_MS);
+    // The reaper passed over every lease that ran out by the sentinel's expiry, this one's first.
+    await s.jobIn(sentinel.jobId, "FAILED");
     expect((await s.job(jobId)).state).toBe("RUNNING"); // the reaper left it alone
     startScheduler();
     const done = await s.jobIn(jobId, "SUCCEEDED");
@@ -237,11 +290,13 @@ describe("heartbeats and reconnects", () => {
   it("a running attempt whose agent keeps heartbeating outlives many lease TTLs", async () => {
     const { agentId, agent } = await s.newAgent();
     const { jobId, attemptId } = await s.running(agent);
+    // Unrenewed, this attempt's lease would run out before the sentinel's.
+    const sentinel = await sentinelLease();
     for (let i = 0; i < 5; i++) {
       s.advance(2000);
       await s.heartbeat(agent, agentId, [attemptId]);
     }
-    await pause(A_FEW_PASSES_MS);
+    await s.jobIn(sentinel.jobId, "FAILED");
     expect((await s.job(jobId)).state).toBe("RUNNING");
     expect(agent.all("attempt.abort")).toEqual([]);
   });
@@ -257,7 +312,7 @@ describe("heartbeats and reconnects", () => {
     await again.next("welcome");
     expect(await again.next("attempt.abort")).toEqual({ type: "attempt.abort", attempt_id: stale, reason: "lease_lost" });
     expect((await s.gw.ctx.leases.get(attemptId))?.expiresAt).toBe(s.now + s.env.config.leaseTtlSeconds * 1000);
-    await pause(300);
+    await afterGatewayAnswered(again, [attemptId]);
     expect(again.all("attempt.abort").map((m) => m.attempt_id)).toEqual([stale]);
     expect((await s.job(jobId)).state).toBe("RUNNING");
   });
@@ -318,8 +373,9 @@ describe("lost leases", () => {
     }, 10_000, "lease to be reaped");
     expect(j.state).toBe("PENDING");
     expect(j.attempts).toEqual([expect.objectContaining({ id: attemptId, state: "EXPIRED" })]);
-    await pause(A_FEW_PASSES_MS);
+    await afterSchedulerTriedOlderJobs();
     expect((await s.job(jobId)).state).toBe("PENDING");
+    expect((await s.job(jobId)).attempts).toHaveLength(1);
   });
 
   it("a started attempt whose agent vanished is FAILED with cause lease_expired and not re-run", async () => {
@@ -335,9 +391,11 @@ describe("lost leases", () => {
     const failed = await s.jobIn(jobId, "FAILED");
     expect(failed.attempts).toEqual([expect.objectContaining({ id: attemptId, state: "FAILED", error: { code: "lease_expired", message: expect.any(String) } })]);
     expect(failed.history.at(-1)).toMatchObject({ state: "FAILED", cause: "lease_expired" });
-    await pause(1000); // a requeue and sweeps would have run by now
-    expect(idle.agent.all("attempt.assign")).toEqual([]);
+    await afterSchedulerTriedOlderJobs();
     expect((await s.job(jobId)).attempts).toHaveLength(1);
+    // And the idle agent is handed a later job, with no re-run of the older one before it.
+    const later = await s.assignedTo(idle.agent);
+    expect(idle.agent.all("attempt.assign").map((m) => m.job_id)).toEqual([later.jobId]);
     expect(await s.agentStatus(idle.agentId)).toBe("ONLINE");
   });
 
