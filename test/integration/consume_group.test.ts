@@ -49,6 +49,11 @@ async function add(n: number): Promise<string[]> {
   return ids;
 }
 
+/** Appends one entry that is not work (a sentinel the test waits on); returns its id. */
+async function addSentinel(): Promise<string> {
+  return appendEntry(admin, stream, { type: "work.sentinel", data: {} });
+}
+
 async function pendingCount(): Promise<number> {
   const summary = (await admin.xpending(stream, GROUP)) as [number, ...unknown[]];
   return Number(summary[0]);
@@ -118,8 +123,11 @@ describe("consumeGroup", () => {
     await admin.xreadgroup("GROUP", GROUP, "busy", "COUNT", 10, "STREAMS", stream, ">");
     const handled: string[] = [];
     startConsumer("other", async (_entry, id) => void handled.push(id), { claimIdleMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 400));
-    expect(handled).toEqual([]);
+    // A consumer's first pass tries to reclaim before it reads new entries: once it has
+    // handled an entry written after it started, that reclaim has run and taken nothing.
+    const sentinel = await addSentinel();
+    await waitFor(() => handled.includes(sentinel), 5000, "sentinel handled");
+    expect(handled).toEqual([sentinel]);
     expect(await pendingCount()).toBe(1);
   });
 
@@ -128,14 +136,17 @@ describe("consumeGroup", () => {
     startConsumer("c1", async (entry, id) => {
       calls.set(id, (calls.get(id) ?? 0) + 1);
       if (entry.data.i === 0) throw new Error("always fails");
+      // A sentinel fails once, so only a later retry pass, which re-reads every entry still
+      // pending, oldest first, can succeed with it.
+      if (entry.type === "work.sentinel" && calls.get(id) === 1) throw new Error("fails once");
     }, { maxDeliveries: 3, claimIdleMs: 100 });
     const [poison, good] = await add(2);
     await waitFor(async () => calls.has(good!) && calls.has(poison!) && (await pendingCount()) === 0, 15_000, "poisoned entry to be dropped");
     expect(calls.get(good!)).toBe(1);
     expect(calls.get(poison!)).toBe(3);
-    const after = calls.get(poison!);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(calls.get(poison!)).toBe(after); // dropped: not delivered again
+    const sentinel = await addSentinel();
+    await waitFor(async () => calls.get(sentinel) === 2 && (await pendingCount()) === 0, 10_000, "sentinel retried");
+    expect(calls.get(poison!)).toBe(3); // dropped: not delivered again by the retry pass
   });
 
   it("never drops an entry whose handler fails transiently, and keeps the stream order while it waits", async () => {
@@ -181,8 +192,15 @@ describe("consumeGroup", () => {
     await waitFor(async () => ((await admin.xinfo("CONSUMERS", stream, GROUP).catch(() => [])) as unknown[]).length === 2, 5000, "both consumers");
     const ids = await add(60);
     await waitFor(async () => handled.length >= 60 && (await pendingCount()) === 0, 10_000, "all entries");
-    await new Promise((r) => setTimeout(r, 300)); // any duplicate would arrive now
-    expect(handled.map((h) => h.id).sort()).toEqual([...ids].sort());
+    // Sentinels until each consumer has handled one: each has read again after the 60, so a
+    // duplicate from either would be in by then.
+    const sentinels = new Set<string>();
+    await waitFor(async () => {
+      sentinels.add(await addSentinel());
+      await waitFor(() => handled.filter((h) => sentinels.has(h.id)).length === sentinels.size, 5000, "sentinel handled");
+      return new Set(handled.filter((h) => sentinels.has(h.id)).map((h) => h.consumer)).size === 2;
+    }, 10_000, "a sentinel handled by each consumer");
+    expect(handled.filter((h) => !sentinels.has(h.id)).map((h) => h.id).sort()).toEqual([...ids].sort());
     expect(new Set(handled.map((h) => h.consumer))).toEqual(new Set(["c1", "c2"]));
   });
 
