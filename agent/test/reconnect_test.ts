@@ -7,7 +7,15 @@ import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
 import { pidsOfAttempt } from "./helpers/procs.ts";
-import { pause, until } from "./helpers/wait.ts";
+import { until } from "./helpers/wait.ts";
+
+/**
+ * Waits for `n` heartbeats from now on (matching `pred`): a negative check counts the
+ * agent's own beats, which a slow machine slows down alike, instead of wall-clock time.
+ */
+async function heartbeatsFromNow(gw: FakeGateway, n: number, pred: (h: { running: string[] }) => boolean = () => true): Promise<void> {
+  for (let i = 0; i < n; i++) await gw.waitSince(gw.mark(), "heartbeat", pred);
+}
 
 Deno.test("a drop during a run keeps the job alive; finished is delivered after reconnect", async () => {
   const gw = new FakeGateway();
@@ -54,7 +62,8 @@ Deno.test("a report is sent again on each new connection until the gateway ackno
     await gw.waitFor("hello");
     gw.send(assign);
     await gw.waitFor("attempt.finished");
-    await pause(500);
+    // Three beats while the report waits (it is still listed as running): a re-send on a live session would be in by then.
+    await heartbeatsFromNow(gw, 3, (h) => h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished").length, 1, "no re-send on a live session");
     assert(!agent.logs.some((l) => l.msg === "attempt reported"), "not counted as delivered without an ack");
     gw.ackReports = true;
@@ -64,7 +73,8 @@ Deno.test("a report is sent again on each new connection until the gateway ackno
     const conns = gw.frames.filter((r) => r.msg.type === "attempt.finished").map((r) => r.conn);
     assertEquals(conns.length, 2);
     assert(conns[1]! > conns[0]!);
-    await pause(500);
+    // Once a heartbeat no longer lists the attempt, its delivery is over: nothing can send it again.
+    await heartbeatsFromNow(gw, 1, (h) => !h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished").length, 2, "no re-send after the ack");
   } finally {
     await agent.dispose();
@@ -86,7 +96,8 @@ Deno.test("a report the gateway refuses (lease already gone) is not sent again",
     await agent.waitLog("attempt report not accepted: the server had already settled the attempt");
     gw.drop(1011, "reconnect after the refusal");
     await gw.waitFor("hello", () => true, 15_000, 1);
-    await pause(500);
+    // A heartbeat on the new session that no longer lists the attempt: its delivery is over.
+    await heartbeatsFromNow(gw, 1, (h) => !h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished").length, 1);
   } finally {
     await agent.dispose();
@@ -190,7 +201,7 @@ for (const code of [CLOSE_CODES.unauthorized, CLOSE_CODES.revoked]) {
       const end = await agent.done;
       assertEquals(end.kind, "rejected");
       assertEquals(end.kind === "rejected" ? end.code : 0, code);
-      await pause(300);
+      // The agent's run has returned: its connection loop is over, so no reconnect can follow.
       assertEquals(gw.conns.length, 1, "no reconnect after a refused credential");
     } finally {
       await agent.dispose();
@@ -223,7 +234,7 @@ for (const status of [401, 403]) {
     try {
       const end = await agent.done;
       assertEquals(end.kind === "rejected" ? end.code : 0, status === 401 ? CLOSE_CODES.unauthorized : CLOSE_CODES.revoked);
-      await pause(300);
+      // The agent's run has returned: its connection loop is over, so no reconnect can follow.
       assertEquals(gw.conns.length, 1);
     } finally {
       await agent.dispose();
