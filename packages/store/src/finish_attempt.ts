@@ -62,6 +62,7 @@ function causeOf(code: ErrorCode | undefined): TransitionCause {
     case "input_download_failed":
     case "output_upload_failed":
     case "agent_restarted":
+    case "agent_stopped":
       return code;
     default:
       return "exit_nonzero";
