@@ -2,7 +2,8 @@
 //
 //   awaiting_grant  folder made, attempt.start_request sent (again after each reconnect);
 //                   nothing runs until attempt.start_granted. cancel/abort here: drop
-//                   silently, the server has not counted the attempt as started.
+//                   silently, the server has not counted the attempt as started. Agent
+//                   stop here: report agent_stopped, which releases the assignment.
 //   preparing       inputs downloading.
 //   running         the job process runs; progress lines go out; timeout enforced.
 //   finishing       the job exited; outputs and logs upload.
@@ -91,7 +92,7 @@ export class AttemptRunner {
   /**
    * Agent shutdown: end the job tree, then report agent_stopped (a cancel or timeout
    * already under way keeps its own outcome). An attempt still waiting for its grant ran
-   * nothing and is dropped.
+   * nothing; it is reported agent_stopped too, which releases it (see run()).
    */
   shutdown(): void {
     this.halt({ kind: "shutdown" }, false);
@@ -129,14 +130,21 @@ export class AttemptRunner {
         return;
       }
       log.info("attempt assigned", { command: this.assign.command[0], inputs: this.assign.inputs?.length ?? 0 });
-      if (!(await this.awaitGrant())) {
+      let report: FinishedMessage | null;
+      if (await this.awaitGrant()) {
+        this.phase = "preparing";
+        log.info("attempt started");
+        report = await this.execute();
+      } else if (this.stop?.kind === "shutdown" && !this.drop.signal.aborted) {
+        // Nothing ran, but the gateway holds an assignment for us: say so, and the server
+        // hands it to another agent now if its lease was never started (a lease later otherwise).
+        log.info("attempt released before start", { reason: this.stopReason() });
+        report = this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
+      } else {
         log.info("attempt dropped before start", { reason: this.stopReason() });
         await removeDir(dir.root, log);
         return;
       }
-      this.phase = "preparing";
-      log.info("attempt started");
-      const report = await this.execute();
       if (!report) {
         log.info("attempt dropped", { reason: this.stopReason() });
         if (this.stop?.kind !== "shutdown") await removeDir(dir.root, log);

@@ -1,7 +1,8 @@
-// A stopping agent settles what it holds before it goes: job trees killed, each running
-// attempt reported (failed/agent_stopped, or canceled when a cancel was under way) through
-// the outbox and acknowledged, and only then the socket closed with 1000, all within
-// timings.shutdownMs; with no gateway to report to, it still exits at that timeout.
+// A stopping agent settles what it holds before it goes: job trees killed, each attempt
+// reported (failed/agent_stopped, or canceled when a cancel was under way; an attempt still
+// waiting for its grant is released the same way) through the outbox and acknowledged, and
+// only then the socket closed with 1000, all within timings.shutdownMs; with no gateway to
+// report to, it still exits at that timeout.
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { maxStopMs } from "../src/agent.ts";
 import { writeIdentity } from "../src/agent_state.ts";
@@ -89,6 +90,31 @@ Deno.test("a stop while a cancel is under way reports the attempt canceled", asy
     await agent.dispose();
     await gw.close();
     await store.close();
+  }
+});
+
+Deno.test("an attempt still waiting for its start grant is released on stop: reported agent_stopped, nothing run", async () => {
+  const gw = new FakeGateway();
+  gw.autoGrant = false;
+  const agent = await startAgent(gw);
+  try {
+    await gw.waitFor("hello");
+    const assign = makeAssign(["sh", "-c", 'touch "$LB_OUTPUT_DIR/ran"; sleep 30']);
+    gw.send(assign);
+    await gw.waitFor("attempt.start_request", (r) => r.attempt_id === assign.attempt_id);
+    const end = await agent.stop();
+    assertEquals(end.kind, "stopped");
+    const finished = gw.framesOf("attempt.finished");
+    assertEquals(finished.length, 1);
+    assertEquals(finished[0]!.attempt_id, assign.attempt_id);
+    assertEquals(finished[0]!.outcome, "failed");
+    assertEquals(finished[0]!.error, { code: "agent_stopped", message: "agent stopped before the job started" });
+    assert(agent.logs.some((l) => l.msg === "attempt released before start"));
+    assert(!agent.logs.some((l) => l.msg === "process started"), "nothing ran");
+    assert(!(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+  } finally {
+    await agent.dispose();
+    await gw.close();
   }
 });
 
