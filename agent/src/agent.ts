@@ -171,7 +171,17 @@ export class Agent {
       return;
     }
     if (!this.accepting) {
-      log.info("assignment ignored: agent is stopping", fields);
+      // Nothing runs; saying so lets the server hand it on now rather than a lease later
+      // (best effort: if this is lost, the lease still decides).
+      log.info("assignment released: agent is stopping", fields);
+      this.hub.send({
+        type: "attempt.finished",
+        attempt_id: msg.attempt_id,
+        outcome: "failed",
+        exit_code: null,
+        error: { code: "agent_stopped", message: "agent stopped before the job started" },
+        outputs: [],
+      });
       return;
     }
     const runner = new AttemptRunner(msg, {

@@ -118,6 +118,32 @@ Deno.test("an attempt still waiting for its start grant is released on stop: rep
   }
 });
 
+Deno.test("an assignment that arrives while the agent is stopping is released at once and never run", async () => {
+  const gw = new FakeGateway();
+  gw.ackReports = null; // holds the stop open: the running attempt's report waits for its ack
+  const agent = await startAgent(gw);
+  try {
+    await gw.waitFor("hello");
+    const first = makeAssign(["sh", "-c", "sleep 300"]);
+    gw.send(first);
+    await agent.waitLog("process started");
+    const stopping = agent.stop();
+    await gw.waitFor("attempt.finished", (f) => f.attempt_id === first.attempt_id);
+    const late = makeAssign(["sh", "-c", 'touch "$LB_OUTPUT_DIR/ran"; sleep 30']);
+    gw.send(late);
+    const released = await gw.waitFor("attempt.finished", (f) => f.attempt_id === late.attempt_id);
+    assertEquals(released.outcome, "failed");
+    assertEquals(released.error, { code: "agent_stopped", message: "agent stopped before the job started" });
+    assertEquals(gw.framesOf("attempt.start_request").filter((r) => r.attempt_id === late.attempt_id), [], "never asked to start");
+    assertEquals(await pidsOfAttempt(late.attempt_id), []);
+    gw.send({ type: "attempt.report_ack", attempt_id: first.attempt_id, accepted: true });
+    assertEquals((await stopping).kind, "stopped");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+  }
+});
+
 Deno.test("with no gateway to report to, a stopping agent ends its job and exits at the stop timeout", async () => {
   const gw = new FakeGateway();
   const shutdownMs = 1_500;

@@ -49,8 +49,14 @@ function event(type: string, agentId: string, jobId: string, attemptId: string, 
   return { type, v: 1, agent_id: agentId, job_id: jobId, attempt_id: attemptId, ts: new Date(now).toISOString(), data };
 }
 
-const stopped = (agentId: string, jobId: string, attemptId: string, message = "agent stopped while the job ran") =>
-  event("attempt.failed", agentId, jobId, attemptId, { exit_code: null, error: { code: "agent_stopped", message }, outputs: [] });
+/** The gateway's entry for an agent_stopped report, sent through the agent's current session unless `sessionId` says otherwise. */
+const stopped = (agentId: string, jobId: string, attemptId: string, message = "agent stopped while the job ran", sessionId = `ses_${agentId}`) =>
+  event("attempt.failed", agentId, jobId, attemptId, { exit_code: null, error: { code: "agent_stopped", message }, outputs: [], session_id: sessionId });
+
+async function agentStatus(agentId: string): Promise<string> {
+  const [rows] = await ctx.pool.execute("SELECT status FROM agents WHERE id = ?", [agentId]);
+  return (rows as { status: string }[])[0]!.status;
+}
 
 /** Dispatches the job to the agent and starts it as the gateway and scheduler would. */
 async function started(agentId: string, jobId: string): Promise<string> {
@@ -82,11 +88,11 @@ describe("a stopping agent's agent_stopped report", () => {
     const agentId = await onlineAgent();
     const jobId = await newJob({ max_attempts: 2 });
     const attemptId = await started(agentId, jobId);
-    // The agent is stopping: it takes no more work, so the re-queued job waits for another.
-    await ctx.pool.execute("UPDATE agents SET status = 'OFFLINE' WHERE id = ?", [agentId]);
     await handleAgentEvent(ctx, stopped(agentId, jobId, attemptId));
     const job = (await getJob(ctx.pool, jobId))!;
+    // PENDING, not handed straight back to the agent that is going away (it has a free slot now).
     expect(job.state).toBe("PENDING");
+    expect(await agentStatus(agentId)).toBe("OFFLINE");
     expect(job.attempts).toEqual([expect.objectContaining({ id: attemptId, state: "FAILED", error: expect.objectContaining({ code: "agent_stopped" }) })]);
     expect(job.history.at(-1)?.cause).toBe("requeued");
   });
@@ -112,12 +118,22 @@ describe("a stopping agent's agent_stopped report", () => {
     expect((await getJob(ctx.pool, jobId))!.state).toBe("ASSIGNED");
     const lease = await ctx.leases.get(attemptId);
     expect(lease?.expiresAt).toBeLessThanOrEqual(now);
-    await ctx.pool.execute("UPDATE agents SET status = 'OFFLINE' WHERE id = ?", [agentId]);
     await reapExpiredLeases(ctx);
     const job = (await getJob(ctx.pool, jobId))!;
     expect(job.state).toBe("PENDING");
     expect(job.attempts[0]).toMatchObject({ id: attemptId, state: "EXPIRED" });
     expect(job.history.at(-1)?.cause).toBe("lease_expired_before_start");
+  });
+
+  it("marks the agent OFFLINE only for the session the report came through", async () => {
+    const agentId = await onlineAgent();
+    const jobId = await newJob();
+    const attemptId = await started(agentId, jobId);
+    // The agent reconnected since (a new session, ONLINE again); a report through the old one says nothing about it.
+    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-b", sessionId: "ses_new", os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+    await handleAgentEvent(ctx, stopped(agentId, jobId, attemptId, "agent stopped while the job ran", `ses_${agentId}`));
+    expect(await agentStatus(agentId)).toBe("ONLINE");
+    expect((await getJob(ctx.pool, jobId))!.state).toBe("FAILED");
   });
 
   it("fails an assignment whose lease was started, even though the agent says it stopped first", async () => {

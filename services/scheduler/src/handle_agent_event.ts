@@ -70,7 +70,11 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         error: error && isErrorCode(error.code) ? { code: error.code, message: String(error.message ?? "") } : null,
         outputs: (data.outputs as OutputFile[]) ?? [],
       };
-      if (result.error?.code === "agent_stopped" && (await releaseUnstarted(ctx, agentId, entry.job_id, entry.attempt_id))) return;
+      if (result.error?.code === "agent_stopped") {
+        // First, so that the job this frees (or re-queues) is not handed straight back to it.
+        await takeNoMoreWork(ctx, agentId, data.session_id, at);
+        if (await releaseUnstarted(ctx, agentId, entry.job_id, entry.attempt_id)) return;
+      }
       const t = await finishAttempt(ctx.pool, { jobId: entry.job_id, attemptId: entry.attempt_id, agentId, result, now: at });
       // The lease has done its work either way; a fenced-out report still must not keep it alive.
       await ctx.leases.release(entry.attempt_id);
@@ -84,6 +88,19 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       return;
     default:
       ctx.log.warn({ type: entry.type, agent_id: agentId }, "ignoring unknown agent event");
+  }
+}
+
+/**
+ * An agent_stopped report means the agent process is stopping: it ignores new assignments
+ * until its socket closes, so each one would wait out a lease. It is marked OFFLINE at
+ * once, fenced on the session the report came through: an agent that reconnected since is
+ * left alone, and its hello brings it back ONLINE as usual.
+ */
+async function takeNoMoreWork(ctx: ServiceContext, agentId: string, sessionId: unknown, at: Date): Promise<void> {
+  if (typeof sessionId !== "string" || !sessionId) return;
+  if (await markAgentOffline(ctx.pool, { agentId, sessionId, at })) {
+    ctx.log.info({ agent_id: agentId, session_id: sessionId, cause: "agent_stopping" }, "agent OFFLINE");
   }
 }
 
