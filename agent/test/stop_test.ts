@@ -183,3 +183,8 @@ Deno.test("WinSW's stop timeout is longer than the longest stop of the agent", a
   // A few seconds of slack for the process to start exiting and WinSW to notice.
   assert(stopTimeoutMs >= maxStopMs(DEFAULT_TIMINGS) + 5_000, `stoptimeout ${stopTimeoutMs} ms leaves no room after a ${maxStopMs(DEFAULT_TIMINGS)} ms stop`);
 });
+
+Deno.test("the stop window leaves room for a job's kill grace and its report", () => {
+  // A job that ignores SIGTERM is SIGKILLed after killGraceMs; its report must still fit in the window.
+  assert(DEFAULT_TIMINGS.shutdownMs >= DEFAULT_TIMINGS.killGraceMs + 5_000, "shutdownMs must exceed killGraceMs by seconds");
+});
