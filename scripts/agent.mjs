@@ -37,8 +37,11 @@ export function permissionFlags() {
   return flags;
 }
 
-/** The deno command line for the given agent.mjs arguments. */
-export function denoArgs(args) {
+/**
+ * The deno command line for the given agent.mjs arguments. `lifelineParent`: the pid the
+ * agent lives and dies with (agent/src/lifeline.ts), passed ahead of the agent's own arguments.
+ */
+export function denoArgs(args, { lifelineParent = null } = {}) {
   const [first, ...rest] = args;
   if (first === "check") return ["check", "--config", config, join(agentDir, "src", "main.ts"), ...rest];
   if (first === "test") {
@@ -46,28 +49,54 @@ export function denoArgs(args) {
     const namesFiles = rest.some((a) => !a.startsWith("-"));
     return ["test", "--config", config, ...permissionFlags(), ...rest, ...(namesFiles ? [] : [agentDir])];
   }
-  return ["run", "--config", config, ...permissionFlags(), join(agentDir, "src", "main.ts"), ...args];
+  const lifeline = lifelineParent ? [`--lifeline-parent=${lifelineParent}`] : [];
+  return ["run", "--config", config, ...permissionFlags(), join(agentDir, "src", "main.ts"), ...lifeline, ...args];
 }
 
+/** How often the wrapper checks that whoever started it (npm, a shell) is still there. */
+const PARENT_POLL_MS = 500;
+
+// The wrapper and the agent live and die together:
+// - POSIX: the agent gets its own process group, so a terminal's Ctrl+C reaches it once (the
+//   forward below), not twice (terminal + forward), which it would read as "force quit".
+//   Whatever ends this process, even a SIGKILL of its whole group, the agent notices through
+//   its lifeline (it is re-parented) and does its graceful stop: kill jobs, report, exit.
+// - SIGINT, SIGTERM and SIGHUP (terminal closed) are forwarded, one for one.
+// - If whoever started us (npm, a shell) dies without a signal reaching us, we are
+//   re-parented too: the agent is stopped as on SIGTERM, and we exit with it.
+// - Windows has no process groups or POSIX signals: the console delivers Ctrl+C to the
+//   agent itself, and Node could only kill it outright, so nothing is forwarded there.
 function main() {
   const deno = denoCommand();
-  // On POSIX the agent gets its own process group, so a terminal Ctrl+C reaches it once (the
-  // forward below), not twice (terminal + forward), which it would read as "force quit".
-  const child = spawn(deno.cmd, [...deno.pre, ...denoArgs(process.argv.slice(2))], {
+  const posix = process.platform !== "win32";
+  const child = spawn(deno.cmd, [...deno.pre, ...denoArgs(process.argv.slice(2), { lifelineParent: posix ? process.pid : null })], {
     stdio: "inherit",
     cwd: process.cwd(),
-    detached: process.platform !== "win32",
+    detached: posix,
   });
-  // Forward stop signals so the agent can end its job trees and close its socket cleanly.
-  const forward = (sig) => () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  const running = () => child.exitCode === null && child.signalCode === null;
+  let forwarded = false;
+  const forward = (sig) => {
+    if (!running()) return;
+    forwarded = true;
+    child.kill(sig);
   };
-  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, forward(sig));
+  if (posix) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => forward(sig));
+  const parent = process.ppid;
+  const parentWatch = posix
+    ? setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(parentWatch);
+      // A signal already forwarded started the stop; a second one would read as "force quit".
+      if (!forwarded) forward("SIGTERM");
+    }, PARENT_POLL_MS)
+    : null;
   child.on("error", (e) => {
     console.error(`cannot start deno (${deno.cmd}): ${e.message}`);
     process.exit(1);
   });
   child.on("exit", (code, signal) => {
+    if (parentWatch) clearInterval(parentWatch);
     if (signal) {
       // Die of the same signal, so a caller sees what happened to the agent.
       process.removeAllListeners(signal);

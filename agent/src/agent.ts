@@ -16,6 +16,16 @@ import { raceWith } from "./timers.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { workDirOf } from "./work_dir.ts";
 
+/** How long abandoned attempts get to let go after the stop timeout. */
+const ABANDON_WAIT_MS = 2_000;
+/** The connection loop's wait for the close handshake after the agent closed with 1000. */
+const CLOSE_WAIT_MS = 2_000;
+
+/** The longest a stop can take (report window, abandon wait, socket close): a service manager must allow more. */
+export function maxStopMs(timings: Timings): number {
+  return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS;
+}
+
 export interface AgentOptions {
   identity: AgentIdentity;
   stateDir: string;
@@ -50,7 +60,8 @@ export class Agent {
 
   /**
    * Runs until `signal` aborts or a gateway refuses the credential. On abort: stop taking
-   * work, end running job trees, then close the socket with 1000.
+   * work, end running job trees, report each attempt (agent_stopped) and wait for the acks,
+   * all within timings.shutdownMs, then close the socket with 1000.
    */
   async run(signal: AbortSignal): Promise<ConnectionEnd> {
     const { opts } = this;
@@ -85,20 +96,32 @@ export class Agent {
         random: opts.random,
       }, connStop.signal);
       // A refused credential ends the agent: its jobs cannot be reported any more.
-      if (end.kind === "rejected") await this.stopAttempts();
+      if (end.kind === "rejected") await this.stopAttempts(false);
       return end;
     } finally {
       signal.removeEventListener("abort", onStop);
     }
   }
 
-  /** Stops taking work and ends every attempt's job tree; bounded by timings.shutdownMs. */
-  async stopAttempts(): Promise<void> {
+  /**
+   * Stops taking work and ends every attempt's job tree. With `report`, waits up to
+   * timings.shutdownMs for their reports to be acknowledged; what is left then (no gateway
+   * reachable, a slow upload) is abandoned and its lease decides, as if the agent had died.
+   */
+  async stopAttempts(report = true): Promise<void> {
+    const { log, timings } = this.opts;
     this.accepting = false;
-    for (const attempt of this.attempts.values()) attempt.shutdown();
-    const all = Promise.allSettled([...this.runs]);
-    const r = await raceWith([all], new AbortController().signal, this.opts.timings.shutdownMs);
-    if (r === "timeout") this.opts.log.warn("some attempts did not stop in time", { attempts: this.running() });
+    for (const attempt of this.attempts.values()) report ? attempt.shutdown() : attempt.abandon();
+    const never = new AbortController().signal;
+    // The window covers the kill grace too: a job tree is never left running because the agent hurried.
+    if ((await raceWith([Promise.allSettled([...this.runs])], never, timings.shutdownMs)) !== "timeout") return;
+    if (report) {
+      log.warn("some attempts did not report in time; leaving them to their leases", { attempts: this.running() });
+      for (const attempt of this.attempts.values()) attempt.abandon();
+      // Abandoned attempts only have to notice; their kills had the whole window.
+      if ((await raceWith([Promise.allSettled([...this.runs])], never, ABANDON_WAIT_MS)) !== "timeout") return;
+    }
+    log.warn("some attempts did not stop in time", { attempts: this.running() });
   }
 
   private handle(msg: ServerMessage): void {
@@ -148,7 +171,17 @@ export class Agent {
       return;
     }
     if (!this.accepting) {
-      log.info("assignment ignored: agent is stopping", fields);
+      // Nothing runs; saying so lets the server hand it on now rather than a lease later
+      // (best effort: if this is lost, the lease still decides).
+      log.info("assignment released: agent is stopping", fields);
+      this.hub.send({
+        type: "attempt.finished",
+        attempt_id: msg.attempt_id,
+        outcome: "failed",
+        exit_code: null,
+        error: { code: "agent_stopped", message: "agent stopped before the job started" },
+        outputs: [],
+      });
       return;
     }
     const runner = new AttemptRunner(msg, {

@@ -2,7 +2,8 @@
 //
 //   awaiting_grant  folder made, attempt.start_request sent (again after each reconnect);
 //                   nothing runs until attempt.start_granted. cancel/abort here: drop
-//                   silently, the server has not counted the attempt as started.
+//                   silently, the server has not counted the attempt as started. Agent
+//                   stop here: report agent_stopped, which releases the assignment.
 //   preparing       inputs downloading.
 //   running         the job process runs; progress lines go out; timeout enforced.
 //   finishing       the job exited; outputs and logs upload.
@@ -10,8 +11,10 @@
 //
 // Two switches stop it: `kill` ends the job's process tree (cancel, timeout, abort,
 // shutdown) and `drop` abandons the attempt without a report (abort: the server already
-// decided; shutdown: the next hello says restarted). A dropped connection is neither: the
-// job keeps running and only the report waits.
+// decided; abandon: the agent's stop ran out of time, the lease decides). A dropped
+// connection is neither: the job keeps running and only the report waits. A shutdown
+// kills but still reports (failed/agent_stopped, or canceled when a cancel came first),
+// so the job shows its end at once instead of a lease later.
 import {
   type AssignMessage,
   DEFAULT_TIMEOUT_SECONDS,
@@ -52,6 +55,8 @@ export class AttemptRunner {
   readonly id: string;
   private phase: Phase = "awaiting_grant";
   private stop: Stop | null = null;
+  /** Why the running job's tree was killed; null when the job exited on its own. */
+  private killedFor: Stop["kind"] | null = null;
   private readonly grant = deferred<"granted" | "stopped">();
   private readonly grantDecided = new AbortController();
   private readonly kill = new AbortController();
@@ -84,14 +89,24 @@ export class AttemptRunner {
     }
   }
 
-  /** Agent shutdown: end the job tree, send nothing more. */
+  /**
+   * Agent shutdown: end the job tree, then report agent_stopped (a cancel or timeout
+   * already under way keeps its own outcome). An attempt still waiting for its grant ran
+   * nothing; it is reported agent_stopped too, which releases it (see run()).
+   */
   shutdown(): void {
+    this.halt({ kind: "shutdown" }, false);
+  }
+
+  /** The agent's stop ran out of time: give up whatever is left (upload, report) without a report. */
+  abandon(): void {
     this.halt({ kind: "shutdown" }, true);
   }
 
   private halt(stop: Stop, drop: boolean): void {
-    // An abort or shutdown outranks a cancel or timeout already under way.
-    if (!this.stop || drop) this.stop = stop;
+    // A drop (abort, abandon) outranks a cancel or timeout already under way; a shutdown
+    // does not: the job was ending for that reason anyway.
+    if (!this.stop || (drop && this.stop.kind !== "abort")) this.stop = stop;
     this.settleGrant("stopped");
     this.kill.abort();
     if (drop) this.drop.abort();
@@ -115,14 +130,21 @@ export class AttemptRunner {
         return;
       }
       log.info("attempt assigned", { command: this.assign.command[0], inputs: this.assign.inputs?.length ?? 0 });
-      if (!(await this.awaitGrant())) {
+      let report: FinishedMessage | null;
+      if (await this.awaitGrant()) {
+        this.phase = "preparing";
+        log.info("attempt started");
+        report = await this.execute();
+      } else if (this.stop?.kind === "shutdown" && !this.drop.signal.aborted) {
+        // Nothing ran, but the gateway holds an assignment for us: say so, and the server
+        // hands it to another agent now if its lease was never started (a lease later otherwise).
+        log.info("attempt released before start", { reason: this.stopReason() });
+        report = this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
+      } else {
         log.info("attempt dropped before start", { reason: this.stopReason() });
         await removeDir(dir.root, log);
         return;
       }
-      this.phase = "preparing";
-      log.info("attempt started");
-      const report = await this.execute();
       if (!report) {
         log.info("attempt dropped", { reason: this.stopReason() });
         if (this.stop?.kind !== "shutdown") await removeDir(dir.root, log);
@@ -203,18 +225,24 @@ export class AttemptRunner {
   /** Inputs, process, uploads; the report to send, or null when the attempt is dropped. */
   private async execute(): Promise<FinishedMessage | null> {
     const { dir, os, log, timings } = this.deps;
-    const stopped = () => this.drop.signal.aborted ? "drop" : this.stop?.kind === "cancel" ? "cancel" : null;
+    const stopped = () => this.drop.signal.aborted ? "drop" : this.stop?.kind === "cancel" || this.stop?.kind === "shutdown" ? this.stop.kind : null;
+    const beforeStart = (s: "cancel" | "shutdown") =>
+      s === "cancel"
+        ? this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, [])
+        : this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
 
     try {
       await downloadInputs(this.assign, dir, os, timings.transfer, log, this.kill.signal);
     } catch (e) {
-      if (stopped() === "drop") return null;
-      if (stopped() === "cancel") return this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, []);
+      const s = stopped();
+      if (s === "drop") return null;
+      if (s) return beforeStart(s);
       log.error("input download failed", { error: errorText(e) });
       return this.finished("failed", null, { code: "input_download_failed", message: errorText(e) }, []);
     }
-    if (stopped() === "drop") return null;
-    if (stopped() === "cancel") return this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, []);
+    const after = stopped();
+    if (after === "drop") return null;
+    if (after) return beforeStart(after);
 
     this.phase = "running";
     let proc: JobProcess;
@@ -246,6 +274,11 @@ export class AttemptRunner {
     const exitCode = status.signal ? null : status.code;
     log.info("process exited", { exit_code: exitCode, signal: status.signal });
     if (this.drop.signal.aborted) return null;
+    if (this.killedFor === "shutdown") {
+      // Uploads could outlast the stop timeout (a checkpoint of many GB); the end state
+      // matters more than files of a run that did not finish.
+      return this.finished("failed", exitCode, { code: "agent_stopped", message: "agent stopped while the job ran; outputs and logs not uploaded" }, []);
+    }
 
     // Whatever goes wrong with the files (an unreadable output, a full disk), the job ran:
     // report it with the upload failure rather than losing the attempt.
@@ -290,6 +323,7 @@ export class AttemptRunner {
     });
     let killing: Promise<void> | null = null;
     const onKill = () => {
+      this.killedFor = this.stop?.kind ?? null;
       log.info("killing process tree", { pid: proc.pid, reason: this.stopReason() });
       killing = os.killTree(proc.pid, timings.killGraceMs).catch((e) => log.error("kill failed", { error: errorText(e) }));
     };

@@ -20,11 +20,19 @@ export type LogSink = (line: string) => void;
 
 const encoder = new TextEncoder();
 
-/** Writes one line to stdout, looping because writeSync may write a pipe partially. */
+/**
+ * Writes one line to stdout, looping because writeSync may write a pipe partially. A line
+ * that cannot be written (the terminal closed: EIO; the reader died: EPIPE) is dropped: a
+ * log call must never throw, least of all in the stop that follows a closed terminal.
+ */
 export function stdoutSink(line: string): void {
   const bytes = encoder.encode(line + "\n");
   let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+  } catch {
+    // Nowhere left to say it.
+  }
 }
 
 /** Strips a URL's userinfo, query string and fragment: presigned signatures live there. */

@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
 import { enrollCommand } from "./enroll.ts";
+import { takeLifeline } from "./lifeline.ts";
 import { createLogger, errorText, stdoutSink } from "./log.ts";
 import { currentOs } from "./os/current.ts";
 import { runCommand } from "./run_command.ts";
@@ -17,7 +18,8 @@ function hostname(): string {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `parentPid`: the wrapper to live and die with (lifeline.ts); null without one. */
+export async function main(argv: string[], parentPid: number | null = null): Promise<number> {
   const log = createLogger();
   try {
     const cmd = parseCliArgs(argv);
@@ -31,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       case "enroll":
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, { os, log, hostname });
       case "run":
-        return await runCommand({ stateDir: resolve(cmd.stateDir), servers: cmd.servers }, { os, log, timings: DEFAULT_TIMINGS, hostname });
+        return await runCommand({ stateDir: resolve(cmd.stateDir), servers: cmd.servers }, { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid });
       case "status":
         return await statusCommand(resolve(cmd.stateDir), stdoutSink);
     }
@@ -45,4 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const { parentPid, argv } = takeLifeline(Deno.args);
+  Deno.exit(await main(argv, parentPid));
+}

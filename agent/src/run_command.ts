@@ -6,6 +6,7 @@ import { Agent } from "./agent.ts";
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
 import { errorText, type Logger } from "./log.ts";
 import type { OsSeam } from "./os/os_seam.ts";
+import { watchParent } from "./lifeline.ts";
 import { isCleartextRemote } from "./server_url.ts";
 import type { Timings } from "./timings.ts";
 import { sweepWork } from "./work_dir.ts";
@@ -15,6 +16,8 @@ export interface RunDeps {
   log: Logger;
   timings: Timings;
   hostname: () => string;
+  /** The wrapper process the agent lives and dies with (lifeline.ts); null or absent without one. */
+  parentPid?: number | null;
 }
 
 export interface RunArgs {
@@ -65,7 +68,9 @@ async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger,
   const signals = deps.os.shutdownSignals();
   let firstSignalAt = 0;
   const onSignal = (sig: Deno.Signal) => () => {
-    if (stop.signal.aborted) {
+    // Only a signal counts as the first press: after a lost wrapper began the stop, a
+    // signal is a request to stop, not a demand to leave the job trees running.
+    if (firstSignalAt !== 0) {
       // A second Ctrl+C while stopping means "out now". One arriving within a second of the
       // first is the same keypress relayed by a wrapper (npm, a shell), not a second press.
       if (Date.now() - firstSignalAt < 1_000) return;
@@ -78,6 +83,15 @@ async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger,
   };
   const handlers = signals.map((sig) => [sig, onSignal(sig)] as const);
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const lifeline = new AbortController();
+  const parentPid = deps.parentPid;
+  if (parentPid) {
+    watchParent(parentPid, () => {
+      if (stop.signal.aborted) return;
+      log.warn("wrapper process gone; stopping", { parent_pid: parentPid });
+      stop.abort();
+    }, lifeline.signal);
+  }
   try {
     await sweepWork(stateDir, deps.os, log);
     const gpus = await deps.os.gpuInventory();
@@ -95,6 +109,7 @@ async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger,
     log.info("agent stopped");
     return 0;
   } finally {
+    lifeline.abort();
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   }
 }

@@ -183,7 +183,8 @@ export const linuxSeam: OsSeam = {
     return members.length;
   },
   gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi"]),
-  shutdownSignals: () => ["SIGINT", "SIGTERM"],
+  // SIGHUP: the terminal closed (an SSH session dropped); stopping cleanly beats dying with the job trees orphaned.
+  shutdownSignals: () => ["SIGINT", "SIGTERM", "SIGHUP"],
   localPathProblem: () => null,
   supportsChmod: () => true,
 };

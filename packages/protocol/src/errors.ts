@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   input_download_failed: 502,
   output_upload_failed: 502,
   agent_restarted: 409,
+  agent_stopped: 409,
   canceled: 409,
 } as const;
 
@@ -51,6 +52,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   input_download_failed: "Input could not be downloaded",
   output_upload_failed: "Output could not be uploaded",
   agent_restarted: "Agent restarted while the attempt ran",
+  agent_stopped: "Agent was stopped while it held the attempt",
   canceled: "Attempt was canceled",
 };
 

@@ -36,6 +36,7 @@ export const TRANSITION_CAUSES = [
   "lease_expired",
   "lease_expired_before_start",
   "agent_restarted",
+  "agent_stopped",
   "rejected",
   "cancel_requested",
   "canceled",

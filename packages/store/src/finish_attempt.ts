@@ -2,8 +2,11 @@
 // ended attempt. Fenced on the attempt's state and the job's current attempt, so a late
 // or duplicated report of an old attempt changes nothing. ASSIGNED is accepted too: with
 // several schedulers the `started` entry may be handled after the `finished` one.
+// agent_stopped is the one failure the job did not cause (its agent was stopped under
+// it): like a lost lease, it goes back to PENDING if max_attempts allows, and a job
+// wanted canceled ends CANCELED.
 import type { ErrorCode, OutputFile, TransitionCause } from "@labbridge/protocol";
-import type { Pool } from "./db.ts";
+import type { Conn, Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
 
@@ -31,10 +34,12 @@ export async function finishAttempt(
     );
     const from = (rows as { state: string }[])[0]?.state;
     if (from !== "ASSIGNED" && from !== "RUNNING") return null;
+    const after = result.outcome === "failed" && result.error?.code === "agent_stopped" ? await afterStop(conn, jobId, attemptId, from) : null;
+    const jobTo = after?.to ?? to;
     const [job] = await conn.execute(
-      `UPDATE jobs SET state = ?, attempts_started = attempts_started + ?, updated_at = ?
+      `UPDATE jobs SET state = ?, attempts_started = attempts_started + ?, current_attempt_id = IF(? = 'PENDING', NULL, current_attempt_id), updated_at = ?
        WHERE id = ? AND current_attempt_id = ? AND state IN ('ASSIGNED','RUNNING')`,
-      [to, from === "ASSIGNED" ? 1 : 0, now, jobId, attemptId],
+      [jobTo, from === "ASSIGNED" ? 1 : 0, jobTo, now, jobId, attemptId],
     );
     // The job fence first: a report for an attempt that is not the job's current one
     // changes nothing at all, attempt row included.
@@ -50,9 +55,23 @@ export async function finishAttempt(
         [attemptId, o.path, jobId, o.key, o.size, o.sha256],
       );
     }
-    const cause: TransitionCause = result.outcome === "succeeded" ? "succeeded" : result.outcome === "canceled" ? "canceled" : causeOf(result.error?.code);
-    return recordTransition(conn, { job_id: jobId, attempt_id: attemptId, agent_id: agentId, from: from as "RUNNING", to, cause, at: now });
+    const cause: TransitionCause = after?.cause ??
+      (result.outcome === "succeeded" ? "succeeded" : result.outcome === "canceled" ? "canceled" : causeOf(result.error?.code));
+    return recordTransition(conn, { job_id: jobId, attempt_id: attemptId, agent_id: agentId, from: from as "RUNNING", to: jobTo, cause, at: now });
   });
+}
+
+/** Where a job goes when its agent was stopped under it, when that is not simply FAILED. */
+async function afterStop(conn: Conn, jobId: string, attemptId: string, from: "ASSIGNED" | "RUNNING") {
+  const [rows] = await conn.execute(
+    "SELECT attempts_started, max_attempts, cancel_requested_at FROM jobs WHERE id = ? AND current_attempt_id = ? FOR UPDATE",
+    [jobId, attemptId],
+  );
+  const job = (rows as { attempts_started: number; max_attempts: number; cancel_requested_at: Date | null }[])[0];
+  if (!job) return null;
+  if (job.cancel_requested_at) return { to: "CANCELED", cause: "canceled" } as const;
+  const started = job.attempts_started + (from === "ASSIGNED" ? 1 : 0);
+  return started < job.max_attempts ? ({ to: "PENDING", cause: "requeued" } as const) : null;
 }
 
 function causeOf(code: ErrorCode | undefined): TransitionCause {
@@ -62,6 +81,7 @@ function causeOf(code: ErrorCode | undefined): TransitionCause {
     case "input_download_failed":
     case "output_upload_failed":
     case "agent_restarted":
+    case "agent_stopped":
       return code;
     default:
       return "exit_nonzero";

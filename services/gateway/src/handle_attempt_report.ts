@@ -79,7 +79,8 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
     type: EVENT[msg.outcome], job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId,
     ts: new Date(now).toISOString(),
-    data: { exit_code: msg.exit_code, error: msg.error, outputs: msg.outputs },
+    // The session lets the scheduler fence what it concludes about the agent (agent_stopped: it is going away).
+    data: { exit_code: msg.exit_code, error: msg.error, outputs: msg.outputs, session_id: data.sessionId },
   });
   ack(true);
   log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: msg.outputs.length }, "attempt reported");

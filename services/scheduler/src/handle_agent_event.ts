@@ -70,6 +70,11 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         error: error && isErrorCode(error.code) ? { code: error.code, message: String(error.message ?? "") } : null,
         outputs: (data.outputs as OutputFile[]) ?? [],
       };
+      if (result.error?.code === "agent_stopped") {
+        // First, so that the job this frees (or re-queues) is not handed straight back to it.
+        await takeNoMoreWork(ctx, agentId, data.session_id, at);
+        if (await releaseUnstarted(ctx, agentId, entry.job_id, entry.attempt_id)) return;
+      }
       const t = await finishAttempt(ctx.pool, { jobId: entry.job_id, attemptId: entry.attempt_id, agentId, result, now: at });
       // The lease has done its work either way; a fenced-out report still must not keep it alive.
       await ctx.leases.release(entry.attempt_id);
@@ -84,4 +89,32 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
     default:
       ctx.log.warn({ type: entry.type, agent_id: agentId }, "ignoring unknown agent event");
   }
+}
+
+/**
+ * An agent_stopped report means the agent process is stopping: it ignores new assignments
+ * until its socket closes, so each one would wait out a lease. It is marked OFFLINE at
+ * once, fenced on the session the report came through: an agent that reconnected since is
+ * left alone, and its hello brings it back ONLINE as usual.
+ */
+async function takeNoMoreWork(ctx: ServiceContext, agentId: string, sessionId: unknown, at: Date): Promise<void> {
+  if (typeof sessionId !== "string" || !sessionId) return;
+  if (await markAgentOffline(ctx.pool, { agentId, sessionId, at })) {
+    ctx.log.info({ agent_id: agentId, session_id: sessionId, cause: "agent_stopping" }, "agent OFFLINE");
+  }
+}
+
+/**
+ * A stopping agent reports agent_stopped for assignments it never got to start. If the
+ * lease was never marked started, nothing ran (docs/decisions/0003): the lease is ended now
+ * and the reaper hands the job back (PENDING) on its next pass, a second rather than a
+ * lease later. Its claim makes the started flag final, so a start racing this still fails
+ * the attempt instead of re-running it. True when the report was taken as a release.
+ */
+async function releaseUnstarted(ctx: ServiceContext, agentId: string, jobId: string, attemptId: string): Promise<boolean> {
+  const lease = await ctx.leases.get(attemptId);
+  if (!lease || lease.agentId !== agentId || lease.started) return false;
+  await ctx.leases.expireNow(agentId, attemptId, ctx.clock());
+  ctx.log.info({ agent_id: agentId, job_id: jobId, attempt_id: attemptId }, "unstarted assignment released by a stopping agent");
+  return true;
 }
