@@ -24,19 +24,22 @@ import {
 } from "../../packages/protocol/src/index.ts";
 import { downloadInputs, type UploadResult, uploadResults } from "./attempt_transfers.ts";
 import { frameBytes } from "./frame_socket.ts";
+import { attemptEnv, envFlavor } from "./job_env.ts";
 import { JobProcess } from "./job_process.ts";
 import { errorText, type Logger } from "./log.ts";
-import type { OsSeam } from "./os/os_seam.ts";
+import type { JobRunAs, OsSeam } from "./os/os_seam.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Presigner } from "./presigner.ts";
 import { progressLoop } from "./progress_loop.ts";
 import type { SessionHub } from "./session_hub.ts";
 import type { Timings } from "./timings.ts";
 import { deferred, raceWith, sleep } from "./timers.ts";
-import { createWorkDir, removeDir, type WorkDir, writeProcessRecord } from "./work_dir.ts";
+import { createWorkDir, giveInputsToJob, removeDir, type WorkDir, writeProcessRecord } from "./work_dir.ts";
 
 export interface AttemptDeps {
   dir: WorkDir;
+  /** The attempt's account (null: the agent's own) and what it inherits of the agent's environment. */
+  job: { runAs: JobRunAs | null; inheritedEnv: Record<string, string> };
   hub: SessionHub;
   outbox: Outbox;
   presigner: Presigner;
@@ -108,7 +111,7 @@ export class AttemptRunner {
     const { dir, log } = this.deps;
     try {
       try {
-        await createWorkDir(dir);
+        await createWorkDir(dir, this.deps.job.runAs, this.deps.os);
       } catch (e) {
         // Without a folder nothing can run; the lease expires unstarted and the job is requeued.
         log.error("cannot create work folder; attempt not started", { error: errorText(e) });
@@ -218,17 +221,22 @@ export class AttemptRunner {
 
     this.phase = "running";
     let proc: JobProcess;
+    const { runAs, inheritedEnv } = this.deps.job;
     try {
+      await giveInputsToJob(dir, runAs);
       proc = await JobProcess.spawn({
         argv: this.assign.command,
         cwd: dir.root,
-        env: {
-          ...this.assign.env,
-          LB_JOB_ID: this.assign.job_id,
-          LB_ATTEMPT_ID: this.id,
-          LB_INPUT_DIR: dir.inputs,
-          LB_OUTPUT_DIR: dir.outputs,
-        },
+        env: attemptEnv({
+          flavor: envFlavor(os.platformName()),
+          inherited: inheritedEnv,
+          home: dir.home,
+          tmp: dir.tmp,
+          user: runAs?.name ?? null,
+          job: this.assign.env ?? {},
+          lb: { LB_JOB_ID: this.assign.job_id, LB_ATTEMPT_ID: this.id, LB_INPUT_DIR: dir.inputs, LB_OUTPUT_DIR: dir.outputs },
+        }),
+        runAs,
         stdoutPath: dir.stdoutLog,
         stderrPath: dir.stderrLog,
         os,

@@ -1,7 +1,7 @@
 // CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
 // Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
 import { resolve } from "node:path";
-import { parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
+import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
 import { enrollCommand } from "./enroll.ts";
 import { createLogger, errorText, stdoutSink } from "./log.ts";
 import { currentOs } from "./os/current.ts";
@@ -17,6 +17,10 @@ function hostname(): string {
   }
 }
 
+function absoluteWorkDir(jobs: JobFlags): JobFlags {
+  return { ...jobs, workDir: jobs.workDir === null ? null : resolve(jobs.workDir) };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const log = createLogger();
   try {
@@ -26,14 +30,18 @@ export async function main(argv: string[]): Promise<number> {
       case "help":
         console.log(USAGE);
         return 0;
-      // The state folder is made absolute once, here: jobs get LB_INPUT_DIR/LB_OUTPUT_DIR
-      // under it and must see absolute paths whatever folder the agent was started from.
+      // The state and work folders are made absolute once, here: jobs get LB_INPUT_DIR and
+      // LB_OUTPUT_DIR under the work folder and must see absolute paths whatever folder the
+      // agent was started from.
       case "enroll":
-        return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, { os, log, hostname });
+        return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run":
-        return await runCommand({ stateDir: resolve(cmd.stateDir), servers: cmd.servers }, { os, log, timings: DEFAULT_TIMINGS, hostname });
+        return await runCommand(
+          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs) },
+          { os, log, timings: DEFAULT_TIMINGS, hostname },
+        );
       case "status":
-        return await statusCommand(resolve(cmd.stateDir), stdoutSink);
+        return await statusCommand(resolve(cmd.stateDir), os, stdoutSink);
     }
   } catch (e) {
     if (e instanceof UsageError) {

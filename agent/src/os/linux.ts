@@ -13,10 +13,21 @@
 // --allow-read), and the agent does not run with --allow-all. So /proc is read by a tiny
 // `/bin/sh -c 'cat /proc/[0-9]*/stat'` child instead: --allow-run is needed for jobs
 // anyway, and sh and cat exist on every Linux (ps does not, on slim images).
+//
+// Job account: when the agent runs as root, every job runs as the job account (uid) with
+// a group of its attempt's own (gid, see attemptGid) and the account's supplementary
+// groups. Deno.Command can set uid and gid but drops every supplementary group, so where
+// util-linux's setpriv exists the job is started through it (`setpriv --reuid --regid
+// --groups -- program`): setpriv execs the program in place, so the pid, the session and
+// the process group stay the job's. Without setpriv, Deno's uid/gid are used and the job
+// gets no supplementary groups (a warning at startup says so). Root may signal processes
+// of any uid and read every /proc/<pid>/stat and environ, so killing needs nothing extra.
+import { join } from "node:path";
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
 import { sleep } from "../timers.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
-import type { OsSeam } from "./os_seam.ts";
+import type { JobAccount, JobRunAs, JobSpawn, OsSeam } from "./os_seam.ts";
+import { parseGroup, pickJobAccount, supplementaryGroups } from "./posix_accounts.ts";
 
 export interface ProcInfo {
   pid: number;
@@ -165,9 +176,79 @@ async function belongsToAttempt(pid: number, attemptId: string): Promise<boolean
   return (await environOf(pid)).includes(`LB_ATTEMPT_ID=${attemptId}`);
 }
 
+const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** setpriv's path, or null where util-linux's setpriv is not installed. */
+export function findSetpriv(): string | null {
+  return SETPRIV_PATHS.find(isExecutableFile) ?? null;
+}
+
+/**
+ * Where `program` is found on the job's PATH (as execvp would look), or null. A program
+ * with a slash is taken as it is (job_process.ts already made it absolute).
+ */
+export function findOnPath(program: string, path: string | undefined): string | null {
+  if (program.includes("/")) return isExecutableFile(program) ? program : null;
+  for (const dir of (path ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+    const candidate = join(dir || ".", program);
+    if (dir && isExecutableFile(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function resolveJobAccount(wanted: string): Promise<{ account: JobAccount; warnings: string[] }> {
+  if (Deno.uid() !== 0) {
+    return {
+      account: { kind: "agent", reason: "the agent does not run as root, so jobs run as the agent's own account and can read its credential" },
+      warnings: [],
+    };
+  }
+  const passwd = await Deno.readTextFile("/etc/passwd");
+  const groupText = await Deno.readTextFile("/etc/group").catch(() => "");
+  const { account, warning } = pickJobAccount(passwd, wanted);
+  const warnings = warning ? [warning] : [];
+  const groups = supplementaryGroups(parseGroup(groupText), account);
+  if (!findSetpriv()) warnings.push("setpriv not found (util-linux): jobs get no supplementary groups, GPU device groups included");
+  return { account: { kind: "separate", name: account.name, uid: account.uid, gid: account.gid, groups }, warnings };
+}
+
+function jobSpawn(program: string, args: string[], env: Record<string, string>, runAs: JobRunAs | null): JobSpawn {
+  if (!runAs) return { program, args, options: { detached: true } };
+  const setpriv = findSetpriv();
+  if (!setpriv) return { program, args, options: { detached: true, uid: runAs.uid, gid: runAs.gid } };
+  // setpriv would report a missing program only as exit code 127; look it up first so a
+  // typo is still spawn_failed, as it is without an account.
+  const resolved = findOnPath(program, env.PATH);
+  if (!resolved) throw new Deno.errors.NotFound(`"${program}" is not on the job's PATH`);
+  const groups = runAs.groups.length > 0 ? `--groups=${runAs.groups.join(",")}` : "--clear-groups";
+  return { program: setpriv, args: [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups, "--", resolved, ...args], options: { detached: true } };
+}
+
+async function ownFolder(path: string, runAs: JobRunAs | null, mode: number): Promise<void> {
+  if (!runAs) {
+    // Same account: owner-only keeps other local users out; the job itself can read everything.
+    await Deno.chmod(path, mode & 0o700);
+    return;
+  }
+  // The agent keeps ownership: the job account's uid is shared by all attempts, the group is not.
+  await Deno.chown(path, null, runAs.gid);
+  await Deno.chmod(path, mode);
+}
+
 export const linuxSeam: OsSeam = {
   platformName: () => Deno.build.os,
-  spawnOptions: () => ({ detached: true }),
+  resolveJobAccount,
+  jobSpawn,
+  ownFolder,
   killTree: (pid, graceMs) => terminateTree(pid, graceMs, true),
   // The leader is gone and its pid may be reused: only the group id is trusted now.
   killLeftovers: (pid) => terminateTree(pid, 2_000, false),

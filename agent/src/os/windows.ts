@@ -32,9 +32,22 @@ async function taskkill(pid: number): Promise<void> {
 
 export const windowsSeam: OsSeam = {
   platformName: () => "windows",
+  // TODO(lead): wire the Windows job account from agent/src/os/windows/ (h/windows:
+  // CreateProcessAsUserW with file-redirected stdio, Job Object) here and in jobSpawn and
+  // ownFolder (ACLs). Until then jobs run as the agent's own account, and `status` says so.
+  resolveJobAccount: () =>
+    Promise.resolve({
+      account: {
+        kind: "agent",
+        reason: "separate job accounts are not wired on Windows yet, so jobs run as the agent's own account and can read its credential",
+      },
+      warnings: [],
+    }),
   // No `detached`: DETACHED_PROCESS would give console jobs no console, and taskkill /T
   // follows parent links, so a shared group is not needed.
-  spawnOptions: () => ({}),
+  jobSpawn: (program, args) => ({ program, args, options: {} }),
+  // Windows ignores POSIX modes; the state folder's ACL (README) is what protects it.
+  ownFolder: () => Promise.resolve(),
   killTree: (pid) => taskkill(pid),
   killLeftovers: () => Promise.resolve(),
   // Without a way to prove a pid still belongs to the old attempt, killing it could end an
