@@ -73,9 +73,13 @@ Deno.test("a job hunting for the credential and the agent's environment finds ne
   const err = collectLines(child.stderr);
   try {
     await gw.waitFor("hello", () => true, 30_000);
-    const assign = makeAssign(["sh", "-c", `{
+    const assign = makeAssign([
+      "sh",
+      "-c",
+      `{
 ${HUNT}
-} > "$LB_OUTPUT_DIR/loot.txt" 2>&1; cat "$LB_OUTPUT_DIR/loot.txt"`], {
+} > "$LB_OUTPUT_DIR/loot.txt" 2>&1; cat "$LB_OUTPUT_DIR/loot.txt"`,
+    ], {
       env: { HUNT_STATE: stateDir, HUNT_PARENT: parent, HUNT_WORK: `${stateDir}-work` },
     });
     gw.presign = store.presignFor(assign.job_id);
