@@ -5,21 +5,12 @@
 // chain leads to it. Windows has no polite signal a service can send a console program,
 // so the kill is forced at once (graceMs is not used). After the job's main process exited
 // its pid may be reused immediately, so nothing is killed by pid afterwards.
-import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { type Gpu, windowsPathProblem } from "../../../packages/protocol/src/index.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 
-const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
-
-/** Why a relative path cannot be a Windows file path (reserved names, forbidden characters), or null. */
-export function windowsPathProblem(path: string): string | null {
-  for (const segment of path.split("/")) {
-    if (/[<>:"|?*]/.test(segment)) return `segment "${segment}" contains a character Windows forbids`;
-    if (/[. ]$/.test(segment)) return `segment "${segment}" ends with a dot or space`;
-    if (RESERVED.test(segment)) return `segment "${segment}" is a reserved Windows device name`;
-  }
-  return null;
-}
+// The rules live in the protocol package, which the API also applies to inputs at submit.
+export { windowsPathProblem };
 
 async function taskkill(pid: number): Promise<void> {
   try {
