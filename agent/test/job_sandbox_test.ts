@@ -306,3 +306,36 @@ Deno.test("--pass-env passes exactly the named variables; nothing else of the ag
     await store.close();
   }
 });
+
+Deno.test("a program is looked up on the job's PATH with the job's rights: a folder only root may enter is passed over", async () => {
+  requireRoot();
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const { parent } = await labFolder();
+  const agent = await startAgent(gw);
+  try {
+    for (const [dir, mode] of [["root-only", 0o700], ["public", 0o755]] as const) {
+      await Deno.mkdir(`${parent}/${dir}`, { mode });
+      await Deno.chmod(`${parent}/${dir}`, mode);
+      await Deno.writeTextFile(`${parent}/${dir}/lbprobe`, `#!/bin/sh\necho ${dir}\n`, { mode: 0o755 });
+      await Deno.chmod(`${parent}/${dir}/lbprobe`, 0o755);
+    }
+    const assign = makeAssign(["lbprobe"], { env: { PATH: `${parent}/root-only:${parent}/public:/usr/bin:/bin` } });
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    const f = await gw.waitFor("attempt.finished");
+    assertEquals(f.outcome, "succeeded", JSON.stringify(f.error));
+    assertEquals(uploaded(store, f, assign.job_id, "logs/stdout.log"), "public\n");
+
+    const hidden = makeAssign(["lbprobe"], { env: { PATH: `${parent}/root-only:/usr/bin:/bin` } });
+    gw.send(hidden);
+    const g = await gw.waitFor("attempt.finished", (m) => m.attempt_id === hidden.attempt_id);
+    assertEquals(g.error?.code, "spawn_failed");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+    await Deno.remove(parent, { recursive: true });
+  }
+});

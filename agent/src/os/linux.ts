@@ -22,7 +22,7 @@
 // the process group stay the job's. Without setpriv, Deno's uid/gid are used and the job
 // gets no supplementary groups (a warning at startup says so). Root may signal processes
 // of any uid and read every /proc/<pid>/stat and environ, so killing needs nothing extra.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
 import { sleep } from "../timers.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
@@ -192,17 +192,55 @@ export function findSetpriv(): string | null {
   return SETPRIV_PATHS.find(isExecutableFile) ?? null;
 }
 
-/**
- * Where `program` is found on the job's PATH (as execvp would look), or null. A program
- * with a slash is taken as it is (job_process.ts already made it absolute).
- */
-export function findOnPath(program: string, path: string | undefined): string | null {
-  if (program.includes("/")) return isExecutableFile(program) ? program : null;
-  for (const dir of (path ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
-    const candidate = join(dir || ".", program);
-    if (dir && isExecutableFile(candidate)) return candidate;
+/** Whether `st` grants `bit` (1 = x, 4 = r) to a process running as `runAs`, by the owner/group/other rule. */
+function grants(st: Deno.FileInfo, runAs: JobRunAs, bit: number): boolean {
+  const mode = st.mode ?? 0;
+  if (st.uid === runAs.uid) return ((mode >> 6) & bit) !== 0;
+  if (st.gid !== null && (st.gid === runAs.gid || runAs.groups.includes(st.gid))) return ((mode >> 3) & bit) !== 0;
+  return (mode & bit) !== 0;
+}
+
+/** Whether the job could execute `path`: a file it may execute, behind folders it may pass through. */
+function jobMayExecute(path: string, runAs: JobRunAs): boolean {
+  try {
+    const st = Deno.statSync(path);
+    if (!st.isFile || !grants(st, runAs, 1)) return false;
+    for (let dir = dirname(path);; dir = dirname(dir)) {
+      if (!grants(Deno.statSync(dir), runAs, 1)) return false;
+      if (dirname(dir) === dir) return true;
+    }
+  } catch {
+    return false;
   }
-  return null;
+}
+
+/**
+ * Where the job would find `program`, looking as execvp does but with the job's rights: a
+ * PATH folder only root may enter (/root/.local/bin in a root shell's PATH) is passed over,
+ * as it would be for the job. A program with a slash (already absolute) is taken as it is.
+ * Throws NotFound (spawn_failed: program not found) or PermissionDenied.
+ */
+export function findProgramFor(program: string, path: string | undefined, runAs: JobRunAs): string {
+  if (program.includes("/")) {
+    if (jobMayExecute(program, runAs)) return program;
+    if (isExecutableFile(program) || fileExists(program)) {
+      throw new Deno.errors.PermissionDenied(`the job account "${runAs.name}" may not execute "${program}"`);
+    }
+    throw new Deno.errors.NotFound(`"${program}" does not exist`);
+  }
+  for (const dir of (path ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+    if (dir && jobMayExecute(join(dir, program), runAs)) return join(dir, program);
+  }
+  throw new Deno.errors.NotFound(`"${program}" is not on the job's PATH`);
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function resolveJobAccount(wanted: string): Promise<{ account: JobAccount; warnings: string[] }> {
@@ -223,12 +261,11 @@ async function resolveJobAccount(wanted: string): Promise<{ account: JobAccount;
 
 function jobSpawn(program: string, args: string[], env: Record<string, string>, runAs: JobRunAs | null): JobSpawn {
   if (!runAs) return { program, args, options: { detached: true } };
+  // Looked up here with the job's rights: setpriv would report a missing program only as
+  // exit code 127 (a typo must still be spawn_failed), and Deno would look it up as root.
+  const resolved = findProgramFor(program, env.PATH, runAs);
   const setpriv = findSetpriv();
-  if (!setpriv) return { program, args, options: { detached: true, uid: runAs.uid, gid: runAs.gid } };
-  // setpriv would report a missing program only as exit code 127; look it up first so a
-  // typo is still spawn_failed, as it is without an account.
-  const resolved = findOnPath(program, env.PATH);
-  if (!resolved) throw new Deno.errors.NotFound(`"${program}" is not on the job's PATH`);
+  if (!setpriv) return { program: resolved, args, options: { detached: true, uid: runAs.uid, gid: runAs.gid } };
   const groups = runAs.groups.length > 0 ? `--groups=${runAs.groups.join(",")}` : "--clear-groups";
   return { program: setpriv, args: [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, groups, "--", resolved, ...args], options: { detached: true } };
 }
