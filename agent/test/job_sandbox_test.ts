@@ -339,3 +339,46 @@ Deno.test("a program is looked up on the job's PATH with the job's rights: a fol
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+Deno.test("status of an agent that is not root says plainly that jobs can read its credential", async () => {
+  requireRoot();
+  const gw = new FakeGateway();
+  const { parent, stateDir } = await labFolder();
+  try {
+    await writeIdentity(stateDir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+    await Deno.mkdir(`${parent}/deno-dir`);
+    const nobody = (await passwdEntry("nobody"))!;
+    for (const p of [stateDir, `${stateDir}/agent.json`, `${parent}/deno-dir`]) await Deno.chown(p, nobody.uid, nobody.gid);
+    // The real CLI, run as an unprivileged user (as a developer would run it).
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        `--reuid=${nobody.uid}`,
+        `--regid=${nobody.gid}`,
+        "--clear-groups",
+        "--",
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--config",
+        CONFIG,
+        ...permissionFlags(),
+        MAIN,
+        "status",
+        "--state-dir",
+        stateDir,
+      ],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin", HOME: parent, DENO_DIR: `${parent}/deno-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(out.code, 0, dec.decode(out.stderr));
+    const status = JSON.parse(dec.decode(out.stdout));
+    assertEquals(status.jobs.separate_account, false);
+    assertMatch(status.jobs.warnings[0], /^jobs can read this agent's credential: the agent does not run as root/);
+    assert(!dec.decode(out.stdout).includes(gw.credential));
+  } finally {
+    await gw.close();
+    await Deno.remove(parent, { recursive: true });
+  }
+});
