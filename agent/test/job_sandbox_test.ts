@@ -382,3 +382,50 @@ Deno.test("status of an agent that is not root says plainly that jobs can read i
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+Deno.test("run closes a widened state folder again and sweeps the work folders an older agent left inside it", async () => {
+  const gw = new FakeGateway();
+  const { parent, stateDir } = await labFolder();
+  await writeIdentity(stateDir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  // As an agent before 0009 left it: job folders inside, opened up for them.
+  const legacy = `${stateDir}/work/att_01M8OLDOLDOLDOLDOLDOLDOLDO`;
+  await Deno.mkdir(`${legacy}/outputs`, { recursive: true });
+  await Deno.chmod(stateDir, 0o755);
+  await Deno.chmod(`${stateDir}/agent.json`, 0o644);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--config", CONFIG, ...permissionFlags(), MAIN, "run", "--state-dir", stateDir],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = collectLines(child.stdout);
+  const err = collectLines(child.stderr);
+  try {
+    await gw.waitFor("hello", () => true, 30_000);
+    assertEquals((await Deno.stat(stateDir)).mode! & 0o777, 0o700);
+    assertEquals((await Deno.stat(`${stateDir}/agent.json`)).mode! & 0o777, 0o600);
+    assert(!(await exists(legacy)), "the old work folder was swept");
+    assert(out.lines.some((l) => l.includes("removed a work folder left by a previous agent process")));
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already exited */ }
+    await child.status;
+    await out.done;
+    await err.done;
+    await gw.close();
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("enroll refuses a work folder inside the state folder", async () => {
+  const { parent, stateDir } = await labFolder();
+  try {
+    const r = await runCli(["enroll", "--server", "ws://127.0.0.1:9", "--token", "lbe_x", "--state-dir", stateDir, "--work-dir", `${stateDir}/work`]);
+    assertEquals(r.code, 2);
+    assertMatch(r.stderr, /is inside the state folder/);
+    assert(!(await exists(`${stateDir}/agent.json`)));
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
