@@ -299,7 +299,7 @@ export class AttemptRunner {
     let killing: Promise<void> | null = null;
     const onKill = () => {
       log.info("killing process tree", { pid: proc.pid, reason: this.stopReason() });
-      killing = os.killTree(proc.pid, timings.killGraceMs).catch((e) => log.error("kill failed", { error: errorText(e) }));
+      killing = os.killTree(proc.pid, timings.killGraceMs, this.deps.job.runAs).catch((e) => log.error("kill failed", { error: errorText(e) }));
     };
     if (this.kill.signal.aborted) onKill();
     else this.kill.signal.addEventListener("abort", onKill, { once: true });
@@ -312,7 +312,7 @@ export class AttemptRunner {
       await progress;
       if (killing) await killing;
       // Background processes the job left behind would hold GPUs after "done".
-      await os.killLeftovers(proc.pid).catch(() => {});
+      await os.killLeftovers(proc.pid, this.deps.job.runAs).catch(() => {});
       await proc.closeLogs(timings.logDrainMs);
     }
   }

@@ -11,6 +11,7 @@ import { exists, makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { collectLines, CONFIG, MAIN, permissionFlags, runCli } from "./helpers/cli.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
+import { isAlive, pidsOfAttempt } from "./helpers/procs.ts";
 import { until } from "./helpers/wait.ts";
 
 const dec = new TextDecoder();
@@ -427,5 +428,34 @@ Deno.test("enroll refuses a work folder inside the state folder", async () => {
     assert(!(await exists(`${stateDir}/agent.json`)));
   } finally {
     await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("a process that left the job's session and process group is ended with the job: it still holds the attempt's gid", async () => {
+  requireRoot();
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw);
+  try {
+    // setsid: own session and group, so neither the group kill nor (once the job exited)
+    // the parent links reach it. Only the attempt's gid still says whose it is.
+    const assign = makeAssign([
+      "sh",
+      "-c",
+      `setsid sh -c 'echo $$ > "$LB_OUTPUT_DIR/escaped.pid"; exec sleep 300' & while [ ! -s "$LB_OUTPUT_DIR/escaped.pid" ]; do sleep 0.05; done`,
+    ]);
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    const f = await gw.waitFor("attempt.finished");
+    assertEquals(f.outcome, "succeeded");
+    const pid = Number(uploaded(store, f, assign.job_id, "outputs/escaped.pid").trim());
+    assert(pid > 0, "the escaped process wrote its pid");
+    assertEquals(await pidsOfAttempt(assign.attempt_id), [], "nothing of the attempt is left running");
+    assert(!(await isAlive(pid)), `escaped pid ${pid} still runs`);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
   }
 });

@@ -24,6 +24,7 @@
 // of any uid and read every /proc/<pid>/stat and environ, so killing needs nothing extra.
 import { dirname, join } from "node:path";
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { ATTEMPT_GID_BASE } from "../attempt_account.ts";
 import { sleep } from "../timers.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { JobAccount, JobRunAs, JobSpawn, OsSeam } from "./os_seam.ts";
@@ -171,6 +172,48 @@ async function terminateTree(pgid: number, graceMs: number, followChildren: bool
   }
 }
 
+/**
+ * Live pids whose real gid is `gid`, from /proc/<pid>/status (root may read every one).
+ * A process cannot drop the attempt's gid without root, and a reused pid with that gid is
+ * the attempt's too, so the gid alone is a safe identity.
+ */
+export async function pidsWithGid(gid: number): Promise<number[] | null> {
+  const text = await helperOutput("/bin/sh", ["-c", "grep -H -e '^State:' -e '^Gid:' /proc/[0-9]*/status 2>/dev/null"]);
+  if (text === null) return null;
+  const state = new Map<number, string>();
+  const pids: number[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\/proc\/(\d+)\/status:(State|Gid):\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (m[2] === "State") state.set(pid, m[3]!);
+    else if (Number(m[3]) === gid) pids.push(pid);
+  }
+  return pids.filter((pid) => state.get(pid) !== "Z" && state.get(pid) !== "X");
+}
+
+/**
+ * Ends every process holding the attempt's own gid: what escaped the process group and the
+ * parent links (a double fork, its own setsid) before the first snapshot. SIGTERM, then
+ * SIGKILL after `graceMs`. Only gids of the per-attempt range: never a real group.
+ */
+async function terminateAttemptGid(runAs: JobRunAs | null | undefined, graceMs: number): Promise<void> {
+  if (!runAs || runAs.gid < ATTEMPT_GID_BASE) return;
+  let pids = await pidsWithGid(runAs.gid);
+  if (!pids || pids.length === 0) return;
+  for (const pid of pids) trySignal(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids && pids.length > 0) {
+    await sleep(100);
+    pids = await pidsWithGid(runAs.gid);
+  }
+  for (let i = 0; i < 40 && pids && pids.length > 0; i++) {
+    for (const pid of pids) trySignal(pid, "SIGKILL");
+    await sleep(50);
+    pids = await pidsWithGid(runAs.gid);
+  }
+}
+
 /** True when the environment of `pid` holds LB_ATTEMPT_ID=<attemptId>: proof the process is that attempt's. */
 async function belongsToAttempt(pid: number, attemptId: string): Promise<boolean> {
   return (await environOf(pid)).includes(`LB_ATTEMPT_ID=${attemptId}`);
@@ -286,9 +329,16 @@ export const linuxSeam: OsSeam = {
   resolveJobAccount,
   jobSpawn,
   ownFolder,
-  killTree: (pid, graceMs) => terminateTree(pid, graceMs, true),
-  // The leader is gone and its pid may be reused: only the group id is trusted now.
-  killLeftovers: (pid) => terminateTree(pid, 2_000, false),
+  async killTree(pid, graceMs, runAs) {
+    await terminateTree(pid, graceMs, true);
+    await terminateAttemptGid(runAs, graceMs);
+  },
+  // The leader is gone and its pid may be reused: only the group id and the attempt's own
+  // gid are trusted now.
+  async killLeftovers(pid, runAs) {
+    await terminateTree(pid, 2_000, false);
+    await terminateAttemptGid(runAs, 2_000);
+  },
   async killStale(pid, attemptId) {
     const procs = await readProcs();
     if (!procs) return 0;

@@ -47,15 +47,17 @@ export interface OsSeam {
   ownFolder(path: string, runAs: JobRunAs | null, mode: number): Promise<void>;
   /**
    * Ends a RUNNING job's whole tree (children, grandchildren). Polite first where the OS
-   * has a polite signal, forced after `graceMs`. Only call it before the job's own exit
+   * has a polite signal, forced after `graceMs`. With `runAs`, every process still holding
+   * the attempt's own gid is ended too, wherever it wandered (Linux). Only call it before the job's own exit
    * was observed: on Windows a pid may be reused right after.
    */
-  killTree(pid: number, graceMs: number): Promise<void>;
+  killTree(pid: number, graceMs: number, runAs?: JobRunAs | null): Promise<void>;
   /**
    * After the job's main process exited: ends what it left behind, where that can be done
-   * safely (Linux: its process group). No-op where a dead pid cannot be trusted.
+   * safely (Linux: its process group, and with `runAs` every process holding the attempt's
+   * own gid). No-op where a dead pid cannot be trusted.
    */
-  killLeftovers(pid: number): Promise<void>;
+  killLeftovers(pid: number, runAs?: JobRunAs | null): Promise<void>;
   /**
    * After an agent restart: ends a job tree the previous agent process left running, only
    * when it can prove the processes belong to that attempt. Returns how many it signalled.
