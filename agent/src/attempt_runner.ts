@@ -246,7 +246,7 @@ export class AttemptRunner {
       this.phase = "finishing";
       return this.finished("failed", null, { code: "spawn_failed", message: errorText(e) }, []);
     }
-    await writeProcessRecord(dir, proc.pid, this.id).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
+    await writeProcessRecord(dir, proc.pid, this.id, runAs?.gid ?? null).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
     log.info("process started", { pid: proc.pid });
 
     const status = await this.supervise(proc);

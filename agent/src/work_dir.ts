@@ -123,16 +123,18 @@ export async function removeDir(path: string, log: Logger): Promise<boolean> {
   return false;
 }
 
-export async function writeProcessRecord(dir: WorkDir, pid: number, attemptId: string): Promise<void> {
-  await Deno.writeTextFile(dir.processFile, JSON.stringify({ pid, attempt_id: attemptId, started_at: new Date().toISOString() }));
+/** Writes process.json: the job's pid and, as a job account, the attempt's own gid (null otherwise). */
+export async function writeProcessRecord(dir: WorkDir, pid: number, attemptId: string, gid: number | null): Promise<void> {
+  await Deno.writeTextFile(dir.processFile, JSON.stringify({ pid, attempt_id: attemptId, gid, started_at: new Date().toISOString() }));
 }
 
 /**
  * At startup the agent knows nothing of earlier attempts (hello says restarted: true and
  * the gateway settles them), so every folder under each of `workRoots` is left over: end
- * any job tree that provably still runs for it, then remove the folder. process.json sits
- * where the job could have rewritten it; killStale only signals processes whose own
- * environment names the attempt, so a forged pid cannot aim it elsewhere.
+ * any job tree that provably still runs for it, then remove the folder. As a job account,
+ * the job cannot replace process.json (the agent's file, in a sticky folder); as the
+ * agent's own account it could, but killStale only signals processes whose own
+ * environment names the attempt, or that hold a gid of the per-attempt range.
  */
 export async function sweepWork(workRoots: string[], os: OsSeam, log: Logger): Promise<void> {
   for (const workRoot of workRoots) {
@@ -147,9 +149,9 @@ export async function sweepWork(workRoots: string[], os: OsSeam, log: Logger): P
       if (!entry.isDirectory) continue;
       const dir = workDirOf(workRoot, entry.name);
       try {
-        const rec = JSON.parse(await Deno.readTextFile(dir.processFile)) as { pid?: unknown; attempt_id?: unknown };
+        const rec = JSON.parse(await Deno.readTextFile(dir.processFile)) as { pid?: unknown; attempt_id?: unknown; gid?: unknown };
         if (typeof rec.pid === "number" && rec.attempt_id === entry.name) {
-          const n = await os.killStale(rec.pid, entry.name);
+          const n = await os.killStale(rec.pid, entry.name, typeof rec.gid === "number" ? rec.gid : null);
           if (n > 0) log.warn("ended a job left running by a previous agent process", { attempt_id: entry.name, pid: rec.pid, processes: n });
         }
       } catch {

@@ -459,3 +459,42 @@ Deno.test("a process that left the job's session and process group is ended with
     await store.close();
   }
 });
+
+Deno.test("after an agent crash, the next run also ends what left the crashed job's group, by the attempt's gid", async () => {
+  requireRoot();
+  const gw = new FakeGateway();
+  const { parent, stateDir } = await labFolder();
+  await writeIdentity(stateDir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  const spawnRun = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--config", CONFIG, ...permissionFlags(), MAIN, "run", "--state-dir", stateDir],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  let child = spawnRun();
+  try {
+    await gw.waitFor("hello", () => true, 30_000);
+    const assign = makeAssign(["sh", "-c", `setsid sh -c 'echo $$ > "$LB_OUTPUT_DIR/escaped.pid"; exec sleep 300' & sleep 300`]);
+    gw.send(assign);
+    const escapedFile = `${stateDir}-work/${assign.attempt_id}/outputs/escaped.pid`;
+    const escaped = await until(async () => Number((await Deno.readTextFile(escapedFile).catch(() => "")).trim()) || undefined, "escaped pid");
+    await until(() => exists(`${stateDir}-work/${assign.attempt_id}/process.json`), "process.json written");
+    child.kill("SIGKILL"); // the agent dies; the job and its escaped child keep running
+    await child.status;
+    assert(await isAlive(escaped), "the escaped process outlives the agent");
+
+    child = spawnRun();
+    await gw.waitFor("hello", () => true, 30_000, 1);
+    assertEquals(await pidsOfAttempt(assign.attempt_id), [], "nothing of the crashed attempt is left");
+    assert(!(await isAlive(escaped)), `escaped pid ${escaped} still runs`);
+    assert(!(await exists(`${stateDir}-work/${assign.attempt_id}`)));
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await gw.close();
+    await Deno.remove(parent, { recursive: true });
+  }
+});

@@ -197,20 +197,20 @@ export async function pidsWithGid(gid: number): Promise<number[] | null> {
  * parent links (a double fork, its own setsid) before the first snapshot. SIGTERM, then
  * SIGKILL after `graceMs`. Only gids of the per-attempt range: never a real group.
  */
-async function terminateAttemptGid(runAs: JobRunAs | null | undefined, graceMs: number): Promise<void> {
-  if (!runAs || runAs.gid < ATTEMPT_GID_BASE) return;
-  let pids = await pidsWithGid(runAs.gid);
+async function terminateAttemptGid(gid: number | null | undefined, graceMs: number): Promise<void> {
+  if (typeof gid !== "number" || gid < ATTEMPT_GID_BASE) return;
+  let pids = await pidsWithGid(gid);
   if (!pids || pids.length === 0) return;
   for (const pid of pids) trySignal(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && pids && pids.length > 0) {
     await sleep(100);
-    pids = await pidsWithGid(runAs.gid);
+    pids = await pidsWithGid(gid);
   }
   for (let i = 0; i < 40 && pids && pids.length > 0; i++) {
     for (const pid of pids) trySignal(pid, "SIGKILL");
     await sleep(50);
-    pids = await pidsWithGid(runAs.gid);
+    pids = await pidsWithGid(gid);
   }
 }
 
@@ -331,24 +331,26 @@ export const linuxSeam: OsSeam = {
   ownFolder,
   async killTree(pid, graceMs, runAs) {
     await terminateTree(pid, graceMs, true);
-    await terminateAttemptGid(runAs, graceMs);
+    await terminateAttemptGid(runAs?.gid, graceMs);
   },
   // The leader is gone and its pid may be reused: only the group id and the attempt's own
   // gid are trusted now.
   async killLeftovers(pid, runAs) {
     await terminateTree(pid, 2_000, false);
-    await terminateAttemptGid(runAs, 2_000);
+    await terminateAttemptGid(runAs?.gid, 2_000);
   },
-  async killStale(pid, attemptId) {
+  async killStale(pid, attemptId, gid) {
     const procs = await readProcs();
     if (!procs) return 0;
     const members = [];
     for (const p of procs.values()) {
       if (p.pgid === pid && isLive(p) && (await belongsToAttempt(p.pid, attemptId))) members.push(p);
     }
-    if (members.length === 0) return 0;
-    await terminateTree(pid, 2_000, false);
-    return members.length;
+    if (members.length > 0) await terminateTree(pid, 2_000, false);
+    // What left the group still holds the attempt's gid (a job account's attempt only).
+    const strays = typeof gid === "number" && gid >= ATTEMPT_GID_BASE ? (await pidsWithGid(gid))?.length ?? 0 : 0;
+    await terminateAttemptGid(gid, 2_000);
+    return Math.max(members.length, strays);
   },
   gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi"]),
   shutdownSignals: () => ["SIGINT", "SIGTERM"],

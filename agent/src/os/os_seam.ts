@@ -60,9 +60,10 @@ export interface OsSeam {
   killLeftovers(pid: number, runAs?: JobRunAs | null): Promise<void>;
   /**
    * After an agent restart: ends a job tree the previous agent process left running, only
-   * when it can prove the processes belong to that attempt. Returns how many it signalled.
+   * when it can prove the processes belong to that attempt (Linux: `LB_ATTEMPT_ID` in their
+   * environment, or the attempt's own `gid` from process.json). Returns how many it signalled.
    */
-  killStale(pid: number, attemptId: string): Promise<number>;
+  killStale(pid: number, attemptId: string, gid?: number | null): Promise<number>;
   /** GPUs from nvidia-smi; [] when there is no NVIDIA driver. */
   gpuInventory(): Promise<Gpu[]>;
   /** Signals that mean "stop the agent" on this OS. */
