@@ -35,10 +35,10 @@ async function passwdEntry(name: string) {
   return parsePasswd(await Deno.readTextFile("/etc/passwd")).find((a) => a.name === name);
 }
 
-/** A state folder and its work folder as siblings in a temp folder jobs may pass through. */
+/** A state folder and its work folder as siblings in a temp folder anyone may list, as /var/lib is. */
 async function labFolder(): Promise<{ parent: string; stateDir: string }> {
   const parent = await Deno.makeTempDir({ prefix: "lb-sandbox-" });
-  await Deno.chmod(parent, 0o711);
+  await Deno.chmod(parent, 0o755);
   return { parent, stateDir: `${parent}/state` };
 }
 
