@@ -6,7 +6,8 @@ import { AttemptRunner } from "./attempt_runner.ts";
 import { Backoff } from "./backoff.ts";
 import { type ConnectionEnd, connectionLoop } from "./connection_loop.ts";
 import type { Logger } from "./log.ts";
-import type { OsSeam } from "./os/os_seam.ts";
+import { runAsFor } from "./attempt_account.ts";
+import type { JobAccount, OsSeam } from "./os/os_seam.ts";
 import { Outbox } from "./outbox.ts";
 import { Presigner } from "./presigner.ts";
 import { endpointUrl } from "./server_url.ts";
@@ -26,9 +27,18 @@ export function maxStopMs(timings: Timings): number {
   return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS;
 }
 
+/** How jobs run on this agent, decided once at startup (run_command.ts). */
+export interface JobSetup {
+  /** Folder holding the attempts' work folders, outside the state folder. */
+  workRoot: string;
+  account: JobAccount;
+  /** The part of the agent's environment jobs get (job_env.ts inheritedEnv). */
+  inheritedEnv: Record<string, string>;
+}
+
 export interface AgentOptions {
   identity: AgentIdentity;
-  stateDir: string;
+  jobs: JobSetup;
   os: OsSeam;
   log: Logger;
   timings: Timings;
@@ -39,6 +49,8 @@ export interface AgentOptions {
 
 export class Agent {
   private readonly attempts = new Map<string, AttemptRunner>();
+  /** The own gid of each held attempt, so two live attempts never share one. */
+  private readonly attemptGids = new Map<string, number>();
   private readonly runs = new Set<Promise<void>>();
   /** Attempts this process already saw through (reported or dropped), oldest first. */
   private readonly settled = new Set<string>();
@@ -184,8 +196,12 @@ export class Agent {
       });
       return;
     }
+    const { jobs } = this.opts;
+    const runAs = runAsFor(jobs.account, msg.attempt_id, new Set(this.attemptGids.values()));
+    if (runAs) this.attemptGids.set(msg.attempt_id, runAs.gid);
     const runner = new AttemptRunner(msg, {
-      dir: workDirOf(this.opts.stateDir, msg.attempt_id),
+      dir: workDirOf(jobs.workRoot, msg.attempt_id),
+      job: { runAs, inheritedEnv: jobs.inheritedEnv },
       hub: this.hub,
       outbox: this.outbox,
       presigner: this.presigner,
@@ -196,6 +212,7 @@ export class Agent {
     this.attempts.set(msg.attempt_id, runner);
     const run = runner.run().finally(() => {
       this.attempts.delete(msg.attempt_id);
+      this.attemptGids.delete(msg.attempt_id);
       this.runs.delete(run);
       this.settled.add(msg.attempt_id);
       if (this.settled.size > 1_000) this.settled.delete(this.settled.values().next().value!);

@@ -1,13 +1,16 @@
-// The state folder: agent.json (identity and credential) and work/<attempt_id>/ folders.
+// The state folder: agent.json (identity, credential, job settings) and the run lock.
 //
-//   <state-dir>/agent.json            {servers, agent_id, credential, name}, mode 0600
+//   <state-dir>/agent.json            {servers, agent_id, credential, name, work_dir, job_user, pass_env}, 0600
 //   <state-dir>/agent.lock            held (flock) by the one `run` process using the folder
-//   <state-dir>/work/<attempt_id>/    inputs/ outputs/ logs/ process.json
+//   <work-dir>/<attempt_id>/          inputs/ outputs/ logs/ home/ tmp/ process.json (work_dir.ts)
 //
+// The state folder is 0700 and jobs never run inside it: the work folders live in a
+// sibling (`<state-dir>-work` unless --work-dir says otherwise), so a job that walks up
+// from its folder finds no credential (docs/decisions/0009-job-account-and-folders.md).
 // agent.json is written atomically (temp file, fsync, rename) so a power cut during
 // enrollment never leaves a half-written credential behind. Files written before agents
 // knew several gateways hold a single `server`; they still load, as a list of one.
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { ID_PREFIX, isId } from "../../packages/protocol/src/index.ts";
 import type { OsSeam } from "./os/os_seam.ts";
 import { serverUrlProblem } from "./server_url.ts";
@@ -18,7 +21,16 @@ export interface AgentIdentity {
   agent_id: string;
   credential: string;
   name: string;
+  /** Absolute folder holding the attempts' work folders; absent in older files (defaultWorkRoot). */
+  work_dir?: string;
+  /** The account jobs run as where the agent is privileged; absent: DEFAULT_JOB_USER. */
+  job_user?: string;
+  /** Names of the agent's environment variables jobs also get; absent: none. */
+  pass_env?: string[];
 }
+
+/** The job account `--job-user` defaults to. */
+export const DEFAULT_JOB_USER = "labbridge-job";
 
 export const AGENT_FILE = "agent.json";
 
@@ -26,8 +38,25 @@ export function agentFilePath(stateDir: string): string {
   return join(stateDir, AGENT_FILE);
 }
 
-export function workRoot(stateDir: string): string {
+/** The work folder's default: a sibling of the state folder, never inside it. */
+export function defaultWorkRoot(stateDir: string): string {
+  return `${resolve(stateDir)}-work`;
+}
+
+/** Where agents before 0009 put work folders (inside the state folder); swept at startup. */
+export function legacyWorkRoot(stateDir: string): string {
   return join(stateDir, "work");
+}
+
+/** Why `workRoot` cannot hold jobs' folders for `stateDir` (one inside the other), or null. */
+export function workRootProblem(stateDir: string, workRoot: string): string | null {
+  const inside = (child: string, parent: string) => {
+    const rel = relative(resolve(parent), resolve(child));
+    return rel === "" || (!rel.startsWith("..") && !/^[A-Za-z]:/.test(rel) && !rel.startsWith("/"));
+  };
+  if (inside(workRoot, stateDir)) return `work folder "${workRoot}" is inside the state folder "${stateDir}": jobs could reach the credential`;
+  if (inside(stateDir, workRoot)) return `state folder "${stateDir}" is inside the work folder "${workRoot}"`;
+  return null;
 }
 
 export class StateError extends Error {
@@ -59,7 +88,22 @@ export async function readIdentity(stateDir: string): Promise<AgentIdentity | nu
   }
   const bad = servers.find((s) => serverUrlProblem(s) !== null);
   if (bad !== undefined) throw new StateError(`${agentFilePath(stateDir)}: server "${bad}" ${serverUrlProblem(bad)}`);
-  return { servers, agent_id: o.agent_id, credential: o.credential, name: o.name };
+  const identity: AgentIdentity = { servers, agent_id: o.agent_id, credential: o.credential, name: o.name };
+  if (o.work_dir !== undefined) {
+    if (typeof o.work_dir !== "string" || o.work_dir === "") throw new StateError(`${agentFilePath(stateDir)}: work_dir must be a folder path`);
+    identity.work_dir = o.work_dir;
+  }
+  if (o.job_user !== undefined) {
+    if (typeof o.job_user !== "string" || o.job_user === "") throw new StateError(`${agentFilePath(stateDir)}: job_user must be an account name`);
+    identity.job_user = o.job_user;
+  }
+  if (o.pass_env !== undefined) {
+    if (!Array.isArray(o.pass_env) || !o.pass_env.every((n) => typeof n === "string" && n !== "")) {
+      throw new StateError(`${agentFilePath(stateDir)}: pass_env must be a list of variable names`);
+    }
+    identity.pass_env = o.pass_env;
+  }
+  return identity;
 }
 
 /** `servers`, or the one `server` of an older agent.json; null when neither is usable. */
@@ -93,6 +137,16 @@ export async function writeIdentity(stateDir: string, identity: AgentIdentity, o
     await Deno.remove(temp).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Makes the state folder owner-only again at every start (0700, agent.json 0600): an older
+ * agent kept job folders inside it, and an admin may have widened it by hand.
+ */
+export async function lockDownStateDir(stateDir: string, os: OsSeam): Promise<void> {
+  if (!os.supportsChmod()) return;
+  await Deno.chmod(stateDir, 0o700);
+  await Deno.chmod(agentFilePath(stateDir), 0o600);
 }
 
 /**

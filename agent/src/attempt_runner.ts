@@ -27,19 +27,22 @@ import {
 } from "../../packages/protocol/src/index.ts";
 import { downloadInputs, type UploadResult, uploadResults } from "./attempt_transfers.ts";
 import { frameBytes } from "./frame_socket.ts";
+import { attemptEnv, envFlavor } from "./job_env.ts";
 import { JobProcess } from "./job_process.ts";
 import { errorText, type Logger } from "./log.ts";
-import type { OsSeam } from "./os/os_seam.ts";
+import type { JobRunAs, OsSeam } from "./os/os_seam.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Presigner } from "./presigner.ts";
 import { progressLoop } from "./progress_loop.ts";
 import type { SessionHub } from "./session_hub.ts";
 import type { Timings } from "./timings.ts";
 import { deferred, raceWith, sleep } from "./timers.ts";
-import { createWorkDir, removeDir, type WorkDir, writeProcessRecord } from "./work_dir.ts";
+import { createWorkDir, giveInputsToJob, removeDir, type WorkDir, writeProcessRecord } from "./work_dir.ts";
 
 export interface AttemptDeps {
   dir: WorkDir;
+  /** The attempt's account (null: the agent's own) and what it inherits of the agent's environment. */
+  job: { runAs: JobRunAs | null; inheritedEnv: Record<string, string> };
   hub: SessionHub;
   outbox: Outbox;
   presigner: Presigner;
@@ -123,7 +126,7 @@ export class AttemptRunner {
     const { dir, log } = this.deps;
     try {
       try {
-        await createWorkDir(dir);
+        await createWorkDir(dir, this.deps.job.runAs, this.deps.os);
       } catch (e) {
         // Without a folder nothing can run; the lease expires unstarted and the job is requeued.
         log.error("cannot create work folder; attempt not started", { error: errorText(e) });
@@ -246,17 +249,22 @@ export class AttemptRunner {
 
     this.phase = "running";
     let proc: JobProcess;
+    const { runAs, inheritedEnv } = this.deps.job;
     try {
+      await giveInputsToJob(dir, runAs);
       proc = await JobProcess.spawn({
         argv: this.assign.command,
         cwd: dir.root,
-        env: {
-          ...this.assign.env,
-          LB_JOB_ID: this.assign.job_id,
-          LB_ATTEMPT_ID: this.id,
-          LB_INPUT_DIR: dir.inputs,
-          LB_OUTPUT_DIR: dir.outputs,
-        },
+        env: attemptEnv({
+          flavor: envFlavor(os.platformName()),
+          inherited: inheritedEnv,
+          home: dir.home,
+          tmp: dir.tmp,
+          user: runAs?.name ?? null,
+          job: this.assign.env ?? {},
+          lb: { LB_JOB_ID: this.assign.job_id, LB_ATTEMPT_ID: this.id, LB_INPUT_DIR: dir.inputs, LB_OUTPUT_DIR: dir.outputs },
+        }),
+        runAs,
         stdoutPath: dir.stdoutLog,
         stderrPath: dir.stderrLog,
         os,
@@ -266,7 +274,7 @@ export class AttemptRunner {
       this.phase = "finishing";
       return this.finished("failed", null, { code: "spawn_failed", message: errorText(e) }, []);
     }
-    await writeProcessRecord(dir, proc.pid, this.id).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
+    await writeProcessRecord(dir, proc.pid, this.id, runAs?.gid ?? null).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
     log.info("process started", { pid: proc.pid });
 
     const status = await this.supervise(proc);
@@ -325,7 +333,7 @@ export class AttemptRunner {
     const onKill = () => {
       this.killedFor = this.stop?.kind ?? null;
       log.info("killing process tree", { pid: proc.pid, reason: this.stopReason() });
-      killing = os.killTree(proc.pid, timings.killGraceMs).catch((e) => log.error("kill failed", { error: errorText(e) }));
+      killing = os.killTree(proc.pid, timings.killGraceMs, this.deps.job.runAs).catch((e) => log.error("kill failed", { error: errorText(e) }));
     };
     if (this.kill.signal.aborted) onKill();
     else this.kill.signal.addEventListener("abort", onKill, { once: true });
@@ -338,7 +346,7 @@ export class AttemptRunner {
       await progress;
       if (killing) await killing;
       // Background processes the job left behind would hold GPUs after "done".
-      await os.killLeftovers(proc.pid).catch(() => {});
+      await os.killLeftovers(proc.pid, this.deps.job.runAs).catch(() => {});
       await proc.closeLogs(timings.logDrainMs);
     }
   }

@@ -5,14 +5,25 @@ import { endpointUrl, serverUrlProblem } from "./server_url.ts";
 
 export const USAGE = [
   "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
-  "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]]",
+  "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2]",
+  "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "       labbridge-agent status --state-dir <dir>",
 ].join("\n");
 
+/**
+ * How jobs run: the work folder, the job account, the agent's variables jobs also get.
+ * null: not given (enroll stores the default, run keeps agent.json's).
+ */
+export interface JobFlags {
+  workDir: string | null;
+  jobUser: string | null;
+  passEnv: string[] | null;
+}
+
 export type CliCommand =
-  | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string> }
-  /** `servers` overrides the enrolled gateway list for this run; null keeps agent.json's. */
-  | { command: "run"; stateDir: string; servers: string[] | null }
+  | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags }
+  /** `servers` and `jobs` override agent.json's for this run; null keeps agent.json's. */
+  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags }
   | { command: "status"; stateDir: string }
   | { command: "help" };
 
@@ -21,8 +32,8 @@ export class UsageError extends Error {
 }
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
-  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels"] },
-  run: { required: ["state-dir"], optional: ["server"] },
+  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env"] },
+  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env"] },
   status: { required: ["state-dir"], optional: [] },
 };
 
@@ -65,6 +76,34 @@ export function parseServerList(text: string): string[] {
   return servers;
 }
 
+/**
+ * Parses `--pass-env NAME,NAME2`: variables of the agent's environment that jobs also get.
+ * LB_ names are the agent's own to set, so passing one is a mistake.
+ */
+export function parsePassEnv(text: string): string[] {
+  const names: string[] = [];
+  // An empty list is allowed: `run --pass-env ""` passes nothing for this run.
+  if (text.trim() === "") return names;
+  for (const part of text.split(",")) {
+    const name = part.trim();
+    if (name === "") throw new UsageError(`--pass-env "${text}" has an empty entry`);
+    if (name.includes("=") || name.includes("\0")) throw new UsageError(`--pass-env "${name}" is not a variable name`);
+    if (name.toUpperCase().startsWith("LB_")) throw new UsageError(`--pass-env "${name}": LB_ variables are set by the agent`);
+    if (names.some((n) => n.toUpperCase() === name.toUpperCase())) throw new UsageError(`--pass-env "${name}" is given twice`);
+    names.push(name);
+  }
+  return names;
+}
+
+const ACCOUNT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$ -]{0,63}$/;
+
+function jobFlags(values: Map<string, string>): JobFlags {
+  const jobUser = values.get("job-user") ?? null;
+  if (jobUser !== null && !ACCOUNT_NAME.test(jobUser)) throw new UsageError(`--job-user "${jobUser}" is not an account name`);
+  const passEnv = values.get("pass-env");
+  return { workDir: values.get("work-dir") ?? null, jobUser, passEnv: passEnv === undefined ? null : parsePassEnv(passEnv) };
+}
+
 /** Parses argv (without the program name) into one command, or throws UsageError. */
 export function parseCliArgs(argv: string[]): CliCommand {
   const [command, ...rest] = argv;
@@ -90,7 +129,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
       if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
       i++;
     }
-    if (value === "" && name !== "labels") throw new UsageError(`--${name} must not be empty`);
+    if (value === "" && name !== "labels" && name !== "pass-env") throw new UsageError(`--${name} must not be empty`);
     values.set(name, value);
   }
   for (const name of spec.required) if (!values.has(name)) throw new UsageError(`missing --${name}`);
@@ -98,7 +137,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const stateDir = values.get("state-dir")!;
   if (command === "run") {
     const server = values.get("server");
-    return { command, stateDir, servers: server === undefined ? null : parseServerList(server) };
+    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values) };
   }
   if (command === "status") return { command, stateDir };
   const name = values.get("name") ?? null;
@@ -110,5 +149,6 @@ export function parseCliArgs(argv: string[]): CliCommand {
     stateDir,
     name,
     labels: parseLabels(values.get("labels") ?? ""),
+    jobs: jobFlags(values),
   };
 }

@@ -3,8 +3,8 @@
 // or a frame) and neither it nor the credential is ever printed. With several gateways,
 // they are tried in the order given; every one of them is stored for `run`.
 import { CLOSE_CODES, ID_PREFIX, isId } from "../../packages/protocol/src/index.ts";
-import { readIdentity, StateError, writeIdentity } from "./agent_state.ts";
-import { UsageError } from "./cli_args.ts";
+import { DEFAULT_JOB_USER, defaultWorkRoot, readIdentity, StateError, workRootProblem, writeIdentity } from "./agent_state.ts";
+import { type JobFlags, UsageError } from "./cli_args.ts";
 import { ConnectError, FrameSocket } from "./frame_socket.ts";
 import { errorText, type Logger } from "./log.ts";
 import type { OsSeam } from "./os/os_seam.ts";
@@ -18,6 +18,8 @@ export interface EnrollArgs {
   stateDir: string;
   name: string | null;
   labels: Record<string, string>;
+  /** Job settings kept in agent.json; null: the defaults (`<state-dir>-work`, labbridge-job, none). */
+  jobs: JobFlags;
 }
 
 export interface EnrollDeps {
@@ -35,6 +37,9 @@ type Answer = { kind: "enrolled"; agent_id: string; credential: string } | { kin
 export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise<number> {
   const { log, os } = deps;
   if (args.servers.length === 0) throw new UsageError("missing --server");
+  const workDir = args.jobs.workDir ?? defaultWorkRoot(args.stateDir);
+  const workProblem = workRootProblem(args.stateDir, workDir);
+  if (workProblem) throw new UsageError(workProblem);
   try {
     const existing = await readIdentity(args.stateDir);
     if (existing) {
@@ -57,7 +62,15 @@ export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise
     // the token is refused or used up, so asking the next gateway cannot help.
     if (answer.kind === "refused") return 1;
     if (answer.kind === "unreachable") continue;
-    await writeIdentity(args.stateDir, { servers: args.servers, agent_id: answer.agent_id, credential: answer.credential, name }, os);
+    await writeIdentity(args.stateDir, {
+      servers: args.servers,
+      agent_id: answer.agent_id,
+      credential: answer.credential,
+      name,
+      work_dir: workDir,
+      job_user: args.jobs.jobUser ?? DEFAULT_JOB_USER,
+      pass_env: args.jobs.passEnv ?? [],
+    }, os);
     log.info("enrolled", { agent_id: answer.agent_id, name, server, state_dir: args.stateDir });
     return 0;
   }

@@ -1,15 +1,19 @@
 // One job's process: spawned with its stdout/stderr streamed into logs/stdout.log and
 // logs/stderr.log (Deno.Command can only pipe, not hand a child a file), while the last
-// stdout line is tracked for progress reports.
+// stdout line is tracked for progress reports. The job gets exactly `env` (clearEnv: the
+// agent's own environment never leaks in; job_env.ts builds it) and runs as `runAs`.
 import { isAbsolute, resolve } from "node:path";
 import { LineTracker } from "./line_tracker.ts";
-import type { OsSeam } from "./os/os_seam.ts";
+import type { JobRunAs, OsSeam } from "./os/os_seam.ts";
 import { raceWith } from "./timers.ts";
 
 export interface SpawnSpec {
   argv: string[];
   cwd: string;
+  /** The job's whole environment. */
   env: Record<string, string>;
+  /** The attempt's account; null: the agent's own. */
+  runAs: JobRunAs | null;
   stdoutPath: string;
   stderrPath: string;
   os: OsSeam;
@@ -56,14 +60,16 @@ export class JobProcess {
     const stderr = await Deno.open(spec.stderrPath, { write: true, create: true, truncate: true });
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(resolveProgram(program, spec.cwd), {
-        args,
+      const start = spec.os.jobSpawn(resolveProgram(program, spec.cwd), args, spec.env, spec.runAs);
+      child = new Deno.Command(start.program, {
+        args: start.args,
         cwd: spec.cwd,
+        clearEnv: true,
         env: spec.env,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        ...spec.os.spawnOptions(),
+        ...start.options,
       }).spawn();
     } catch (e) {
       stdout.close();

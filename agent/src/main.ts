@@ -1,7 +1,7 @@
 // CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
 // Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
 import { resolve } from "node:path";
-import { parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
+import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
 import { enrollCommand } from "./enroll.ts";
 import { takeLifeline } from "./lifeline.ts";
 import { createLogger, errorText, stdoutSink } from "./log.ts";
@@ -18,6 +18,10 @@ function hostname(): string {
   }
 }
 
+function absoluteWorkDir(jobs: JobFlags): JobFlags {
+  return { ...jobs, workDir: jobs.workDir === null ? null : resolve(jobs.workDir) };
+}
+
 /** `parentPid`: the wrapper to live and die with (lifeline.ts); null without one. */
 export async function main(argv: string[], parentPid: number | null = null): Promise<number> {
   const log = createLogger();
@@ -28,14 +32,18 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
       case "help":
         console.log(USAGE);
         return 0;
-      // The state folder is made absolute once, here: jobs get LB_INPUT_DIR/LB_OUTPUT_DIR
-      // under it and must see absolute paths whatever folder the agent was started from.
+      // The state and work folders are made absolute once, here: jobs get LB_INPUT_DIR and
+      // LB_OUTPUT_DIR under the work folder and must see absolute paths whatever folder the
+      // agent was started from.
       case "enroll":
-        return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, { os, log, hostname });
+        return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run":
-        return await runCommand({ stateDir: resolve(cmd.stateDir), servers: cmd.servers }, { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid });
+        return await runCommand(
+          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs) },
+          { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid },
+        );
       case "status":
-        return await statusCommand(resolve(cmd.stateDir), stdoutSink);
+        return await statusCommand(resolve(cmd.stateDir), os, stdoutSink);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,7 +1,8 @@
-// `labbridge-agent run --state-dir <dir> [--server <list>]`: the service entry point. A
-// `--server` list replaces the enrolled one for this run only (agent.json is not
-// rewritten), so operators can move gateways without enrolling again.
-import { acquireRunLock, type AgentIdentity, readIdentity } from "./agent_state.ts";
+// `labbridge-agent run --state-dir <dir> [--server <list>] [--work-dir …] [--job-user …]
+// [--pass-env …]`: the service entry point. The flags replace agent.json's values for this
+// run only (agent.json is not rewritten), so operators can move gateways or change how jobs
+// run without enrolling again.
+import { acquireRunLock, type AgentIdentity, legacyWorkRoot, lockDownStateDir, readIdentity } from "./agent_state.ts";
 import { Agent } from "./agent.ts";
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
 import { errorText, type Logger } from "./log.ts";
@@ -9,6 +10,8 @@ import type { OsSeam } from "./os/os_seam.ts";
 import { watchParent } from "./lifeline.ts";
 import { isCleartextRemote } from "./server_url.ts";
 import type { Timings } from "./timings.ts";
+import type { JobFlags } from "./cli_args.ts";
+import { jobSettings, JobSetupError, setUpJobs } from "./job_setup.ts";
 import { sweepWork } from "./work_dir.ts";
 
 export interface RunDeps {
@@ -24,6 +27,8 @@ export interface RunArgs {
   stateDir: string;
   /** Gateway addresses for this run instead of agent.json's; null keeps agent.json's. */
   servers: string[] | null;
+  /** Job settings for this run instead of agent.json's; null fields keep agent.json's. */
+  jobs: JobFlags;
 }
 
 /** Exit codes: 0 stopped by a signal, 1 not enrolled / broken state, 3 credential refused or revoked. */
@@ -53,13 +58,13 @@ export async function runCommand(args: RunArgs, deps: RunDeps): Promise<number> 
     return 1;
   }
   try {
-    return await runLocked(stateDir, identity, log, deps);
+    return await runLocked(stateDir, identity, args.jobs, log, deps);
   } finally {
     lock.close();
   }
 }
 
-async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger, deps: RunDeps): Promise<number> {
+async function runLocked(stateDir: string, identity: AgentIdentity, flags: JobFlags, log: Logger, deps: RunDeps): Promise<number> {
   for (const server of identity.servers) {
     if (isCleartextRemote(server)) log.warn("gateway address is ws:// to a remote host: the credential travels unencrypted", { server });
   }
@@ -93,10 +98,20 @@ async function runLocked(stateDir: string, identity: AgentIdentity, log: Logger,
     }, lifeline.signal);
   }
   try {
-    await sweepWork(stateDir, deps.os, log);
+    await lockDownStateDir(stateDir, deps.os);
+    let jobs;
+    try {
+      jobs = await setUpJobs({ stateDir, ...jobSettings(stateDir, identity, flags), agentEnv: Deno.env.toObject() }, deps.os, log);
+    } catch (e) {
+      if (!(e instanceof JobSetupError)) throw e;
+      log.error(`cannot run jobs: ${e.message}`);
+      return 1;
+    }
+    // Agents before 0009 kept work folders inside the state folder: sweep there too.
+    await sweepWork([jobs.workRoot, legacyWorkRoot(stateDir)], deps.os, log);
     const gpus = await deps.os.gpuInventory();
     log.info("agent starting", { servers: identity.servers, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
-    const agent = new Agent({ identity, stateDir, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus });
+    const agent = new Agent({ identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus });
     const end = await agent.run(stop.signal);
     if (end.kind === "rejected") {
       const revoked = end.code === CLOSE_CODES.revoked;

@@ -72,7 +72,7 @@ Deno.test("full attempt: grant, input, run with LB_* env, presign, upload, finis
     gw.send(assign);
     await agent.waitLog("assignment of an attempt this agent already finished, ignored");
     assertEquals(gw.framesOf("attempt.start_request").length, 1);
-    assert(!(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+    assert(!(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
     assert(!agent.rawLogs.some((l) => l.includes(SIGNATURE)), "no presigned query string in logs");
     assert(!agent.rawLogs.some((l) => l.includes(gw.credential)), "no credential in logs");
     assert(
@@ -117,13 +117,13 @@ Deno.test("no start without start_granted; abort start_refused drops it silently
     await gw.waitFor("heartbeat", (h) => h.running.includes(assign.attempt_id));
     await pause(500);
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
-    assert(!(await exists(`${agent.stateDir}/work/${assign.attempt_id}/outputs/ran`)));
-    assert(await exists(`${agent.stateDir}/work/${assign.attempt_id}/inputs`), "work folder prepared");
+    assert(!(await exists(`${agent.workRoot}/${assign.attempt_id}/outputs/ran`)));
+    assert(await exists(`${agent.workRoot}/${assign.attempt_id}/inputs`), "work folder prepared");
 
     const mark = gw.mark();
     gw.send({ type: "attempt.abort", attempt_id: assign.attempt_id, reason: "start_refused" });
     await agent.waitLog("attempt dropped before start");
-    await gw.until(async () => !(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+    await gw.until(async () => !(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
     await gw.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id), 5_000);
     await pause(300);
     assertEquals(gw.framesOf("attempt.finished"), []);

@@ -1,5 +1,7 @@
-import { parseCliArgs, parseLabels, parseServerList, UsageError } from "../src/cli_args.ts";
+import { parseCliArgs, parseLabels, parsePassEnv, parseServerList, UsageError } from "../src/cli_args.ts";
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
+
+const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
@@ -9,6 +11,7 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
     stateDir: "/tmp/a",
     name: "n",
     labels: { k: "v", k2: "v2" },
+    jobs: NO_JOB_FLAGS,
   });
   assertEquals(parseCliArgs(["enroll", "--server", "wss://g", "--token", "t", "--state-dir", "d"]), {
     command: "enroll",
@@ -17,11 +20,12 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
     stateDir: "d",
     name: null,
     labels: {},
+    jobs: NO_JOB_FLAGS,
   });
 });
 
 Deno.test("cli: run and status", () => {
-  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null });
+  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
 });
@@ -62,8 +66,9 @@ Deno.test("cli: run --server overrides the enrolled gateways for one run", () =>
     command: "run",
     stateDir: "d",
     servers: ["ws://a:8081", "ws://b:8081"],
+    jobs: NO_JOB_FLAGS,
   });
-  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"] });
+  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS });
 });
 
 Deno.test("cli: a bad gateway list names the bad entry", () => {
@@ -79,4 +84,26 @@ Deno.test("cli: a bad gateway list names the bad entry", () => {
   ];
   for (const [text, message] of cases) assertThrows(() => parseServerList(text), UsageError, message);
   assertEquals(parseServerList("ws://a:8081,ws://a:8082,ws://b:8081"), ["ws://a:8081", "ws://a:8082", "ws://b:8081"]);
+});
+
+Deno.test("cli: enroll and run take --work-dir, --job-user and --pass-env", () => {
+  const jobs = { workDir: "/var/lib/lb-work", jobUser: "lab-jobs", passEnv: ["HF_HOME", "WANDB_MODE"] };
+  const flags = ["--work-dir", "/var/lib/lb-work", "--job-user", "lab-jobs", "--pass-env", "HF_HOME, WANDB_MODE"];
+  const enroll = parseCliArgs(["enroll", "--server", "ws://a", "--token", "t", "--state-dir", "d", ...flags]);
+  assertEquals(enroll.command === "enroll" ? enroll.jobs : null, jobs);
+  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs });
+  const none = parseCliArgs(["run", "--state-dir", "d", "--pass-env", ""]);
+  assertEquals(none.command === "run" ? none.jobs.passEnv : null, [], "an empty --pass-env passes nothing for this run");
+});
+
+Deno.test("cli: --pass-env refuses LB_ names, '=' and repeats; --job-user must be an account name", () => {
+  for (const [text, message] of [
+    ["A,LB_ATTEMPT_ID", "LB_ variables are set by the agent"],
+    ["lb_output_dir", "LB_ variables are set by the agent"],
+    ["A=1", "is not a variable name"],
+    ["A,,B", "has an empty entry"],
+    ["HF_HOME,hf_home", "is given twice"],
+  ]) assertThrows(() => parsePassEnv(text!), UsageError, message);
+  assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "a:b"]), UsageError, "is not an account name");
+  assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "../x"]), UsageError, "is not an account name");
 });

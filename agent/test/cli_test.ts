@@ -52,12 +52,23 @@ Deno.test("enroll writes agent.json 0600 and sends the token only in the Authori
 
     const file = `${stateDir}/agent.json`;
     assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
-    assertEquals(JSON.parse(await Deno.readTextFile(file)), { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "lab-1" });
+    assertEquals(JSON.parse(await Deno.readTextFile(file)), {
+      servers: [gw.url],
+      agent_id: gw.agentId,
+      credential: gw.credential,
+      name: "lab-1",
+      work_dir: `${stateDir}-work`,
+      job_user: "labbridge-job",
+      pass_env: [],
+    });
     assertEquals([...Deno.readDirSync(stateDir)].map((e) => e.name), ["agent.json"], "no temp file left behind");
 
     const status = await runCli(["status", "--state-dir", stateDir]);
     assertEquals(status.code, 0);
-    assertEquals(JSON.parse(status.stdout), { enrolled: true, agent_id: gw.agentId, name: "lab-1", servers: [gw.url], state_dir: stateDir });
+    const { jobs, ...who } = JSON.parse(status.stdout);
+    assertEquals(who, { enrolled: true, agent_id: gw.agentId, name: "lab-1", servers: [gw.url], state_dir: stateDir });
+    assertEquals(jobs.work_dir, `${stateDir}-work`);
+    assert(!status.stdout.includes(gw.credential), "status never prints the credential");
 
     const again = await runCli(["enroll", "--server", gw.url, "--token", gw.enrollToken, "--state-dir", stateDir]);
     assertEquals(again.code, 1, "an enrolled folder is not overwritten");
@@ -65,6 +76,7 @@ Deno.test("enroll writes agent.json 0600 and sends the token only in the Authori
   } finally {
     await gw.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -83,6 +95,7 @@ Deno.test("enroll with a refused token exits 1 and writes nothing", async () => 
   } finally {
     await gw.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -130,7 +143,7 @@ Deno.test("run: SIGTERM kills running job trees, reports them, closes the socket
     assert(!out.lines.some((l) => l.includes(gw.credential)), "credential never logged");
     // The stop is reported before the socket closes (agent/test/stop_test.ts goes further).
     assertEquals(gw.framesOf("attempt.finished").map((f) => f.error?.code), ["agent_stopped"]);
-    assert(!(await exists(`${dir}/work/${assign.attempt_id}`)), "folder of the reported attempt removed");
+    assert(!(await exists(`${dir}-work/${assign.attempt_id}`)), "folder of the reported attempt removed");
   } finally {
     try {
       child.kill("SIGKILL");
@@ -138,6 +151,7 @@ Deno.test("run: SIGTERM kills running job trees, reports them, closes the socket
     await child.status;
     await gw.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -162,7 +176,7 @@ Deno.test("run after a crash: the orphaned job tree is ended and its folder remo
     assertEquals(hello.restarted, true);
     assertEquals(hello.running, []);
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
-    assert(!(await exists(`${dir}/work/${assign.attempt_id}`)));
+    assert(!(await exists(`${dir}-work/${assign.attempt_id}`)));
     child.kill("SIGTERM");
     assertEquals((await child.status).code, 0);
     await child.stdout.cancel();
@@ -174,6 +188,7 @@ Deno.test("run after a crash: the orphaned job tree is ended and its folder remo
     await child.status;
     await gw.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -201,6 +216,7 @@ Deno.test("run: a second agent on the same state folder refuses to start", async
     await err.done;
     await gw.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });
 
@@ -225,9 +241,9 @@ Deno.test("run: a relative --state-dir still gives the job absolute LB_* paths",
     gw.send(assign);
     const f = await gw.waitFor("attempt.finished");
     const [inputs, outputs, cwd] = new TextDecoder().decode(store.puts.get(f.outputs[0]!.key)!.bytes).split("\n");
-    assertEquals(inputs, `${dir}/work/${assign.attempt_id}/inputs`);
-    assertEquals(outputs, `${dir}/work/${assign.attempt_id}/outputs`);
-    assertEquals(cwd, `${dir}/work/${assign.attempt_id}`);
+    assertEquals(inputs, `${dir}-work/${assign.attempt_id}/inputs`);
+    assertEquals(outputs, `${dir}-work/${assign.attempt_id}/outputs`);
+    assertEquals(cwd, `${dir}-work/${assign.attempt_id}`);
     child.kill("SIGTERM");
     assertEquals((await child.status).code, 0);
   } finally {
@@ -238,5 +254,6 @@ Deno.test("run: a relative --state-dir still gives the job absolute LB_* paths",
     await gw.close();
     await store.close();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}-work`, { recursive: true }).catch(() => {});
   }
 });

@@ -98,7 +98,7 @@ Deno.test("after a switch of gateway, hello lists the running attempt and a leas
     gws.b.send({ type: "attempt.abort", attempt_id: assign.attempt_id, reason: "lease_lost" });
     await agent.waitLog("attempt dropped", (l) => l.attempt_id === assign.attempt_id);
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
-    await until(async () => !(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+    await until(async () => !(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
     await gws.b.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id));
     await pause(400);
     for (const gw of [gws.a, gws.b]) {
@@ -134,7 +134,7 @@ for (const failure of ["dies", "goes half-open"] as const) {
       const again = await gws.b.waitFor("attempt.finished", () => true, 5_000);
       assertEquals(again, first, "the same report");
       await agent.waitLog("attempt reported");
-      await until(async () => !(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+      await until(async () => !(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
       await pause(300);
       assertEquals(gws.b.framesOf("attempt.finished").length, 1, "not sent again once acknowledged");
     } finally {

@@ -1,4 +1,4 @@
-import { readIdentity, StateError, writeIdentity } from "../src/agent_state.ts";
+import { defaultWorkRoot, readIdentity, StateError, workRootProblem, writeIdentity } from "../src/agent_state.ts";
 import { endpointUrl, isCleartextRemote, serverUrlProblem } from "../src/server_url.ts";
 import { parseProcStat, parseProcStats } from "../src/os/linux.ts";
 import { linuxSeam } from "../src/os/linux.ts";
@@ -69,4 +69,34 @@ Deno.test("agent.json with an empty, mistyped or unusable gateway list is damage
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("agent.json keeps the job settings; a file without them still loads; mistyped ones are damage", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lb-agent-state-" });
+  try {
+    const base = { servers: ["wss://gw"], agent_id: newId(ID_PREFIX.agent), credential: "lbc_x", name: "n" };
+    const full = { ...base, work_dir: "/var/lib/lb-work", job_user: "lab-jobs", pass_env: ["HF_HOME"] };
+    await writeIdentity(dir, full, linuxSeam);
+    assertEquals(await readIdentity(dir), full);
+    await writeIdentity(dir, base, linuxSeam);
+    assertEquals(await readIdentity(dir), base);
+    for (const bad of [{ work_dir: "" }, { job_user: 7 }, { pass_env: "HF_HOME" }, { pass_env: [""] }]) {
+      await Deno.writeTextFile(`${dir}/agent.json`, JSON.stringify({ ...base, ...bad }));
+      let err: unknown;
+      await readIdentity(dir).catch((e) => (err = e));
+      assert(err instanceof StateError, JSON.stringify(bad));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the work folder defaults to a sibling of the state folder and may not be inside it, nor hold it", () => {
+  assertEquals(defaultWorkRoot("/var/lib/labbridge"), "/var/lib/labbridge-work");
+  assertEquals(defaultWorkRoot("/var/lib/labbridge/"), "/var/lib/labbridge-work");
+  assertEquals(workRootProblem("/var/lib/labbridge", "/var/lib/labbridge-work"), null);
+  assertEquals(workRootProblem("/var/lib/labbridge", "/srv/work"), null);
+  assert(workRootProblem("/var/lib/labbridge", "/var/lib/labbridge/work")?.includes("is inside the state folder"));
+  assert(workRootProblem("/var/lib/labbridge", "/var/lib/labbridge")?.includes("is inside the state folder"));
+  assert(workRootProblem("/var/lib/labbridge", "/var/lib")?.includes("is inside the work folder"));
 });

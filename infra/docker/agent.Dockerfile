@@ -7,6 +7,9 @@ RUN npm ci --no-audit --no-fund --ignore-scripts --omit=dev && npm ls deno
 COPY packages/protocol ./packages/protocol
 COPY agent ./agent
 COPY scripts/agent.mjs ./scripts/agent.mjs
+# The agent runs as root and starts every job as this unprivileged account (work folders
+# in /state-work, beside the state volume; docs/decisions/0009). setpriv is in util-linux.
+RUN useradd --system --no-create-home --shell /usr/sbin/nologin labbridge-job
 VOLUME /state
 ENTRYPOINT ["node", "scripts/agent.mjs"]
 CMD ["run", "--state-dir", "/state"]

@@ -2,7 +2,7 @@
 // services, Deno agents) against one isolated environment, and gives tests handles to
 // call the API, stop or SIGKILL any piece, and read metrics. The dev and demo scripts
 // use it too; later fault-injection and benchmark suites build on it.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,6 +55,10 @@ export class Bridge {
     const owns = !opts.workDir;
     const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), "lb-bridge-"));
     mkdirSync(join(workDir, "logs"), { recursive: true });
+    // Run as root (CI), agents run jobs as an unprivileged account (nobody here), and test
+    // jobs write pid files and ledgers here: open it like /tmp (sticky, world-writable).
+    // The agents' state folders below stay 0700 (the agent enforces it).
+    chmodSync(workDir, 0o1777);
     const bridge = new Bridge(opts, workDir, owns);
     try {
       await bridge.startOss();

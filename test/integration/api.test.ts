@@ -154,6 +154,21 @@ describe("POST /v1/jobs", () => {
     expect(err.details.problems).toEqual([{ field: "env.LB_OUTPUT_DIR", reason: expect.any(String) }]);
   });
 
+  it("an lb_ variable in any case, a NUL in argv or env, and a Windows device input path are refused with 422", async () => {
+    const cases: [unknown, string][] = [
+      [{ command: ["x"], env: { lb_output_dir: "/" } }, "env.lb_output_dir"],
+      [{ command: ["x", "a\u0000b"] }, "command[1]"],
+      [{ command: ["x"], env: { A: "a\u0000b" } }, "env.A"],
+      [{ command: ["x"], inputs: [{ key: "inputs/u/a", path: "data/nul.txt" }] }, "inputs[0].path"],
+      [{ command: ["x"], inputs: [{ key: "inputs/u/a", path: "data.bin:stream" }] }, "inputs[0].path"],
+      [{ command: ["x"], inputs: [{ key: "inputs/u/a", path: "data. " }] }, "inputs[0].path"],
+    ];
+    for (const [body, field] of cases) {
+      const err = expectError(await call("POST", "/v1/jobs", { body }), 422, "validation_failed");
+      expect(err.details.problems, field).toEqual([{ field, reason: expect.any(String) }]);
+    }
+  });
+
   it("a body over 64 KiB is refused with 413 payload_too_large", async () => {
     const big = JSON.stringify({ command: ["x"], name: "n".repeat(70 * 1024) });
     expectError(await call("POST", "/v1/jobs", { raw: big }), 413, "payload_too_large");

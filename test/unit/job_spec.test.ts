@@ -70,6 +70,31 @@ describe("checkJobSpec", () => {
     expect(fields({ command: ["x"], env: { A: 1 } })).toEqual(["env"]);
   });
 
+  it("refuses env names that are LB_ names in any case, since Windows reads names without case", () => {
+    const problems = problemsOf({ command: ["x"], env: { lb_output_dir: "C:/x", Lb_Job_Id: "forged", LBX: "ok" } });
+    expect(problems).toEqual([
+      { field: "env.lb_output_dir", reason: "LB_ variables are set by the agent" },
+      { field: "env.Lb_Job_Id", reason: "LB_ variables are set by the agent" },
+    ]);
+  });
+
+  it("refuses a NUL character in an argument, an env name or an env value", () => {
+    expect(problemsOf({ command: ["python", "a\u0000b"] })).toEqual([{ field: "command[1]", reason: "contains a NUL character" }]);
+    expect(fields({ command: ["py\u0000thon"] })).toEqual(["command[0]"]);
+    expect(problemsOf({ command: ["x"], env: { A: "1\u00002" } })).toEqual([{ field: "env.A", reason: "value contains a NUL character" }]);
+    expect(fields({ command: ["x"], env: { "A\u0000B": "1" } })).toEqual(["env.A\u0000B"]);
+  });
+
+  it("refuses input paths that Windows would turn into a device, a stream or another name", () => {
+    const bad = ["CON", "nul.txt", "data/NUL", "data/aux.tar.gz", "com1", "LPT9.log", "a/prn/b", "conin$", "data.", "data ", "dir./x", "a:b", "data.bin:stream", "a?b", 'a"b'];
+    for (const path of bad) {
+      const problems = problemsOf({ command: ["x"], inputs: [{ key: "inputs/upl_1/a", path }] });
+      expect(problems.map((p) => p.field), path).toEqual(["inputs[0].path"]);
+    }
+    const ok = ["console.txt", "data/nul_values.csv", "com10", "auxiliary/x", "a.b.c", ".hidden"];
+    for (const path of ok) expect(checkJobSpec({ command: ["x"], inputs: [{ key: "inputs/upl_1/a", path }] }).ok, path).toBe(true);
+  });
+
   it("refuses input paths that could leave the input folder", () => {
     const bad = ["../secret", "a/../../b", "/etc/passwd", "C:/Windows/x", "c:x", "a\\b", ""];
     for (const path of bad) {

@@ -13,8 +13,14 @@
 // --allow-read), and the agent does not run with --allow-all. So /proc is read by a tiny
 // `/bin/sh -c 'cat /proc/[0-9]*/stat'` child instead: --allow-run is needed for jobs
 // anyway, and sh and cat exist on every Linux (ps does not, on slim images).
+//
+// Jobs of a job account (linux_jobs.ts): root may signal processes of any uid and read
+// every /proc/<pid>/stat, status and environ, so killing them needs nothing extra; and
+// every such process holds its attempt's own gid, which finds what left the group.
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { ATTEMPT_GID_BASE } from "../attempt_account.ts";
 import { sleep } from "../timers.ts";
+import { jobSpawn, ownFolder, resolveJobAccount } from "./linux_jobs.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 
@@ -160,6 +166,48 @@ async function terminateTree(pgid: number, graceMs: number, followChildren: bool
   }
 }
 
+/**
+ * Live pids whose real gid is `gid`, from /proc/<pid>/status (root may read every one).
+ * A process cannot drop the attempt's gid without root, and a reused pid with that gid is
+ * the attempt's too, so the gid alone is a safe identity.
+ */
+export async function pidsWithGid(gid: number): Promise<number[] | null> {
+  const text = await helperOutput("/bin/sh", ["-c", "grep -H -e '^State:' -e '^Gid:' /proc/[0-9]*/status 2>/dev/null"]);
+  if (text === null) return null;
+  const state = new Map<number, string>();
+  const pids: number[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\/proc\/(\d+)\/status:(State|Gid):\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (m[2] === "State") state.set(pid, m[3]!);
+    else if (Number(m[3]) === gid) pids.push(pid);
+  }
+  return pids.filter((pid) => state.get(pid) !== "Z" && state.get(pid) !== "X");
+}
+
+/**
+ * Ends every process holding the attempt's own gid: what escaped the process group and the
+ * parent links (a double fork, its own setsid) before the first snapshot. SIGTERM, then
+ * SIGKILL after `graceMs`. Only gids of the per-attempt range: never a real group.
+ */
+async function terminateAttemptGid(gid: number | null | undefined, graceMs: number): Promise<void> {
+  if (typeof gid !== "number" || gid < ATTEMPT_GID_BASE) return;
+  let pids = await pidsWithGid(gid);
+  if (!pids || pids.length === 0) return;
+  for (const pid of pids) trySignal(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids && pids.length > 0) {
+    await sleep(100);
+    pids = await pidsWithGid(gid);
+  }
+  for (let i = 0; i < 40 && pids && pids.length > 0; i++) {
+    for (const pid of pids) trySignal(pid, "SIGKILL");
+    await sleep(50);
+    pids = await pidsWithGid(gid);
+  }
+}
+
 /** True when the environment of `pid` holds LB_ATTEMPT_ID=<attemptId>: proof the process is that attempt's. */
 async function belongsToAttempt(pid: number, attemptId: string): Promise<boolean> {
   return (await environOf(pid)).includes(`LB_ATTEMPT_ID=${attemptId}`);
@@ -167,20 +215,31 @@ async function belongsToAttempt(pid: number, attemptId: string): Promise<boolean
 
 export const linuxSeam: OsSeam = {
   platformName: () => Deno.build.os,
-  spawnOptions: () => ({ detached: true }),
-  killTree: (pid, graceMs) => terminateTree(pid, graceMs, true),
-  // The leader is gone and its pid may be reused: only the group id is trusted now.
-  killLeftovers: (pid) => terminateTree(pid, 2_000, false),
-  async killStale(pid, attemptId) {
+  resolveJobAccount,
+  jobSpawn,
+  ownFolder,
+  async killTree(pid, graceMs, runAs) {
+    await terminateTree(pid, graceMs, true);
+    await terminateAttemptGid(runAs?.gid, graceMs);
+  },
+  // The leader is gone and its pid may be reused: only the group id and the attempt's own
+  // gid are trusted now.
+  async killLeftovers(pid, runAs) {
+    await terminateTree(pid, 2_000, false);
+    await terminateAttemptGid(runAs?.gid, 2_000);
+  },
+  async killStale(pid, attemptId, gid) {
     const procs = await readProcs();
     if (!procs) return 0;
     const members = [];
     for (const p of procs.values()) {
       if (p.pgid === pid && isLive(p) && (await belongsToAttempt(p.pid, attemptId))) members.push(p);
     }
-    if (members.length === 0) return 0;
-    await terminateTree(pid, 2_000, false);
-    return members.length;
+    if (members.length > 0) await terminateTree(pid, 2_000, false);
+    // What left the group still holds the attempt's gid (a job account's attempt only).
+    const strays = typeof gid === "number" && gid >= ATTEMPT_GID_BASE ? (await pidsWithGid(gid))?.length ?? 0 : 0;
+    await terminateAttemptGid(gid, 2_000);
+    return Math.max(members.length, strays);
   },
   gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi"]),
   // SIGHUP: the terminal closed (an SSH session dropped); stopping cleanly beats dying with the job trees orphaned.

@@ -3,30 +3,67 @@
 // (and to list for a manual check on a real Windows box).
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
 
+/** Who jobs run as, decided at startup (docs/decisions/0009-job-account-and-folders.md). */
+export type JobAccount =
+  /** Jobs run as the agent's own account: they can read its credential; `reason` says why. */
+  | { kind: "agent"; reason: string }
+  /** A separate unprivileged account; `groups` are the supplementary groups a job gets. */
+  | { kind: "separate"; name: string; uid: number; gid: number; groups: number[] };
+
+/** What one attempt runs as: the job account's uid, a group of the attempt's own, the account's groups. */
+export interface JobRunAs {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** A job's start: program, arguments, and the Deno.Command options the OS needs. */
+export interface JobSpawn {
+  program: string;
+  args: string[];
+  options: Pick<Deno.CommandOptions, "detached" | "uid" | "gid">;
+}
+
 export interface OsSeam {
   /** The `os` the agent reports in hello/enroll: "windows", "linux", "darwin"... */
   platformName(): string;
   /**
-   * Extra Deno.Command options for a job: on Linux a new session (own process group) so
-   * killTree can signal the whole tree at once.
+   * Who jobs run as, decided once at startup from `--job-user` (`wanted`). Where the agent
+   * is privileged, a separate unprivileged account (never uid 0); otherwise the agent's own.
+   * `warnings` are for the log (a missing account, a fallback, a gap).
    */
-  spawnOptions(): Pick<Deno.CommandOptions, "detached">;
+  resolveJobAccount(wanted: string): Promise<{ account: JobAccount; warnings: string[] }>;
+  /**
+   * How to start a job: the program and arguments (a wrapper such as setpriv may come first)
+   * and extra Deno.Command options. On Linux a new session (own process group) so killTree
+   * can signal the whole tree at once, and the attempt's account when `runAs` is given.
+   */
+  jobSpawn(program: string, args: string[], env: Record<string, string>, runAs: JobRunAs | null): JobSpawn;
+  /**
+   * Opens an agent-owned folder to one attempt: group = the attempt's gid, then `mode`.
+   * Where jobs run as the agent's own account (`runAs` null) it makes the folder owner-only.
+   */
+  ownFolder(path: string, runAs: JobRunAs | null, mode: number): Promise<void>;
   /**
    * Ends a RUNNING job's whole tree (children, grandchildren). Polite first where the OS
-   * has a polite signal, forced after `graceMs`. Only call it before the job's own exit
+   * has a polite signal, forced after `graceMs`. With `runAs`, every process still holding
+   * the attempt's own gid is ended too, wherever it wandered (Linux). Only call it before the job's own exit
    * was observed: on Windows a pid may be reused right after.
    */
-  killTree(pid: number, graceMs: number): Promise<void>;
+  killTree(pid: number, graceMs: number, runAs?: JobRunAs | null): Promise<void>;
   /**
    * After the job's main process exited: ends what it left behind, where that can be done
-   * safely (Linux: its process group). No-op where a dead pid cannot be trusted.
+   * safely (Linux: its process group, and with `runAs` every process holding the attempt's
+   * own gid). No-op where a dead pid cannot be trusted.
    */
-  killLeftovers(pid: number): Promise<void>;
+  killLeftovers(pid: number, runAs?: JobRunAs | null): Promise<void>;
   /**
    * After an agent restart: ends a job tree the previous agent process left running, only
-   * when it can prove the processes belong to that attempt. Returns how many it signalled.
+   * when it can prove the processes belong to that attempt (Linux: `LB_ATTEMPT_ID` in their
+   * environment, or the attempt's own `gid` from process.json). Returns how many it signalled.
    */
-  killStale(pid: number, attemptId: string): Promise<number>;
+  killStale(pid: number, attemptId: string, gid?: number | null): Promise<number>;
   /** GPUs from nvidia-smi; [] when there is no NVIDIA driver. */
   gpuInventory(): Promise<Gpu[]>;
   /** Signals that mean "stop the agent" on this OS. */

@@ -5,21 +5,12 @@
 // chain leads to it. Windows has no polite signal a service can send a console program,
 // so the kill is forced at once (graceMs is not used). After the job's main process exited
 // its pid may be reused immediately, so nothing is killed by pid afterwards.
-import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import { type Gpu, windowsPathProblem } from "../../../packages/protocol/src/index.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 
-const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
-
-/** Why a relative path cannot be a Windows file path (reserved names, forbidden characters), or null. */
-export function windowsPathProblem(path: string): string | null {
-  for (const segment of path.split("/")) {
-    if (/[<>:"|?*]/.test(segment)) return `segment "${segment}" contains a character Windows forbids`;
-    if (/[. ]$/.test(segment)) return `segment "${segment}" ends with a dot or space`;
-    if (RESERVED.test(segment)) return `segment "${segment}" is a reserved Windows device name`;
-  }
-  return null;
-}
+// The rules live in the protocol package, which the API also applies to inputs at submit.
+export { windowsPathProblem };
 
 async function taskkill(pid: number): Promise<void> {
   try {
@@ -32,9 +23,22 @@ async function taskkill(pid: number): Promise<void> {
 
 export const windowsSeam: OsSeam = {
   platformName: () => "windows",
+  // TODO(lead): wire the Windows job account from agent/src/os/windows/ (h/windows:
+  // CreateProcessAsUserW with file-redirected stdio, Job Object) here and in jobSpawn and
+  // ownFolder (ACLs). Until then jobs run as the agent's own account, and `status` says so.
+  resolveJobAccount: () =>
+    Promise.resolve({
+      account: {
+        kind: "agent",
+        reason: "separate job accounts are not wired on Windows yet, so jobs run as the agent's own account and can read its credential",
+      },
+      warnings: [],
+    }),
   // No `detached`: DETACHED_PROCESS would give console jobs no console, and taskkill /T
   // follows parent links, so a shared group is not needed.
-  spawnOptions: () => ({}),
+  jobSpawn: (program, args) => ({ program, args, options: {} }),
+  // Windows ignores POSIX modes; the state folder's ACL (README) is what protects it.
+  ownFolder: () => Promise.resolve(),
   killTree: (pid) => taskkill(pid),
   killLeftovers: () => Promise.resolve(),
   // Without a way to prove a pid still belongs to the old attempt, killing it could end an

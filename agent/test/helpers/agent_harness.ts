@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { type AssignMessage, ID_PREFIX, newId } from "../../../packages/protocol/src/index.ts";
 import { Agent } from "../../src/agent.ts";
-import { writeIdentity } from "../../src/agent_state.ts";
+import { DEFAULT_JOB_USER, writeIdentity } from "../../src/agent_state.ts";
+import { setUpJobs } from "../../src/job_setup.ts";
 import type { ConnectionEnd } from "../../src/connection_loop.ts";
 import { createLogger } from "../../src/log.ts";
 import { currentOs } from "../../src/os/current.ts";
@@ -37,6 +38,8 @@ export interface LogLine {
 
 export interface RunningAgent {
   stateDir: string;
+  /** Where the attempts' folders are (`<state-dir>-work`). */
+  workRoot: string;
   logs: LogLine[];
   rawLogs: string[];
   done: Promise<ConnectionEnd>;
@@ -52,10 +55,20 @@ export interface AgentExtras {
   servers?: string[];
   /** Pins the agent's random choices (first gateway, jitter, backoff). */
   random?: () => number;
+  /** The agent's own environment, as jobs would inherit from; defaults to the test process's. */
+  agentEnv?: Record<string, string>;
+  /** --job-user; defaults to labbridge-job (root here: a missing one falls back to nobody). */
+  jobUser?: string;
+  /** --pass-env. */
+  passEnv?: string[];
 }
 
 export async function startAgent(gateway: FakeGateway, timings: Partial<Timings> = {}, extras: AgentExtras = {}): Promise<RunningAgent> {
-  const stateDir = await Deno.makeTempDir({ prefix: "lb-agent-test-" });
+  // State and work folders are siblings in a folder of their own; jobs run as another
+  // account when the tests run as root, so that folder must be passable (o+x) for them.
+  const parent = await Deno.makeTempDir({ prefix: "lb-agent-test-" });
+  await Deno.chmod(parent, 0o711);
+  const stateDir = `${parent}/state`;
   const os = currentOs();
   const identity = { servers: extras.servers ?? [gateway.url], agent_id: gateway.agentId, credential: gateway.credential, name: "test-agent" };
   await writeIdentity(stateDir, identity, os);
@@ -66,7 +79,14 @@ export async function startAgent(gateway: FakeGateway, timings: Partial<Timings>
     logs.push(JSON.parse(line));
     if (ECHO_LOGS) console.log(line);
   }).child({ agent_id: identity.agent_id });
-  const agent = new Agent({ identity, stateDir, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [], random: extras.random });
+  const jobs = await setUpJobs({
+    stateDir,
+    workRoot: `${stateDir}-work`,
+    jobUser: extras.jobUser ?? DEFAULT_JOB_USER,
+    passEnv: extras.passEnv ?? [],
+    agentEnv: extras.agentEnv ?? Deno.env.toObject(),
+  }, os, log);
+  const agent = new Agent({ identity, jobs, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [], random: extras.random });
   const stopper = new AbortController();
   const done = agent.run(stopper.signal);
   const stop = async () => {
@@ -75,13 +95,14 @@ export async function startAgent(gateway: FakeGateway, timings: Partial<Timings>
   };
   return {
     stateDir,
+    workRoot: jobs.workRoot,
     logs,
     rawLogs,
     done,
     stop,
     async dispose() {
       await stop();
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+      await Deno.remove(parent, { recursive: true }).catch(() => {});
     },
     waitLog: (msg, pred = () => true, timeoutMs = 15_000) => until(() => logs.find((l) => l.msg === msg && pred(l)), `log "${msg}"`, timeoutMs),
   };

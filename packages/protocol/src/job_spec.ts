@@ -1,7 +1,7 @@
 // The job a client submits (API.md "Jobs"), checked once at the API edge. The same shape
 // travels in `attempt.assign` to the agent, so both sides read one definition.
 import { type Checked, type Problem, isIntIn, isObject, isStringRecord, utf8Length } from "./check.ts";
-import { inputKeyProblem, relativePathProblem } from "./paths.ts";
+import { inputKeyProblem, inputPathProblem } from "./paths.ts";
 
 /** One input file: an object key and where it lands in the attempt's input folder. */
 export interface JobInput {
@@ -53,10 +53,19 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
   if (!Array.isArray(command) || command.length === 0) bad("command", "must be a non-empty array of strings");
   else if (!command.every((a) => typeof a === "string")) bad("command", "must contain only strings");
   else if (command[0] === "") bad("command[0]", "must not be empty");
+  else {
+    // A NUL ends a C string: the program would run with an argument other than the one shown.
+    for (const [i, a] of command.entries()) if (a.includes("\0")) bad(`command[${i}]`, "contains a NUL character");
+  }
   if (!isStringRecord(env)) bad("env", "must be an object of strings");
   else {
-    for (const k of Object.keys(env)) if (!ENV_NAME.test(k)) bad(`env.${k}`, "is not a valid variable name");
-    for (const k of Object.keys(env)) if (k.startsWith("LB_")) bad(`env.${k}`, "LB_ variables are set by the agent");
+    for (const [k, v] of Object.entries(env)) {
+      // ENV_NAME already keeps out "=" and NUL; a NUL in a value would cut it short at exec.
+      if (!ENV_NAME.test(k)) bad(`env.${k}`, "is not a valid variable name");
+      // Windows reads variable names without case: lb_output_dir would be LB_OUTPUT_DIR there.
+      else if (k.toUpperCase().startsWith("LB_")) bad(`env.${k}`, "LB_ variables are set by the agent");
+      else if (v.includes("\0")) bad(`env.${k}`, "value contains a NUL character");
+    }
   }
   if (!Array.isArray(inputs) || inputs.length > MAX_INPUTS) bad("inputs", `must be an array of at most ${MAX_INPUTS} items`);
   else {
@@ -65,7 +74,7 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
       if (!isObject(input)) return bad(`inputs[${i}]`, "must be an object");
       const keyProblem = inputKeyProblem(input.key);
       if (keyProblem) bad(`inputs[${i}].key`, keyProblem);
-      const pathProblem = relativePathProblem(input.path);
+      const pathProblem = inputPathProblem(input.path);
       if (pathProblem) bad(`inputs[${i}].path`, pathProblem);
       else if (seen.has(input.path as string)) bad(`inputs[${i}].path`, "is used twice");
       else seen.add(input.path as string);

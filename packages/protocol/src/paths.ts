@@ -21,6 +21,33 @@ export function relativePathProblem(path: unknown): string | null {
   return null;
 }
 
+/** Windows device names, which open a device instead of a file in any folder, extension or not. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$/i;
+
+/**
+ * Why a relative path (forward slashes) cannot be a file path on Windows, or null: a
+ * device name in any segment (`nul.txt` too), a segment ending in a dot or space (Windows
+ * drops them, so two names would land on one file), or a character Windows forbids (`:`
+ * would open an alternate data stream). The agent checks the same before writing.
+ */
+export function windowsPathProblem(path: string): string | null {
+  for (const segment of path.split("/")) {
+    if (/[<>:"|?*]/.test(segment)) return `segment "${segment}" contains a character Windows forbids`;
+    if (/[. ]$/.test(segment)) return `segment "${segment}" ends with a dot or space`;
+    if (WINDOWS_DEVICE.test(segment)) return `segment "${segment}" is a reserved Windows device name`;
+  }
+  return null;
+}
+
+/**
+ * Why `path` cannot be where an input lands in the attempt's input folder, or null. Any
+ * agent may get the job, so a path must be safe on Windows as well as on Linux; refused
+ * at submit, not when an agent has already taken the job.
+ */
+export function inputPathProblem(path: unknown): string | null {
+  return relativePathProblem(path) ?? windowsPathProblem(path as string);
+}
+
 /** Why `name` is not a safe single file name, or null when it is. */
 export function fileNameProblem(name: unknown): string | null {
   const problem = relativePathProblem(name);

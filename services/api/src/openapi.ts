@@ -32,8 +32,22 @@ export const openApiDocument = {
         properties: {
           name: { type: "string" },
           command: { type: "array", items: { type: "string" }, minItems: 1 },
-          env: { type: "object", additionalProperties: { type: "string" } },
-          inputs: { type: "array", items: { type: "object", required: ["key", "path"], properties: { key: { type: "string" }, path: { type: "string" } } } },
+          env: {
+            type: "object",
+            additionalProperties: { type: "string" },
+            description: "Variable names, no LB_ prefix in any case (the agent sets LB_*); no NUL in values",
+          },
+          inputs: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["key", "path"],
+              properties: {
+                key: { type: "string" },
+                path: { type: "string", description: "Relative, forward slashes, no '..'; safe on Windows too: no device names (nul.txt), no ':', no trailing dot or space" },
+              },
+            },
+          },
           requirements: { type: "object", properties: { os: { type: "string" }, labels: { type: "object", additionalProperties: { type: "string" } } } },
           timeout_seconds: { type: "integer", minimum: 1 },
           max_attempts: { type: "integer", minimum: 1, default: 1 },
