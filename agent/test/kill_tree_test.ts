@@ -120,7 +120,7 @@ Deno.test("abort lease_lost kills the tree, reports nothing and cleans up", asyn
     await agent.waitLog("attempt dropped");
     assertEquals(await survivors(procs), [], "survivors of the tree seen alive");
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
-    await until(async () => !(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+    await until(async () => !(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
     // The attempt is no longer held. The agent lets go of it only once its run is over, so a
     // report or an upload of it would have been sent before this heartbeat.
     await gw.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id));

@@ -53,7 +53,7 @@ Deno.test("on SIGTERM the agent reports its running attempt failed with agent_st
     assertEquals(gw.framesOf("attempt.finished").length, 1, "one report, one session");
     const logs = out.lines.map((l) => JSON.parse(l));
     assert(logs.some((l) => l.msg === "attempt reported" && l.attempt_id === assign.attempt_id));
-    assert(!(await exists(`${dir}/work/${assign.attempt_id}`)), "folder of the reported attempt removed");
+    assert(!(await exists(`${dir}-work/${assign.attempt_id}`)), "folder of the reported attempt removed");
   } finally {
     try {
       child.kill("SIGKILL");
@@ -111,7 +111,7 @@ Deno.test("an attempt still waiting for its start grant is released on stop: rep
     assertEquals(finished[0]!.error, { code: "agent_stopped", message: "agent stopped before the job started" });
     assert(agent.logs.some((l) => l.msg === "attempt released before start"));
     assert(!agent.logs.some((l) => l.msg === "process started"), "nothing ran");
-    assert(!(await exists(`${agent.stateDir}/work/${assign.attempt_id}`)), "work folder removed");
+    assert(!(await exists(`${agent.workRoot}/${assign.attempt_id}`)), "work folder removed");
   } finally {
     await agent.dispose();
     await gw.close();
@@ -168,7 +168,7 @@ Deno.test("with no gateway to report to, a stopping agent ends its job and exits
     assert(took < shutdownMs + 3_000, `stopped after ${took} ms, long past the ${shutdownMs} ms stop timeout`);
     assert(agent.logs.some((l) => l.msg === "some attempts did not report in time; leaving them to their leases"));
     assertEquals(gw.framesOf("attempt.finished"), []);
-    assert(await exists(`${agent.stateDir}/work/${assign.attempt_id}`), "folder of the unreported attempt kept for the next start");
+    assert(await exists(`${agent.workRoot}/${assign.attempt_id}`), "folder of the unreported attempt kept for the next start");
   } finally {
     await agent.dispose();
     await gw.close();
