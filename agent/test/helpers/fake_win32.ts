@@ -6,9 +6,25 @@ import type { Advapi32, Kernel32, Win32 } from "../../src/os/windows/kernel32.ts
 import { readWideString } from "../../src/os/windows/wide_string.ts";
 import { writeDwordOut, writeHandleOut, writeProcessInformation } from "../../src/os/windows/structs.ts";
 
+/** S-1-5-5-0-123456 as a binary SID: revision 1, 3 sub-authorities, authority 5 (NT), then 5, 0, 123456. */
+export const FAKE_LOGON_SID = new Uint8Array([1, 3, 0, 0, 0, 0, 0, 5, 5, 0, 0, 0, 0, 0, 0, 0, 0x40, 0xe2, 0x01, 0x00]);
+
+/** A TOKEN_GROUPS with one group whose SID follows the array, as it would sit at native address `base`. */
+export function tokenGroups(base: bigint, sid: Uint8Array): Uint8Array {
+  const b = new Uint8Array(24 + sid.byteLength);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 1, true); // GroupCount
+  v.setBigUint64(8, base + 24n, true); // Groups[0].Sid -> right after the array
+  v.setUint32(16, 0xc0000007, true); // SE_GROUP_LOGON_ID | mandatory | enabled
+  b.set(sid, 24);
+  return b;
+}
+
 export interface Call {
   fn: string;
   args: unknown[];
+  /** What the call returned (a Promise for nonblocking ones). */
+  result?: unknown;
 }
 
 type Impl = (...args: never[]) => unknown;
@@ -25,6 +41,10 @@ export class FakeWin32 implements Win32 {
   exitCode = 0;
   /** LocalAlloc'd blocks not yet freed. */
   readonly allocated = new Set<bigint>();
+  /** Native memory: the contents of LocalAlloc'd blocks, by address. */
+  readonly memory = new Map<bigint, Uint8Array>();
+  /** The logon SID GetTokenInformation(TokenLogonSid) reports for every token. */
+  logonSid = FAKE_LOGON_SID;
   private nextHandle = 0x100n;
   private nextPid = 4000;
   private readonly overrides = new Map<string, Impl>();
@@ -80,19 +100,34 @@ export class FakeWin32 implements Win32 {
       },
       CreateFileW: (name: Uint8Array) => this.handle(`file ${readWideString(name)}`),
       SetHandleInformation: () => 1,
-      LocalAlloc: () => {
-        const a = 0x7000_0000n + this.nextHandle++;
+      LocalAlloc: (_flags: number, size: bigint) => {
+        const a = 0x7000_0000n + 0x1000n * this.nextHandle++;
         this.allocated.add(a);
+        this.memory.set(a, new Uint8Array(Number(size)));
         return a;
       },
       LocalFree: (a: bigint) => {
         if (!this.allocated.delete(a)) throw new Error(`LocalFree of a block that is not allocated: ${a}`);
+        this.memory.delete(a);
         return 0n;
+      },
+      RtlMoveMemory: (dest: Uint8Array, src: bigint, len: bigint) => {
+        const block = this.memory.get(src);
+        if (!block || Number(len) > block.byteLength) throw new Error(`RtlMoveMemory from memory that is not allocated: ${src}`);
+        dest.set(block.subarray(0, Number(len)));
       },
     };
     const a: Record<string, Impl> = {
       LogonUserW: (...args: unknown[]) => {
         writeHandleOut(args[5] as Uint8Array, this.handle("token"));
+        return 1;
+      },
+      GetTokenInformation: (_token: bigint, _cls: number, info: bigint, len: number, needed: Uint8Array) => {
+        const size = 24 + this.logonSid.byteLength;
+        writeDwordOut(needed, size);
+        const block = this.memory.get(info);
+        if (info === 0n || !block || len < size) return 0;
+        block.set(tokenGroups(info, this.logonSid));
         return 1;
       },
     };
@@ -137,8 +172,10 @@ export class FakeWin32 implements Win32 {
     const out: Record<string, Impl> = {};
     for (const [fn, impl] of Object.entries(impls)) {
       out[fn] = (...args: never[]) => {
-        this.calls.push({ fn, args });
-        return (this.overrides.get(fn) ?? impl)(...args);
+        const call: Call = { fn, args };
+        this.calls.push(call);
+        call.result = (this.overrides.get(fn) ?? impl)(...args);
+        return call.result;
       };
     }
     return out;

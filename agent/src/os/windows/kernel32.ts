@@ -42,12 +42,18 @@ export const KERNEL32_SYMBOLS = {
   SetHandleInformation: { parameters: ["usize", "u32", "u32"], result: "i32" },
   LocalAlloc: { parameters: ["u32", "usize"], result: "usize" },
   LocalFree: { parameters: ["usize"], result: "usize" },
+  // Destination, source address, length: copies native memory into a JS buffer (for
+  // GetTokenInformation's answer) without Deno.UnsafePointerView, which needs unscoped FFI.
+  RtlMoveMemory: { parameters: ["buffer", "usize", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** advapi32.dll symbols. */
 export const ADVAPI32_SYMBOLS = {
   // lpszUsername, lpszDomain, lpszPassword, dwLogonType, dwLogonProvider, phToken
   LogonUserW: { parameters: ["buffer", "buffer", "buffer", "u32", "u32", "buffer"], result: "i32" },
+  // TokenHandle, TokenInformationClass, TokenInformation (native memory from LocalAlloc:
+  // the answer holds pointers into itself), TokenInformationLength, ReturnLength
+  GetTokenInformation: { parameters: ["usize", "u32", "usize", "u32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The kernel32 functions, exactly as Deno.dlopen types them. */
