@@ -2,7 +2,7 @@
 // the call sequence against recording fake bindings, and the handles left open (none).
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { FakeWin32 } from "./helpers/fake_win32.ts";
-import { endJob, JOB_LIMIT_FLAGS, JobObject, jobObjectName } from "../src/os/windows/job_object.ts";
+import { adoptProcess, endJob, JOB_LIMIT_FLAGS, JobObject, jobObjectName, JobTable } from "../src/os/windows/job_object.ts";
 import { loadWin32, Win32Error } from "../src/os/windows/kernel32.ts";
 import {
   JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE,
@@ -112,4 +112,28 @@ Deno.test("off Windows the Win32 bindings are unavailable, with the reason", () 
   const r = loadWin32();
   assertEquals(r.ok, false);
   if (!r.ok) assert(r.reason.includes(Deno.build.os), r.reason);
+});
+
+Deno.test("adoptProcess puts a running pid into a new job for its attempt, registers it, and closes the process handle", () => {
+  const fake = new FakeWin32();
+  const jobs = new JobTable();
+  const job = adoptProcess(fake.kernel32, jobs, 4321, "att_9");
+  assertEquals(fake.call("OpenProcess").args, [0x0100 | 0x0001, 0, 4321], "PROCESS_SET_QUOTA | PROCESS_TERMINATE, not inheritable");
+  const [intoJob] = fake.call("AssignProcessToJobObject").args;
+  assertEquals(intoJob, job.handle);
+  assertEquals(jobs.get(4321), job);
+  assertEquals([...fake.openHandles.values()], ["job"], "only the job handle stays open");
+  assertEquals(job.name, "Global\\LabBridge-att_9");
+});
+
+Deno.test("adoptProcess of a pid that cannot be opened or assigned leaves nothing open and registers nothing", () => {
+  for (const fn of ["OpenProcess", "AssignProcessToJobObject"]) {
+    const fake = new FakeWin32();
+    const jobs = new JobTable();
+    fake.on(fn, () => (fn === "OpenProcess" ? 0n : 0));
+    const e = assertThrows(() => adoptProcess(fake.kernel32, jobs, 4321, "att_9"), Win32Error);
+    assertEquals((e as Win32Error).fn, fn);
+    assertEquals(fake.openHandles.size, 0, fn);
+    assertEquals(jobs.get(4321), undefined);
+  }
 });

@@ -41,6 +41,15 @@ Deno.test("killTree ends a registered attempt's Job Object with TerminateJobObje
   assert(jobs.get(4242), "the job stays registered until killLeftovers closes it");
 });
 
+Deno.test("killTree falls back to taskkill /T, with a warning, when Windows refuses to end the Job Object", async () => {
+  const { fake, jobs, taskkilled, lines, kill } = setup();
+  jobs.add(4243, JobObject.create(fake.kernel32, jobObjectName("att_4")));
+  fake.on("TerminateJobObject", () => 0);
+  await kill.killTree(4243, 5_000);
+  assertEquals(taskkilled, [4243]);
+  assert(lines.some((l) => l.level === "warn" && String(l.msg).includes("taskkill")));
+});
+
 Deno.test("killTree falls back to taskkill /T with one warning when the Win32 FFI is unavailable", async () => {
   const { fake, taskkilled, lines, kill, loads } = setup({ ok: false, reason: "Requires ffi access" });
   await kill.killTree(11, 5_000);

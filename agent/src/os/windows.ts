@@ -66,10 +66,15 @@ export function windowsKill(deps: WindowsKillDeps): Pick<OsSeam, "killTree" | "k
     async killTree(pid) {
       const job = deps.jobs.get(pid);
       if (job) {
-        await endJob(job, deps.sleep);
-        return;
+        try {
+          await endJob(job, deps.sleep);
+          return;
+        } catch (e) {
+          deps.log.warn("cannot end the job object; falling back to taskkill /T", { pid, error: errorText(e) });
+        }
+      } else {
+        kernel32(); // says once why there is no Job Object to use
       }
-      kernel32(); // says once why there is no Job Object to use
       await deps.taskkill(pid);
     },
     async killLeftovers(pid) {

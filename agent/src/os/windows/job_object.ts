@@ -8,6 +8,8 @@
 import { closeHandle, type Kernel32, lastError } from "./kernel32.ts";
 import { JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION_SIZE, packExtendedLimitInformation, readAccountingInformation } from "./structs.ts";
 import {
+  PROCESS_SET_QUOTA,
+  PROCESS_TERMINATE,
   JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION,
   JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
   JOB_OBJECT_QUERY,
@@ -142,4 +144,31 @@ export class JobTable {
     this.byPid.delete(pid);
     return job;
   }
+}
+
+/**
+ * Puts an already running process (one Deno.Command started) into a new Job Object for
+ * its attempt and registers it, so the seam's kill path can use the job. Weaker than
+ * spawnAsUser's suspended start: children the process started before this call stay
+ * outside the job; everything it starts afterwards is inside. For the Deno.Command spawn
+ * path until spawnAsUser is wired in.
+ */
+export function adoptProcess(k32: Kernel32, jobs: JobTable, pid: number, attemptId: string): JobObject {
+  const job = JobObject.create(k32, jobObjectName(attemptId));
+  const process = k32.OpenProcess(PROCESS_SET_QUOTA | PROCESS_TERMINATE, 0, pid);
+  if (process === 0n) {
+    const err = lastError(k32, "OpenProcess");
+    job.close();
+    throw err;
+  }
+  try {
+    job.assign(process);
+  } catch (e) {
+    job.close();
+    throw e;
+  } finally {
+    closeHandle(k32, process);
+  }
+  jobs.add(pid, job);
+  return job;
 }
