@@ -56,7 +56,7 @@ Deno.test("awkward arguments survive the round trip through the CRT rules unchan
     "\\\\server\\share\\dir with space\\",
     "unicode 训练 ✓",
     "new\nline",
-    "--json={\"a\": [1, 2]}",
+    '--json={"a": [1, 2]}',
     "%PATH% ^& | < >",
   ];
   const argv = ["C:\\Program Files\\Py\\python.exe", ...args];

@@ -26,7 +26,11 @@ function setup() {
   const run: RunProgram = (program, args) => {
     assertEquals(program, "icacls");
     icacls.push({ args, callsBefore: fake.calls.length });
-    return Promise.resolve({ success: icaclsOk, code: icaclsOk ? 0 : 1332, stderr: icaclsOk ? "" : "No mapping between account names and security IDs was done." });
+    return Promise.resolve({
+      success: icaclsOk,
+      code: icaclsOk ? 0 : 1332,
+      stderr: icaclsOk ? "" : "No mapping between account names and security IDs was done.",
+    });
   };
   return { fake, jobs, icacls, run, failIcacls: () => icaclsOk = false };
 }
@@ -64,7 +68,11 @@ Deno.test("the job starts suspended, is assigned to its Job Object, and only the
   assertEquals(seq.filter((f) => f === "ResumeThread").length, 1);
   const flags = fake.call("CreateProcessAsUserW").args[6] as number;
   assertEquals(flags, CREATION_FLAGS);
-  assertEquals(flags, 0x4 | 0x400 | 0x200 | 0x0800_0000, "SUSPENDED | UNICODE_ENVIRONMENT | NEW_PROCESS_GROUP | NO_WINDOW");
+  assertEquals(
+    flags,
+    0x4 | 0x400 | 0x200 | 0x0800_0000 | 0x8_0000,
+    "SUSPENDED | UNICODE_ENVIRONMENT | NEW_PROCESS_GROUP | NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT",
+  );
   const [job, processHandle] = fake.call("AssignProcessToJobObject").args as [bigint, bigint];
   assertEquals(job, jobs.get(proc.pid)!.handle, "the registered job is the one the process went into");
   assertEquals(fake.openHandles.get(processHandle), "process");
@@ -97,6 +105,7 @@ Deno.test("CreateProcessAsUserW gets the quoted command line, the sorted environ
   const v = new DataView(startup.buffer);
   const files = fake.calls.filter((c) => c.fn === "CreateFileW");
   assertEquals(files.map((c) => readWideString(c.args[0] as Uint8Array)), ["NUL", SPEC.stdoutPath, SPEC.stderrPath]);
+  assertEquals(v.getUint32(0, true), 112, "cb of a STARTUPINFOEXW");
   assertEquals(v.getUint32(60, true), 0x100, "STARTF_USESTDHANDLES");
   assertEquals([80, 88, 96].map((off) => v.getBigUint64(off, true)), files.map((c) => c.result as bigint), "hStdInput, hStdOutput, hStdError");
   for (const f of files) assert(!fake.openHandles.has(f.result as bigint), "the agent's copy of each std handle is closed after the spawn");
@@ -106,6 +115,31 @@ Deno.test("CreateProcessAsUserW gets the quoted command line, the sorted environ
   assert(fake.calls.some((c) => c.fn === "LocalFree" && c.args[0] === desktop), "the desktop string is freed");
   fake.exitAll();
   await proc.status;
+});
+
+Deno.test("the job inherits exactly its three std handles, through a handle list that is freed after the spawn", async () => {
+  const { fake, jobs, run } = setup();
+  const proc = await spawnAsUser(SPEC, { win32: fake, jobs, run });
+  const files = fake.calls.filter((c) => c.fn === "CreateFileW").map((c) => c.result as bigint);
+  assertEquals(fake.handleLists, [{ attribute: 0x20002n, handles: files }], "PROC_THREAD_ATTRIBUTE_HANDLE_LIST = stdin, stdout, stderr");
+  const startup = fake.call("CreateProcessAsUserW").args[9] as Uint8Array;
+  const list = new DataView(startup.buffer).getBigUint64(104, true);
+  assertEquals(fake.call("UpdateProcThreadAttribute").args[0], list, "lpAttributeList is the list that holds them");
+  const seq = fake.sequence();
+  assert(seq.indexOf("UpdateProcThreadAttribute") < seq.indexOf("CreateProcessAsUserW"));
+  assertEquals(fake.attributeLists.size, 0, "DeleteProcThreadAttributeList called");
+  assertEquals(fake.allocated.size, 0, "every LocalAlloc block freed");
+  fake.exitAll();
+  await proc.status;
+});
+
+Deno.test("a handle list that cannot be built releases its memory and everything else", async () => {
+  const { fake, jobs, run } = setup();
+  fake.on("UpdateProcThreadAttribute", () => 0);
+  await rejects(spawnAsUser(SPEC, { win32: fake, jobs, run }), "UpdateProcThreadAttribute");
+  assertEquals(fake.attributeLists.size, 0);
+  assert(!fake.sequence().includes("CreateProcessAsUserW"));
+  assertNothingLeft(fake, jobs);
 });
 
 Deno.test("the log files are opened for writing, truncated, shared for reading and deleting, and inheritable", async () => {

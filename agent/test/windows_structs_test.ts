@@ -2,11 +2,14 @@
 // field checked at its offset, so a shifted field fails here rather than on a lab PC.
 import { assertEquals } from "./helpers/assert.ts";
 import {
+  packHandles,
   packSecurityAttributes,
   packStartupInfo,
+  packStartupInfoEx,
   PROCESS_INFORMATION_SIZE,
   readProcessInformation,
   SECURITY_ATTRIBUTES_SIZE,
+  STARTUPINFOEXW_SIZE,
   STARTUPINFOW_SIZE,
   writeProcessInformation,
 } from "../src/os/windows/structs.ts";
@@ -29,6 +32,21 @@ Deno.test("STARTUPINFOW is 104 bytes: cb first, lpDesktop at 16, dwFlags at 60, 
   assertEquals(v.getBigUint64(96, true), 0xffff_0000_0000_00c3n, "hStdError keeps all 64 bits");
   const set = new Set([0, 1, 2, 3, ...range(16, 24), ...range(60, 64), ...range(80, 104)]);
   for (let i = 0; i < b.byteLength; i++) if (!set.has(i)) assertEquals(b[i], 0, `byte ${i} is zero`);
+});
+
+Deno.test("STARTUPINFOEXW is 112 bytes: the same STARTUPINFOW with cb = 112, then lpAttributeList at 104", () => {
+  const info = { desktop: 0x10n, flags: 0x100, stdInput: 0xa1n, stdOutput: 0xb2n, stdError: 0xc3n };
+  const ex = packStartupInfoEx(info, 0x0000_7ff6_1234_5678n);
+  const v = new DataView(ex.buffer);
+  assertEquals(ex.byteLength, STARTUPINFOEXW_SIZE);
+  assertEquals(v.getUint32(0, true), 112);
+  assertEquals([...ex.subarray(4, 104)], [...packStartupInfo(info).subarray(4, 104)], "fields as in STARTUPINFOW");
+  assertEquals(v.getBigUint64(104, true), 0x0000_7ff6_1234_5678n);
+});
+
+Deno.test("a handle array is 8 little-endian bytes per handle", () => {
+  const b = packHandles([0x1n, 0x0102_0304_0506_0708n]);
+  assertEquals([...b], [1, 0, 0, 0, 0, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1]);
 });
 
 Deno.test("PROCESS_INFORMATION is 24 bytes: hProcess at 0, hThread at 8, dwProcessId at 16, dwThreadId at 20", () => {

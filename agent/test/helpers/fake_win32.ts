@@ -43,6 +43,10 @@ export class FakeWin32 implements Win32 {
   readonly allocated = new Set<bigint>();
   /** Native memory: the contents of LocalAlloc'd blocks, by address. */
   readonly memory = new Map<bigint, Uint8Array>();
+  /** Initialised PROC_THREAD_ATTRIBUTE_LISTs not yet deleted. */
+  readonly attributeLists = new Set<bigint>();
+  /** What UpdateProcThreadAttribute was given, read from native memory at the time of the call. */
+  readonly handleLists: { attribute: bigint; handles: bigint[] }[] = [];
   /** The logon SID GetTokenInformation(TokenLogonSid) reports for every token. */
   logonSid = FAKE_LOGON_SID;
   private nextHandle = 0x100n;
@@ -99,7 +103,28 @@ export class FakeWin32 implements Win32 {
         return 1;
       },
       CreateFileW: (name: Uint8Array) => this.handle(`file ${readWideString(name)}`),
-      SetHandleInformation: () => 1,
+      CopyToNative: (dest: bigint, src: Uint8Array, len: bigint) => {
+        const block = this.memory.get(dest);
+        if (!block || Number(len) > block.byteLength) throw new Error(`CopyToNative into memory that is not allocated: ${dest}`);
+        block.set(src.subarray(0, Number(len)));
+      },
+      InitializeProcThreadAttributeList: (list: bigint, count: number, _flags: number, size: Uint8Array) => {
+        writeHandleOut(size, 48n * BigInt(count));
+        if (list === 0n) return 0; // the size query "fails" with ERROR_INSUFFICIENT_BUFFER
+        if (!this.memory.has(list)) throw new Error(`attribute list in memory that is not allocated: ${list}`);
+        this.attributeLists.add(list);
+        return 1;
+      },
+      UpdateProcThreadAttribute: (list: bigint, _flags: number, attribute: bigint, value: bigint, size: bigint) => {
+        if (!this.attributeLists.has(list)) throw new Error("UpdateProcThreadAttribute on an uninitialised list");
+        const block = this.memory.get(value)!.subarray(0, Number(size));
+        const v = new DataView(block.buffer, block.byteOffset, block.byteLength);
+        this.handleLists.push({ attribute, handles: Array.from({ length: block.byteLength / 8 }, (_, i) => v.getBigUint64(8 * i, true)) });
+        return 1;
+      },
+      DeleteProcThreadAttributeList: (list: bigint) => {
+        if (!this.attributeLists.delete(list)) throw new Error("DeleteProcThreadAttributeList of a list that is not initialised");
+      },
       LocalAlloc: (_flags: number, size: bigint) => {
         const a = 0x7000_0000n + 0x1000n * this.nextHandle++;
         this.allocated.add(a);

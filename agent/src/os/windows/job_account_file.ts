@@ -29,7 +29,9 @@ export async function readJobAccount(stateDir: string): Promise<JobAccount | nul
   const r = raw as Partial<Record<keyof JobAccount, unknown>>;
   if (typeof r.user !== "string" || !USER.test(r.user)) throw new Error(`Cannot read "${path}": "user" is not a local account name`);
   const domain = r.domain === undefined ? "." : r.domain;
-  if (typeof domain !== "string" || !/^(\.|[A-Za-z0-9-]{1,15})$/.test(domain)) throw new Error(`Cannot read "${path}": "domain" must be "." or a computer name`);
+  if (typeof domain !== "string" || !/^(\.|[A-Za-z0-9-]{1,15})$/.test(domain)) {
+    throw new Error(`Cannot read "${path}": "domain" must be "." or a computer name`);
+  }
   if (typeof r.password !== "string" || r.password.length === 0 || r.password.includes("\0")) throw new Error(`Cannot read "${path}": "password" is missing`);
   return { user: r.user, domain, password: r.password };
 }

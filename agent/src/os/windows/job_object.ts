@@ -6,16 +6,21 @@
 // `Global\LabBridge-<attempt_id>`, so a restarted agent can find a predecessor's job by
 // attempt id and end it (the backstop for the case where a handle outlived the crash).
 import { closeHandle, type Kernel32, lastError } from "./kernel32.ts";
-import { JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE, JOBOBJECT_EXTENDED_LIMIT_INFORMATION_SIZE, packExtendedLimitInformation, readAccountingInformation } from "./structs.ts";
 import {
-  PROCESS_SET_QUOTA,
-  PROCESS_TERMINATE,
+  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE,
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION_SIZE,
+  packExtendedLimitInformation,
+  readAccountingInformation,
+} from "./structs.ts";
+import {
   JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION,
   JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
   JOB_OBJECT_QUERY,
   JOB_OBJECT_TERMINATE,
   JobObjectBasicAccountingInformation,
   JobObjectExtendedLimitInformation,
+  PROCESS_SET_QUOTA,
+  PROCESS_TERMINATE,
 } from "./win32_constants.ts";
 import { wideString } from "./wide_string.ts";
 

@@ -39,12 +39,18 @@ export const KERNEL32_SYMBOLS = {
   // lpFileName, dwDesiredAccess, dwShareMode, lpSecurityAttributes, dwCreationDisposition,
   // dwFlagsAndAttributes, hTemplateFile
   CreateFileW: { parameters: ["buffer", "u32", "u32", "buffer", "u32", "u32", "usize"], result: "usize" },
-  SetHandleInformation: { parameters: ["usize", "u32", "u32"], result: "i32" },
   LocalAlloc: { parameters: ["u32", "usize"], result: "usize" },
   LocalFree: { parameters: ["usize"], result: "usize" },
   // Destination, source address, length: copies native memory into a JS buffer (for
   // GetTokenInformation's answer) without Deno.UnsafePointerView, which needs unscoped FFI.
   RtlMoveMemory: { parameters: ["buffer", "usize", "usize"], result: "void" },
+  // The same function the other way round: a JS buffer into native memory.
+  CopyToNative: { name: "RtlMoveMemory", parameters: ["usize", "buffer", "usize"], result: "void" },
+  // lpAttributeList (native memory, or 0 to ask the size), dwAttributeCount, dwFlags, lpSize
+  InitializeProcThreadAttributeList: { parameters: ["usize", "u32", "u32", "buffer"], result: "i32" },
+  // lpAttributeList, dwFlags, Attribute, lpValue (native memory), cbSize, lpPreviousValue, lpReturnSize
+  UpdateProcThreadAttribute: { parameters: ["usize", "u32", "usize", "usize", "usize", "usize", "usize"], result: "i32" },
+  DeleteProcThreadAttributeList: { parameters: ["usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** advapi32.dll symbols. */
@@ -111,4 +117,3 @@ export function closeHandle(k32: Kernel32, handle: bigint): void {
   if (handle === 0n || handle === 0xffff_ffff_ffff_ffffn) return;
   k32.CloseHandle(handle);
 }
-

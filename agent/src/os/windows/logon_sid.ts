@@ -3,7 +3,7 @@
 // running as the same account. GetTokenInformation(TokenLogonSid) answers a TOKEN_GROUPS
 // whose Sid member points into the answer itself, so the answer is written to LocalAlloc
 // memory (whose address we know) and copied out, and the pointer becomes an offset.
-import { type Kernel32, lastError, type Advapi32 } from "./kernel32.ts";
+import { type Advapi32, type Kernel32, lastError } from "./kernel32.ts";
 import { dwordOut, readDwordOut } from "./structs.ts";
 import { LMEM_FIXED } from "./win32_constants.ts";
 

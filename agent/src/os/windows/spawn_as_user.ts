@@ -30,13 +30,24 @@ import { environmentBlock } from "./environment_block.ts";
 import { JobObject, jobObjectName, type JobTable } from "./job_object.ts";
 import { closeHandle, type Kernel32, lastError, type Win32 } from "./kernel32.ts";
 import { logonSid } from "./logon_sid.ts";
-import { dwordOut, handleOut, packSecurityAttributes, packStartupInfo, PROCESS_INFORMATION_SIZE, readDwordOut, readHandleOut, readProcessInformation } from "./structs.ts";
+import {
+  dwordOut,
+  handleOut,
+  packHandles,
+  packSecurityAttributes,
+  packStartupInfoEx,
+  PROCESS_INFORMATION_SIZE,
+  readDwordOut,
+  readHandleOut,
+  readProcessInformation,
+} from "./structs.ts";
 import {
   CREATE_ALWAYS,
   CREATE_NEW_PROCESS_GROUP,
   CREATE_NO_WINDOW,
   CREATE_SUSPENDED,
   CREATE_UNICODE_ENVIRONMENT,
+  EXTENDED_STARTUPINFO_PRESENT,
   FILE_ATTRIBUTE_NORMAL,
   FILE_SHARE_DELETE,
   FILE_SHARE_READ,
@@ -50,6 +61,7 @@ import {
   LOGON32_LOGON_BATCH,
   LOGON32_PROVIDER_DEFAULT,
   OPEN_EXISTING,
+  PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
   RESUME_FAILED,
   STARTF_USESTDHANDLES,
   WAIT_OBJECT_0,
@@ -98,8 +110,11 @@ export class SpawnAsUserError extends Error {
   override name = "SpawnAsUserError";
 }
 
-/** The creation flags: suspended until it is in its job; UTF-16 env; its own Ctrl+C group; no console window in session 0. */
-export const CREATION_FLAGS = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW;
+/**
+ * The creation flags: suspended until it is in its job; UTF-16 env; its own Ctrl+C group;
+ * no console window in session 0; a STARTUPINFOEXW (for the handle list).
+ */
+export const CREATION_FLAGS = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT;
 
 const SHARE_ALL = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
@@ -110,6 +125,42 @@ function openInheritable(k32: Kernel32, path: string, access: number, dispositio
   const h = k32.CreateFileW(wideString(path), access, SHARE_ALL, packSecurityAttributes(true), disposition, FILE_ATTRIBUTE_NORMAL, 0n);
   if (h === INVALID_HANDLE_VALUE || h === 0n) throw new SpawnAsUserError(`cannot open "${path}" for the job: ${lastError(k32, "CreateFileW").message}`);
   return h;
+}
+
+/**
+ * A PROC_THREAD_ATTRIBUTE_LIST holding PROC_THREAD_ATTRIBUTE_HANDLE_LIST = `handles`: the
+ * child inherits exactly these, not every inheritable handle the agent happens to hold
+ * (its own stdout pipe from WinSW, for one). Both the list and the handle array live in
+ * LocalAlloc memory, since Windows keeps a pointer to the array. release() undoes it all.
+ */
+function handleListAttribute(k32: Kernel32, handles: readonly bigint[]): { list: bigint; release: () => void } {
+  const size = handleOut();
+  k32.InitializeProcThreadAttributeList(0n, 1, 0, size); // asks the size; "fails" with ERROR_INSUFFICIENT_BUFFER
+  const listSize = readHandleOut(size);
+  if (listSize === 0n) throw lastError(k32, "InitializeProcThreadAttributeList");
+  const bytes = BigInt(8 * handles.length);
+  const list = k32.LocalAlloc(LMEM_FIXED | LMEM_ZEROINIT, listSize);
+  if (list === 0n) throw lastError(k32, "LocalAlloc");
+  const values = k32.LocalAlloc(LMEM_FIXED, bytes);
+  let initialised = false;
+  const release = () => {
+    if (initialised) k32.DeleteProcThreadAttributeList(list);
+    if (values !== 0n) k32.LocalFree(values);
+    k32.LocalFree(list);
+  };
+  try {
+    if (values === 0n) throw lastError(k32, "LocalAlloc");
+    k32.CopyToNative(values, packHandles(handles), bytes);
+    if (k32.InitializeProcThreadAttributeList(list, 1, 0, size) === 0) throw lastError(k32, "InitializeProcThreadAttributeList");
+    initialised = true;
+    if (k32.UpdateProcThreadAttribute(list, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, values, bytes, 0n, 0n) === 0) {
+      throw lastError(k32, "UpdateProcThreadAttribute");
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { list, release };
 }
 
 /** Logs the job account on (batch logon: no SERVICE SID, no SeCreateGlobalPrivilege); the password buffer is wiped after. */
@@ -147,6 +198,7 @@ export async function spawnAsUser(spec: SpawnAsUserSpec, bindings: SpawnAsUserBi
   }
   const toClose: bigint[] = [];
   let desktop = 0n;
+  let releaseList = () => {};
   let processHandle = 0n;
   let pid = 0;
   try {
@@ -161,7 +213,9 @@ export async function spawnAsUser(spec: SpawnAsUserSpec, bindings: SpawnAsUserBi
     await grantWorkFolder(spec.cwd, trustee, bindings.run ?? runProgram);
 
     // From here to the end of the try block nothing awaits: the inheritable handles exist
-    // only while no other code of this process can start a child that would inherit them.
+    // only while no other code of this process can start a child that would inherit them
+    // (Deno.Command children do not use a handle list), and the job itself gets only
+    // these three (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
     const stdin = openInheritable(k32, "NUL", GENERIC_READ, OPEN_EXISTING);
     toClose.push(stdin);
     const stdout = openInheritable(k32, spec.stdoutPath, GENERIC_WRITE, CREATE_ALWAYS);
@@ -174,7 +228,9 @@ export async function spawnAsUser(spec: SpawnAsUserSpec, bindings: SpawnAsUserBi
     // without rights on it.
     desktop = k32.LocalAlloc(LMEM_FIXED | LMEM_ZEROINIT, 2n);
     if (desktop === 0n) throw lastError(k32, "LocalAlloc");
-    const startup = packStartupInfo({ desktop, flags: STARTF_USESTDHANDLES, stdInput: stdin, stdOutput: stdout, stdError: stderr });
+    const inherit = handleListAttribute(k32, [stdin, stdout, stderr]);
+    releaseList = inherit.release;
+    const startup = packStartupInfoEx({ desktop, flags: STARTF_USESTDHANDLES, stdInput: stdin, stdOutput: stdout, stdError: stderr }, inherit.list);
     const info = new Uint8Array(PROCESS_INFORMATION_SIZE);
     if (k32.CreateProcessAsUserW(token, null, commandLine, null, null, 1, CREATION_FLAGS, envBlock, cwd, startup, info) === 0) {
       throw new SpawnAsUserError(`cannot start "${spec.argv[0]}": ${lastError(k32, "CreateProcessAsUserW").message}`);
@@ -199,6 +255,7 @@ export async function spawnAsUser(spec: SpawnAsUserSpec, bindings: SpawnAsUserBi
   } finally {
     for (const h of toClose) closeHandle(k32, h);
     if (desktop !== 0n) k32.LocalFree(desktop);
+    releaseList();
   }
 
   bindings.jobs.add(pid, job);

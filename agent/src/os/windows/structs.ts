@@ -111,8 +111,27 @@ export interface StartupInfo {
 
 /** Packs a STARTUPINFOW. */
 export function packStartupInfo(info: StartupInfo): Uint8Array<ArrayBuffer> {
-  const { bytes, view } = structBuffer(STARTUPINFOW_SIZE);
-  u32(view, 0, STARTUPINFOW_SIZE);
+  return packStartup(info, STARTUPINFOW_SIZE);
+}
+
+/**
+ * STARTUPINFOEXW (x64, 112 bytes): a STARTUPINFOW whose cb says 112, then
+ *
+ *   offset size  field
+ *      104    8  lpAttributeList   LPPROC_THREAD_ATTRIBUTE_LIST (native address)
+ */
+export const STARTUPINFOEXW_SIZE = 112;
+
+/** Packs a STARTUPINFOEXW (pass EXTENDED_STARTUPINFO_PRESENT to CreateProcess with it). */
+export function packStartupInfoEx(info: StartupInfo, attributeList: bigint): Uint8Array<ArrayBuffer> {
+  const bytes = packStartup(info, STARTUPINFOEXW_SIZE);
+  u64(new DataView(bytes.buffer), 104, attributeList);
+  return bytes;
+}
+
+function packStartup(info: StartupInfo, size: number): Uint8Array<ArrayBuffer> {
+  const { bytes, view } = structBuffer(size);
+  u32(view, 0, size);
   u64(view, 16, info.desktop);
   u32(view, 60, info.flags);
   u16(view, 64, 0); // wShowWindow: ignored without STARTF_USESHOWWINDOW
@@ -180,7 +199,14 @@ export function packSecurityAttributes(inheritHandle: boolean): Uint8Array<Array
   return bytes;
 }
 
-/** An 8-byte out-parameter (PHANDLE, PULONG_PTR), read back as bigint. */
+/** An array of HANDLEs (8 bytes each), e.g. the value of PROC_THREAD_ATTRIBUTE_HANDLE_LIST. */
+export function packHandles(handles: readonly bigint[]): Uint8Array<ArrayBuffer> {
+  const { bytes, view } = structBuffer(8 * handles.length);
+  handles.forEach((h, i) => u64(view, 8 * i, h));
+  return bytes;
+}
+
+/** An 8-byte out-parameter (PHANDLE, PSIZE_T), read back as bigint. */
 export function handleOut(): Uint8Array<ArrayBuffer> {
   return new Uint8Array(8);
 }

@@ -24,7 +24,10 @@ export const CREATE_SUSPENDED = 0x0000_0004;
 export const CREATE_NEW_PROCESS_GROUP = 0x0000_0200;
 export const CREATE_UNICODE_ENVIRONMENT = 0x0000_0400;
 export const CREATE_NO_WINDOW = 0x0800_0000;
+export const EXTENDED_STARTUPINFO_PRESENT = 0x0008_0000;
 export const STARTF_USESTDHANDLES = 0x0000_0100;
+/** ProcThreadAttributeValue(ProcThreadAttributeHandleList = 2, FALSE, TRUE, FALSE). */
+export const PROC_THREAD_ATTRIBUTE_HANDLE_LIST = 0x0002_0002n;
 
 // fileapi.h / winnt.h: CreateFileW.
 export const FILE_SHARE_READ = 0x1;
@@ -35,7 +38,6 @@ export const OPEN_EXISTING = 3;
 export const FILE_ATTRIBUTE_NORMAL = 0x80;
 
 // handleapi.h.
-export const HANDLE_FLAG_INHERIT = 0x1;
 /** INVALID_HANDLE_VALUE ((HANDLE)-1) as the unsigned pointer-sized value FFI returns. */
 export const INVALID_HANDLE_VALUE = 0xffff_ffff_ffff_ffffn;
 
