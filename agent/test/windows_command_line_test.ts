@@ -4,6 +4,17 @@ import { assertEquals, assertThrows } from "./helpers/assert.ts";
 import { parseWindowsCommandLine } from "./helpers/windows_argv.ts";
 import { MAX_COMMAND_LINE, quoteArgument, quoteProgram, windowsCommandLine } from "../src/os/windows/command_line.ts";
 
+Deno.test("the reference parser reads Microsoft's documented examples as documented", () => {
+  // "Parsing C++ command-line arguments" (Microsoft Learn), each after a program name.
+  const cases: Array<[string, string[]]> = [
+    ['"abc" d e', ["abc", "d", "e"]],
+    ['a\\\\b d"e f"g h', ["a\\\\b", "de fg", "h"]],
+    ['a\\\\\\"b c d', ['a\\"b', "c", "d"]],
+    ['a\\\\\\\\"b c" d e', ["a\\\\b c", "d", "e"]],
+  ];
+  for (const [line, args] of cases) assertEquals(parseWindowsCommandLine(`"C:\\p q\\x.exe" ${line}`), ["C:\\p q\\x.exe", ...args], line);
+});
+
 Deno.test("a plain argument, backslashes included, is passed unquoted", () => {
   assertEquals(quoteArgument("--lr=0.1"), "--lr=0.1");
   assertEquals(quoteArgument("C:\\data\\in\\"), "C:\\data\\in\\"); // no quote follows, so backslashes are literal
