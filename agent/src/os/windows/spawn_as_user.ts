@@ -19,6 +19,10 @@
 // - The Job Object (`Global\LabBridge-<attemptId>`, kill-on-close) is registered in
 //   `jobs` under the pid: the seam's killTree/killLeftovers end and close it from there.
 // - Throws SpawnAsUserError (nothing left open, nothing running) when the job cannot start.
+// - Where the parts come from: win32 = loadWin32() (kernel32.ts), jobs = windowsJobs
+//   (../windows.ts), spec.account = readJobAccount(stateDir) (job_account_file.ts; null
+//   means no job account was installed, and the seam must then refuse to run jobs as
+//   SYSTEM rather than fall back to Deno.Command).
 //
 // Order: job object → logon → ACL → (one synchronous stretch, so no other spawn in this
 // process can inherit the log handles meanwhile) inheritable log handles → CreateProcessAsUserW
