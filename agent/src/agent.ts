@@ -201,7 +201,7 @@ export class Agent {
     if (runAs) this.attemptGids.set(msg.attempt_id, runAs.gid);
     const runner = new AttemptRunner(msg, {
       dir: workDirOf(jobs.workRoot, msg.attempt_id),
-      job: { runAs, inheritedEnv: jobs.inheritedEnv },
+      job: { runAs, inheritedEnv: jobs.inheritedEnv, logon: jobs.account.kind === "logon" ? jobs.account : null },
       hub: this.hub,
       outbox: this.outbox,
       presigner: this.presigner,

@@ -30,7 +30,7 @@ import { frameBytes } from "./frame_socket.ts";
 import { attemptEnv, envFlavor } from "./job_env.ts";
 import { JobProcess } from "./job_process.ts";
 import { errorText, type Logger } from "./log.ts";
-import type { JobRunAs, OsSeam } from "./os/os_seam.ts";
+import type { JobAccount, JobRunAs, OsSeam } from "./os/os_seam.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Presigner } from "./presigner.ts";
 import { progressLoop } from "./progress_loop.ts";
@@ -42,7 +42,7 @@ import { createWorkDir, giveInputsToJob, removeDir, type WorkDir, writeProcessRe
 export interface AttemptDeps {
   dir: WorkDir;
   /** The attempt's account (null: the agent's own) and what it inherits of the agent's environment. */
-  job: { runAs: JobRunAs | null; inheritedEnv: Record<string, string> };
+  job: { runAs: JobRunAs | null; inheritedEnv: Record<string, string>; logon?: Extract<JobAccount, { kind: "logon" }> | null };
   hub: SessionHub;
   outbox: Outbox;
   presigner: Presigner;
@@ -260,11 +260,13 @@ export class AttemptRunner {
           inherited: inheritedEnv,
           home: dir.home,
           tmp: dir.tmp,
-          user: runAs?.name ?? null,
+          user: runAs?.name ?? this.deps.job.logon?.name ?? null,
           job: this.assign.env ?? {},
           lb: { LB_JOB_ID: this.assign.job_id, LB_ATTEMPT_ID: this.id, LB_INPUT_DIR: dir.inputs, LB_OUTPUT_DIR: dir.outputs },
         }),
         runAs,
+        logon: this.deps.job.logon ?? null,
+        attemptId: this.id,
         stdoutPath: dir.stdoutLog,
         stderrPath: dir.stderrLog,
         os,

@@ -2,9 +2,12 @@
 // logs/stderr.log (Deno.Command can only pipe, not hand a child a file), while the last
 // stdout line is tracked for progress reports. The job gets exactly `env` (clearEnv: the
 // agent's own environment never leaks in; job_env.ts builds it) and runs as `runAs`.
+// A Windows job account (`logon`) is started by the OS seam itself, writing its logs
+// straight to the files; its progress lines come from tailing logs/stdout.log.
 import { isAbsolute, resolve } from "node:path";
 import { LineTracker } from "./line_tracker.ts";
-import type { JobRunAs, OsSeam } from "./os/os_seam.ts";
+import { tailLog } from "./log_tailer.ts";
+import type { DirectJob, JobAccount, JobRunAs, OsSeam } from "./os/os_seam.ts";
 import { raceWith } from "./timers.ts";
 
 export interface SpawnSpec {
@@ -17,7 +20,13 @@ export interface SpawnSpec {
   stdoutPath: string;
   stderrPath: string;
   os: OsSeam;
+  /** A Windows job account: started through `os.spawnAsAccount` instead of Deno.Command. */
+  logon?: Extract<JobAccount, { kind: "logon" }> | null;
+  attemptId: string;
 }
+
+/** How often a tailed stdout log is read for progress lines. */
+const TAIL_INTERVAL_MS = 250;
 
 export class SpawnError extends Error {
   override name = "SpawnError";
@@ -34,28 +43,73 @@ export function resolveProgram(program: string, cwd: string): string {
 
 export class JobProcess {
   readonly lines = new LineTracker();
-  private readonly pipeStop = new AbortController();
-  private readonly pipes: Promise<unknown>;
+  private readonly logs: { done: Promise<unknown>; cut: () => void };
 
-  private constructor(private readonly child: Deno.ChildProcess, stdout: Deno.FsFile, stderr: Deno.FsFile) {
-    const lines = this.lines;
-    const tap = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        lines.push(chunk);
-        ctl.enqueue(chunk);
-      },
+  /**
+   * `drain` settles once the logs are written out; `cut` makes it settle now (pipes cut, or
+   * the tail's last read), for when a background grandchild holds a pipe open forever.
+   */
+  private constructor(
+    readonly pid: number,
+    private readonly exit: Promise<Deno.CommandStatus>,
+    drain: (lines: LineTracker) => { done: Promise<unknown>; cut: () => void },
+  ) {
+    this.logs = drain(this.lines);
+  }
+
+  /** Streams a Deno child's pipes into the log files, tapping stdout for progress lines. */
+  private static piped(child: Deno.ChildProcess, stdout: Deno.FsFile, stderr: Deno.FsFile): JobProcess {
+    return new JobProcess(child.pid, child.status, (lines) => {
+      const tap = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          lines.push(chunk);
+          ctl.enqueue(chunk);
+        },
+      });
+      const stop = new AbortController();
+      const opts = { signal: stop.signal };
+      const done = Promise.allSettled([
+        child.stdout.pipeThrough(tap).pipeTo(stdout.writable, opts),
+        child.stderr.pipeTo(stderr.writable, opts),
+      ]);
+      return { done, cut: () => stop.abort() };
     });
-    const opts = { signal: this.pipeStop.signal };
-    this.pipes = Promise.allSettled([
-      child.stdout.pipeThrough(tap).pipeTo(stdout.writable, opts),
-      child.stderr.pipeTo(stderr.writable, opts),
-    ]);
+  }
+
+  /** Follows a job that writes its own log files: progress comes from tailing stdout.log. */
+  private static tailed(job: DirectJob, stdoutPath: string): JobProcess {
+    return new JobProcess(job.pid, job.status, (lines) => {
+      const stop = new AbortController();
+      const done = tailLog({ path: stdoutPath, intervalMs: TAIL_INTERVAL_MS, onBytes: (b) => lines.push(b) }, stop.signal);
+      // The job writes the file itself: once it exited, one last read takes what it wrote.
+      job.status.then(() => stop.abort(), () => stop.abort());
+      return { done, cut: () => stop.abort() };
+    });
+  }
+
+  private static async spawnAsAccount(spec: SpawnSpec, logon: Extract<JobAccount, { kind: "logon" }>): Promise<JobProcess> {
+    if (!spec.os.spawnAsAccount) throw new SpawnError(`cannot start jobs as "${logon.name}" on this OS`);
+    try {
+      const job = await spec.os.spawnAsAccount({
+        argv: spec.argv,
+        cwd: spec.cwd,
+        env: spec.env,
+        stdoutPath: spec.stdoutPath,
+        stderrPath: spec.stderrPath,
+        attemptId: spec.attemptId,
+        account: logon,
+      });
+      return JobProcess.tailed(job, spec.stdoutPath);
+    } catch (e) {
+      throw new SpawnError(`cannot start "${spec.argv[0]}" as "${logon.name}": ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Spawns the job; SpawnError when the program cannot be started (not found, not executable). */
   static async spawn(spec: SpawnSpec): Promise<JobProcess> {
     const [program, ...args] = spec.argv;
     if (!program) throw new SpawnError("command is empty");
+    if (spec.logon) return await JobProcess.spawnAsAccount(spec, spec.logon);
     const stdout = await Deno.open(spec.stdoutPath, { write: true, create: true, truncate: true });
     const stderr = await Deno.open(spec.stderrPath, { write: true, create: true, truncate: true });
     let child: Deno.ChildProcess;
@@ -77,16 +131,12 @@ export class JobProcess {
       const why = e instanceof Deno.errors.NotFound ? "program not found" : e instanceof Error ? e.message : String(e);
       throw new SpawnError(`cannot start "${program}": ${why}`);
     }
-    return new JobProcess(child, stdout, stderr);
-  }
-
-  get pid(): number {
-    return this.child.pid;
+    return JobProcess.piped(child, stdout, stderr);
   }
 
   /** The process's exit; its children may outlive it (see OsSeam.killLeftovers). */
   get status(): Promise<Deno.CommandStatus> {
-    return this.child.status;
+    return this.exit;
   }
 
   /**
@@ -94,10 +144,10 @@ export class JobProcess {
    * open forever, so after `graceMs` the pipes are cut and the log files closed.
    */
   async closeLogs(graceMs: number): Promise<void> {
-    const r = await raceWith([this.pipes], new AbortController().signal, graceMs);
+    const r = await raceWith([this.logs.done], new AbortController().signal, graceMs);
     if (r === "timeout") {
-      this.pipeStop.abort();
-      await this.pipes;
+      this.logs.cut();
+      await this.logs.done;
     }
   }
 }

@@ -38,7 +38,7 @@ export async function setUpJobs(args: SetUpJobsArgs, os: OsSeam, log: Logger): P
   if (problem) throw new JobSetupError(problem);
   let resolved;
   try {
-    resolved = await os.resolveJobAccount(args.jobUser);
+    resolved = await os.resolveJobAccount(args.jobUser, args.stateDir);
   } catch (e) {
     throw new JobSetupError(e instanceof Error ? e.message : String(e));
   }
@@ -52,6 +52,8 @@ export async function setUpJobs(args: SetUpJobsArgs, os: OsSeam, log: Logger): P
   if (missing.length > 0) log.warn("--pass-env names variables the agent's environment does not hold", { missing });
   if (account.kind === "separate") {
     log.info("jobs run as a separate account", { job_user: account.name, uid: account.uid, groups: account.groups, work_dir: args.workRoot });
+  } else if (account.kind === "logon") {
+    log.info("jobs run as a separate account", { job_user: account.name, work_dir: args.workRoot });
   } else {
     log.warn(`jobs run as the agent's own account: ${account.reason}`, { work_dir: args.workRoot });
   }

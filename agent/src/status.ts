@@ -14,10 +14,11 @@ async function jobsStatus(stateDir: string, identity: NonNullable<Awaited<Return
   const settings = jobSettings(stateDir, identity, NO_FLAGS);
   const base = { work_dir: settings.workRoot, job_user: settings.jobUser, pass_env: settings.passEnv };
   try {
-    const { account, warnings } = await os.resolveJobAccount(settings.jobUser);
+    const { account, warnings } = await os.resolveJobAccount(settings.jobUser, stateDir);
     if (account.kind === "separate") {
       return { ...base, runs_as: account.name, uid: account.uid, separate_account: true, warnings };
     }
+    if (account.kind === "logon") return { ...base, runs_as: account.name, separate_account: true, warnings };
     return { ...base, separate_account: false, warnings: [`jobs can read this agent's credential: ${account.reason}`, ...warnings] };
   } catch (e) {
     return { ...base, separate_account: false, warnings: [`jobs cannot run: ${errorText(e)}`] };

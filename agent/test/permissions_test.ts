@@ -3,9 +3,12 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 // @ts-types="./helpers/agent_mjs.d.ts"
 import { denoArgs, permissionFlags } from "../../scripts/agent.mjs";
+import { ADVAPI32_PATH, KERNEL32_PATH } from "../src/os/windows/kernel32.ts";
 
 const agentDir = new URL("../", import.meta.url);
-const flags: string[] = JSON.parse(Deno.readTextFileSync(new URL("permissions.json", agentDir))).flags;
+const permissions = JSON.parse(Deno.readTextFileSync(new URL("permissions.json", agentDir)));
+const flags: string[] = permissions.flags;
+const windowsFlags: string[] = permissions.windows_flags;
 const tasks: Record<string, string> = JSON.parse(Deno.readTextFileSync(new URL("deno.json", agentDir))).tasks;
 
 const permissionLike = (t: string) => t === "-A" || t.startsWith("--allow") || t.startsWith("--deny") || t === "--no-prompt";
@@ -20,11 +23,17 @@ Deno.test("permissions: narrow (no --allow-all, no --allow-ffi, --allow-sys only
   assert(flags.includes("--no-prompt"), "a service must never stop at a permission prompt");
 });
 
-for (const task of ["compile:linux", "compile:windows", "test"]) {
+Deno.test("permissions: the Windows build may use FFI, and only on kernel32.dll and advapi32.dll by absolute path", () => {
+  // A bare "kernel32.dll" in the flag would admit a DLL of that name planted in the current folder.
+  assertEquals(windowsFlags, ["--allow-ffi=C:\\Windows\\System32\\kernel32.dll,C:\\Windows\\System32\\advapi32.dll"]);
+  assertEquals(windowsFlags[0], `--allow-ffi=${KERNEL32_PATH},${ADVAPI32_PATH}`, "the paths the code opens");
+});
+
+for (const [task, expected] of [["compile:linux", flags], ["compile:windows", [...flags, ...windowsFlags]], ["test", flags]] as const) {
   Deno.test(`permissions: deno.json task ${task} uses exactly permissions.json`, () => {
     const cmd = tasks[task];
     assert(cmd, `task ${task} exists`);
-    assertEquals(cmd.split(/\s+/).filter(permissionLike), flags);
+    assertEquals(cmd.split(/\s+/).filter(permissionLike), expected);
   });
 }
 

@@ -8,7 +8,30 @@ export type JobAccount =
   /** Jobs run as the agent's own account: they can read its credential; `reason` says why. */
   | { kind: "agent"; reason: string }
   /** A separate unprivileged account; `groups` are the supplementary groups a job gets. */
-  | { kind: "separate"; name: string; uid: number; gid: number; groups: number[] };
+  | { kind: "separate"; name: string; uid: number; gid: number; groups: number[] }
+  /**
+   * A separate Windows account the installer made, logged on per attempt with the password
+   * kept in `accountFile` (SYSTEM/Administrators only; re-read per spawn). Jobs start
+   * through `OsSeam.spawnAsAccount`, not Deno.Command (docs/decisions/0010).
+   */
+  | { kind: "logon"; name: string; accountFile: string };
+
+/** A job the OS seam started itself (not through Deno.Command): its stdout/stderr go straight to the log files. */
+export interface DirectJob {
+  pid: number;
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** What `spawnAsAccount` needs: the job's argv, folder, whole environment and log files. */
+export interface DirectJobSpec {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdoutPath: string;
+  stderrPath: string;
+  attemptId: string;
+  account: Extract<JobAccount, { kind: "logon" }>;
+}
 
 /** What one attempt runs as: the job account's uid, a group of the attempt's own, the account's groups. */
 export interface JobRunAs {
@@ -33,7 +56,12 @@ export interface OsSeam {
    * is privileged, a separate unprivileged account (never uid 0); otherwise the agent's own.
    * `warnings` are for the log (a missing account, a fallback, a gap).
    */
-  resolveJobAccount(wanted: string): Promise<{ account: JobAccount; warnings: string[] }>;
+  resolveJobAccount(wanted: string, stateDir: string): Promise<{ account: JobAccount; warnings: string[] }>;
+  /**
+   * Starts a job as a `logon` account (Windows: CreateProcessAsUserW inside the attempt's
+   * Job Object). Absent where the OS has no such accounts.
+   */
+  spawnAsAccount?(spec: DirectJobSpec): Promise<DirectJob>;
   /**
    * How to start a job: the program and arguments (a wrapper such as setpriv may come first)
    * and extra Deno.Command options. On Linux a new session (own process group) so killTree

@@ -17,6 +17,7 @@ import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 import { endJob, JobObject, jobObjectName, JobTable, type Sleep } from "./windows/job_object.ts";
 import { type Kernel32, loadWin32, type Win32Load } from "./windows/kernel32.ts";
+import { resolveWindowsJobAccount, spawnAsInstalledAccount } from "./windows/windows_jobs.ts";
 
 // The rules live in the protocol package, which the API also applies to inputs at submit.
 export { windowsPathProblem };
@@ -113,17 +114,10 @@ const windowsKillPath = windowsKill({
 
 export const windowsSeam: OsSeam = {
   platformName: () => "windows",
-  // TODO(lead): wire the Windows job account from agent/src/os/windows/ (h/windows:
-  // CreateProcessAsUserW with file-redirected stdio, Job Object) here and in jobSpawn and
-  // ownFolder (ACLs). Until then jobs run as the agent's own account, and `status` says so.
-  resolveJobAccount: () =>
-    Promise.resolve({
-      account: {
-        kind: "agent",
-        reason: "separate job accounts are not wired on Windows yet, so jobs run as the agent's own account and can read its credential",
-      },
-      warnings: [],
-    }),
+  // Jobs run as the installer's job account, logged on per attempt and started inside their
+  // Job Object (windows/windows_jobs.ts, docs/decisions/0010-windows-job-account.md).
+  resolveJobAccount: (wanted, stateDir) => resolveWindowsJobAccount(wanted, stateDir, Deno.env.toObject()),
+  spawnAsAccount: (spec) => spawnAsInstalledAccount(spec, { win32: loadWin32, jobs: windowsJobs }),
   // No `detached`: DETACHED_PROCESS would give console jobs no console, and taskkill /T
   // follows parent links, so a shared group is not needed.
   jobSpawn: (program, args) => ({ program, args, options: {} }),
