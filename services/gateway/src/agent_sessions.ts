@@ -22,6 +22,8 @@ export interface SocketData {
   lastProgressAt: Map<string, number>;
   /** This session's token buckets, one per frame type. */
   limits: FrameLimiter;
+  /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */
+  rateLimited: boolean;
   /** Attempt ids found to be this agent's, or not (own_attempts.ts). */
   ownAttempts: Set<string>;
   foreignAttempts: Set<string>;

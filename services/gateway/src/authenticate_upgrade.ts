@@ -18,7 +18,7 @@ function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: stri
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
     helloDone: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
-    limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)),
+    limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
     ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
   };
 }

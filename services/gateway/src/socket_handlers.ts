@@ -23,6 +23,9 @@ export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
 
 async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage): Promise<void> {
   const data = ws.getUserData();
+  // Frames a flooding session queued before it was cut off cost nothing more: the agent
+  // sends again whatever went unanswered once it is back (as after any dropped link).
+  if (data.rateLimited) return;
   if (data.kind === "enroll") {
     if (msg.type === "enroll") return handleEnroll(ctx, ws, msg);
     return refuse(ctx, ws, "Enrollment connections take only an enroll frame");
@@ -51,6 +54,7 @@ function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string): void {
   const data = ws.getUserData();
   const { burst, perSecond } = data.limits.limitOf(type);
   const message = `Too many "${type}" frames: the limit is ${burst} at once and ${+perSecond.toFixed(2)} a second`;
+  data.rateLimited = true;
   ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, type }, "session over its rate limit, closing");
   sendTo(ws, { type: "error", code: "rate_limited", message }, ctx.metrics.sent);
   closeSocket(ws, CLOSE_CODES.rate_limited, "rate limited");
