@@ -2,13 +2,15 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "@labbridge/protocol";
 import { listAudit } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
+import { CapturedLog } from "./captured_log.ts";
 import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
 // welcome, frames checked at the edge, presence and heartbeats, admin actions, metrics.
 
 let s: GatewayStack;
-stackPerTest((stack) => (s = stack));
+let log: CapturedLog;
+stackPerTest((stack) => (s = stack), () => ({ gatewayLog: (log = new CapturedLog()).logger }));
 
 describe("enrollment", () => {
   it("an enrollment token becomes an agent credential, with the token's labels winning", async () => {
@@ -145,7 +147,7 @@ describe("agent sessions", () => {
   });
 
   it("the same credential after two silent heartbeat intervals replaces the session, whose socket is closed with 4409", async () => {
-    const { agentId, credential, agent: first } = await s.newAgent();
+    const { agentId, credential, agent: first, welcome: firstWelcome } = await s.newAgent();
     const silentMs = 2 * s.env.config.heartbeatSeconds * 1000;
     s.advance(silentMs - 1);
     const early = await s.connect("/v1/agent", credential);
@@ -154,9 +156,12 @@ describe("agent sessions", () => {
     s.advance(1);
     const { welcome } = await s.online(credential);
     expect((await first.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    // The old socket's close must not knock the new session out: once the gateway has
+    // handled it (its log line comes after any agent.offline it would append), presence
+    // is still the new session's and no agent.offline was sent.
+    await waitFor(() => log.withMsg("agent disconnected").some((l) => l.session_id === firstWelcome.session_id), 5000, "old socket's close handled");
     expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
-    // The old socket's close must not knock the new session OFFLINE.
-    await pause(300);
+    expect((await s.entries(s.gw.ctx.streams.agentEvents)).filter((e) => e.type === "agent.offline")).toEqual([]);
     expect(await s.agentRow(agentId)).toMatchObject({ status: "ONLINE", session_id: welcome.session_id });
   });
 

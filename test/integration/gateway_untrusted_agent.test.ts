@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
 import { waitFor } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
-import { pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
+import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // What an authenticated session may not do on a real gateway: send one frame type faster
 // than its bucket allows, send a frame of any size over the limit without a clear 4413,
@@ -101,8 +101,7 @@ describe("the enrolled OS", () => {
     expect(claims).toEqual([expect.objectContaining({ agent_id: agentId, claimed_os: "windows", enrolled_os: "linux" })]);
     await agent.close();
     await waitFor(async () => (await s.gw.ctx.presence.session(agentId)) === null, 5000, "presence removed");
-    await s.online(credential, { os: "windows" });
-    await pause(100);
+    await s.online(credential, { os: "windows" }); // returns once MySQL has the new session: the scheduler recorded it
     expect((await s.agentRow(agentId))?.os).toBe("linux");
     expect(log.withMsg("hello claims another OS than the enrolled one; keeping the enrolled OS")).toHaveLength(2);
   });
