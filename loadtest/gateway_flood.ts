@@ -70,11 +70,12 @@ class Client {
 
   static async open(url: string, token: string): Promise<Client> {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    const c = new Client(ws); // listening before open: a refusal's frames come right behind the upgrade
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
       ws.once("close", reject);
     });
-    return new Client(ws);
+    return c;
   }
 
   next(type: string): Promise<Frame> {
@@ -96,12 +97,19 @@ async function enroll(url: string, pool: ReturnType<typeof createPool>, name: st
   return String((await enrolled).credential);
 }
 
+/** What the gateway sent to connections refused before welcome (4409, 4429). */
+const refusedTraffic = { frames: 0, bytes: 0 };
+
 async function session(url: string, credential: string, name: string): Promise<Client | null> {
   const c = await Client.open(`${url}/v1/agent`, credential).catch(() => null);
   if (!c) return null;
   const welcome = c.next("welcome");
   c.send(hello(name));
-  return Promise.race([welcome.then(() => c), c.closed.then(() => null)]);
+  const welcomed = await Promise.race([welcome.then(() => true), c.closed.then(() => false)]);
+  if (welcomed) return c;
+  refusedTraffic.frames += c.frames;
+  refusedTraffic.bytes += c.bytes;
+  return null;
 }
 
 /** The well-behaved agent: one heartbeat per interval, each timed to its ack and printed as a JSON line, until stdin closes. */
@@ -181,6 +189,7 @@ try {
   const closeCodes: number[] = [];
   let sent = 0;
   let sessions = 1;
+  let refusedConnects = 0;
   for (;;) {
     // As fast as the socket takes them: only a little is held in the client's own buffer,
     // so `sent` counts frames that went out, not frames queued behind a closed socket.
@@ -203,8 +212,13 @@ try {
     Object.assign(received, { frames: received.frames + flooder.frames, bytes: received.bytes + flooder.bytes, aborts: received.aborts + flooder.aborts });
     if (flooder.ws.readyState !== WebSocket.OPEN) closeCodes.push(await flooder.closed);
     if (!args.reconnect || performance.now() >= deadline || flooder.ws.readyState === WebSocket.OPEN) break;
-    const again = await session(url, floodCredential, "flooder");
-    if (!again) continue;
+    // Connections refused before welcome (4409, 4429) are counted, and tried again at once.
+    let again: Client | null = null;
+    while (!again && performance.now() < deadline) {
+      again = await session(url, floodCredential, "flooder");
+      if (!again) refusedConnects++;
+    }
+    if (!again) break;
     flooder = again;
     sessions++;
   }
@@ -226,11 +240,12 @@ try {
     heartbeats_sent_by_flooder: sent,
     foreign_ids_per_heartbeat: FOREIGN_IDS,
     flooder_sessions: sessions,
+    flooder_connects_refused: refusedConnects,
     flooder_close_codes: [...new Set(closeCodes)],
     flood_ms: Math.round(floodMs),
-    frames_back: received.frames,
+    frames_back: received.frames + refusedTraffic.frames,
     abort_frames_back: received.aborts,
-    bytes_back: received.bytes,
+    bytes_back: received.bytes + refusedTraffic.bytes,
     log_lines: logs.lines - logsBefore.lines,
     log_bytes: logs.bytes - logsBefore.bytes,
     rss_before_mb: +(rssBefore / 2 ** 20).toFixed(1),

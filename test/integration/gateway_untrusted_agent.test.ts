@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
+import { listAudit } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
 import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // What an authenticated session may not do on a real gateway: send one frame type faster
-// than its bucket allows, send a frame of any size over the limit without a clear 4413,
-// cost the gateway abort frames and log lines by naming attempts that are not its own, or
-// change the OS it was enrolled with.
+// than its bucket allows, reconnect in a loop, send a frame of any size over the limit
+// without a clear 4413, cost the gateway abort frames and log lines by naming attempts
+// that are not its own, or change the OS it was enrolled with; nor may an address fill
+// the audit trail with refused credentials.
 
 let s: GatewayStack;
 let log: CapturedLog;
@@ -45,6 +47,35 @@ describe("rate limits", () => {
     await agent.next("presign.response", (m) => m.request_id === "r199", 15_000);
     expect(agent.all("presign.response").filter((m) => m.error === null)).toHaveLength(200);
     expect(agent.isOpen).toBe(true);
+  });
+});
+
+describe("connection limits", () => {
+  it("a credential opening more than 20 connections at once gets 4429 at the upgrade, claiming no session, until its bucket refills", async () => {
+    const { agentId, credential } = await s.enroll();
+    for (let i = 0; i < 20; i++) {
+      const c = await s.connect("/v1/agent", credential);
+      expect(c.isOpen, `connection ${i + 1}`).toBe(true);
+      await c.close();
+    }
+    const over = await s.connect("/v1/agent", credential);
+    expect(await over.waitClosed()).toEqual({ code: CLOSE_CODES.rate_limited, reason: "Too many connections with this credential; reconnect later" });
+    expect(over.all("error")).toEqual([expect.objectContaining({ code: "rate_limited" })]);
+    expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
+    s.advance(5000); // one connection's worth
+    const { welcome } = await s.online(credential);
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+  });
+
+  it("past 20 refused credentials from one address, refusals still close with 4401 but write no audit rows, and live credentials from it still connect", async () => {
+    for (let i = 0; i < 25; i++) {
+      const c = await s.connect("/v1/agent", `lba_wrong${i}`);
+      expect((await c.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+    }
+    expect(await listAudit(s.pool, { limit: 1000 })).toHaveLength(20);
+    expect(log.withMsg("agent credential refused")).toHaveLength(20);
+    expect(log.withMsg("address keeps presenting refused credentials; refusing without audit rows (logged once a minute)")).toHaveLength(1);
+    await s.newAgent();
   });
 });
 

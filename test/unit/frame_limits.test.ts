@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { FrameLimiter, frameLimits } from "../../services/gateway/src/frame_limits.ts";
 import { TokenBucket } from "../../services/gateway/src/token_bucket.ts";
+import { KeyedLimiter } from "../../services/gateway/src/connection_limits.ts";
 
-// Token buckets on an explicit clock, and the gateway's table of limits by frame type.
+// Token buckets on an explicit clock, the gateway's table of limits by frame type, and its
+// keyed limiters for connections.
 
 const T0 = 1_700_000_000_000;
 
@@ -42,5 +44,16 @@ describe("FrameLimiter", () => {
     let refused = 0;
     for (let i = 0, now = T0; i < 134_400; i++, now += 4_500) if (!limiter.allow("heartbeat", now)) refused++;
     expect(refused).toBe(0);
+  });
+});
+
+describe("KeyedLimiter", () => {
+  it("keeps a bucket per key, drops the least recently used past its size, and says to warn at most once a minute per key", () => {
+    const limiter = new KeyedLimiter({ burst: 1, perSecond: 0 }, 2);
+    expect([limiter.allow("a", T0), limiter.allow("a", T0), limiter.allow("b", T0)]).toEqual([true, false, true]);
+    limiter.allow("c", T0); // "a" was used least recently: dropped, so it starts full again
+    expect(limiter.allow("a", T0)).toBe(true);
+    expect(limiter.allow("c", T0)).toBe(false);
+    expect([limiter.shouldWarn("c", T0), limiter.shouldWarn("c", T0 + 59_999), limiter.shouldWarn("c", T0 + 60_000)]).toEqual([true, false, true]);
   });
 });

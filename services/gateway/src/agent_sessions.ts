@@ -13,7 +13,7 @@ export interface SocketData {
   agent: AgentRow | null;
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
-  rejection: { code: number; error: "invalid_token" | "forbidden"; message: string } | null;
+  rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited"; message: string } | null;
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;

@@ -19,11 +19,15 @@ export class TokenBucket {
 
   /** Takes one token; false when the bucket is empty. */
   take(now: number): boolean {
-    const elapsed = Math.max(0, now - this.updatedAt);
-    this.updatedAt = Math.max(this.updatedAt, now);
-    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsed / 1000) * this.limit.perSecond);
+    this.refill(now);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.updatedAt);
+    this.updatedAt = Math.max(this.updatedAt, now);
+    this.tokens = Math.min(this.limit.burst, this.tokens + (elapsed / 1000) * this.limit.perSecond);
   }
 }
