@@ -33,11 +33,11 @@ describe("FrameLimiter", () => {
     expect(limiter.limitOf("toString")).toEqual({ burst: 1, perSecond: 0 });
   });
 
-  it("sizes the gateway's table so a legit agent never reaches it: 2 heartbeats per interval, bursts of 500 presign and output frames", () => {
+  it("sizes the gateway's table so a legit agent never reaches it: 2 heartbeats per interval, bursts of 500 presign requests and of two largest attempts' output chunks", () => {
     const table = frameLimits(5);
     expect(table.heartbeat).toEqual({ burst: 10, perSecond: 0.4 });
     expect(table["presign.request"]!.burst).toBeGreaterThanOrEqual(200);
-    expect(table["attempt.outputs"]!.burst).toBeGreaterThanOrEqual(200);
+    expect(table["attempt.outputs"]!.burst).toBeGreaterThanOrEqual(2 * Math.ceil(100_000 / 240));
     for (const type of ["attempt.start_request", "attempt.progress", "attempt.finished"]) expect(table[type], type).toBeDefined();
     // A week of heartbeats every 4.5 s (the fastest the ±10% jitter gives) stays inside.
     const limiter = new FrameLimiter(table);

@@ -11,9 +11,11 @@ export type FrameLimitTable = Record<string, BucketLimit> & { default: BucketLim
 /**
  * The gateway's table. Heartbeats come every `heartbeatSeconds` (±10% jitter): allow twice
  * that rate and a burst of 10 (frames queued behind a stalled link arrive together).
- * Presign requests and output chunks come in bursts of 100–200 for a 10,000-output
- * attempt: allow 500 at once. Reports and start requests come once per attempt, again
- * after each reconnect.
+ * Presign requests come in bursts of 100–200 for a 10,000-output attempt: allow 500 at
+ * once. Output chunks (about 240 outputs each, 4 in flight per attempt, each acked after
+ * its MySQL write) number about 420 for the largest attempt (100,000 outputs): allow two
+ * such attempts at once. Reports and start requests come once per attempt, again after
+ * each reconnect.
  */
 export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
   return {
@@ -21,7 +23,7 @@ export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
     "attempt.start_request": { burst: 20, perSecond: 2 },
     "attempt.progress": { burst: 50, perSecond: 10 },
     "attempt.finished": { burst: 20, perSecond: 2 },
-    "attempt.outputs": { burst: 500, perSecond: 50 },
+    "attempt.outputs": { burst: 1000, perSecond: 200 },
     "presign.request": { burst: 500, perSecond: 50 },
     default: { burst: 10, perSecond: 1 },
   };
