@@ -4,8 +4,9 @@
 // depend on this loop staying connected.
 //
 // Close codes: 4401 (unauthorized) and 4403 (revoked) end the loop for good: retrying a
-// refused credential would only hammer the gateways. 4409 (replaced) means another process
-// uses this identity, so we wait the longest backoff step before trying again. 1001/1012
+// refused credential would only hammer the gateways. 4409 after a session (replaced) means
+// another process uses this identity, so we wait the longest backoff step before trying
+// again; 4409 at hello (our old session still looks healthy) and 4429 (rate limited) back off. 1001/1012
 // after a healthy session (a gateway stopping or restarting) reconnect to the next gateway
 // after a short jitter only, so a planned gateway stop costs its agents well under a second.
 //

@@ -45,11 +45,14 @@ export function isGoAway(code: number): boolean {
  * session was healthy (got its welcome). A healthy session told to go away reconnects
  * after a short jitter without counting a failure: the next gateway is most likely up. A
  * go-away before welcome counts as a failed connect, so a gateway that keeps shutting
- * the door cannot make a fleet reconnect in a tight loop. 4409 (another process holds
- * this identity) waits the whole cap.
+ * the door cannot make a fleet reconnect in a tight loop. 4409 after a session (another
+ * process took this identity over) waits the whole cap. 4409 at hello means a session of
+ * this credential still looks healthy to the gateway (usually our own, after a drop the
+ * gateway has not noticed yet; it lets us in once that one is two heartbeats silent), so
+ * it backs off like a failed connect. 4429 (over a rate limit) backs off the same way.
  */
 export function delayAfterSession(close: CloseInfo, welcomed: boolean, backoff: Backoff, random: () => number): number {
-  if (close.code === CLOSE_CODES.replaced) return backoff.capMs;
+  if (close.code === CLOSE_CODES.replaced && welcomed) return backoff.capMs;
   if (welcomed && isGoAway(close.code)) return Math.floor(random() * GO_AWAY_JITTER_MS);
   return backoff.next();
 }

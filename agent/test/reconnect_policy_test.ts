@@ -47,6 +47,14 @@ Deno.test("delay: a go-away before welcome, or an abnormal close, counts a failu
   assertEquals(delayAfterSession({ code: CLOSE_CODES.replaced, reason: "" }, true, backoff, () => 0), 5_000);
 });
 
+Deno.test("delay: 4409 at hello (an old session still looks healthy) and 4429 (rate limited) back off like a failed connect", () => {
+  const backoff = new Backoff({ baseMs: 100, capMs: 5_000, random: () => 0.5 });
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.replaced, reason: "" }, false, backoff, () => 0), 50);
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.replaced, reason: "" }, false, backoff, () => 0), 100);
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.rate_limited, reason: "" }, true, backoff, () => 0), 200);
+  assertEquals(backoff.ceilingMs(), 800, "each counted a failure");
+});
+
 Deno.test("delay: while attempts are held, no reconnect wait outlasts a quarter of the lease; idle agents keep the full backoff", () => {
   assertEquals(capWhileHolding(16_000, true, 30_000), 7_500);
   assertEquals(capWhileHolding(1_000, true, 30_000), 1_000);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "@labbridge/protocol";
+import { listAudit } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
+import { CapturedLog } from "./captured_log.ts";
 import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 
 // Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
 // welcome, frames checked at the edge, presence and heartbeats, admin actions, metrics.
 
 let s: GatewayStack;
-stackPerTest((stack) => (s = stack));
+let log: CapturedLog;
+stackPerTest((stack) => (s = stack), () => ({ gatewayLog: (log = new CapturedLog()).logger }));
 
 describe("enrollment", () => {
   it("an enrollment token becomes an agent credential, with the token's labels winning", async () => {
@@ -55,12 +58,17 @@ describe("enrollment", () => {
 });
 
 describe("agent sessions", () => {
-  it("connecting without a token, with a wrong credential or with an enrollment token closes with 4401", async () => {
+  it("connecting without a token, with a wrong credential or with an enrollment token closes with 4401; each refused credential is audited", async () => {
     for (const token of [undefined, "lba_wrong", await s.enrollmentToken()]) {
       const socket = await s.connect("/v1/agent", token);
       expect((await socket.waitClosed()).code, String(token)).toBe(CLOSE_CODES.unauthorized);
       expect(socket.all("welcome")).toEqual([]);
     }
+    const rows = await listAudit(s.pool);
+    expect(rows).toEqual([1, 2].map(() => expect.objectContaining({
+      actor: "unknown", role: "anonymous", action: "agent.credential_refused", target_id: null, result: "unknown",
+    })));
+    expect(JSON.stringify(rows)).not.toContain("lba_wrong");
   });
 
   it("hello is answered with welcome carrying the configured heartbeat and lease TTL, and the agent is ONLINE", async () => {
@@ -111,14 +119,71 @@ describe("agent sessions", () => {
     expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.too_large);
   });
 
-  it("a second connection of the same agent replaces the first, which is closed with 4409", async () => {
-    const { agentId, credential, agent: first } = await s.newAgent();
+  it("a stolen credential used while the agent is healthy is refused with 4409 and audited, and the agent keeps its session", async () => {
+    const { agentId, credential, agent, welcome } = await s.newAgent();
+    s.advance(400);
+    await s.heartbeat(agent, agentId);
+    const thief = await s.connect("/v1/agent", credential);
+    thief.hello({ hostname: "thief", os: "linux" });
+    expect(await thief.waitClosed()).toEqual({ code: CLOSE_CODES.replaced, reason: "credential in use by a healthy session" });
+    expect(thief.all("error")).toEqual([expect.objectContaining({ code: "forbidden", message: expect.stringContaining("in use by a healthy session") })]);
+    expect(thief.all("welcome")).toEqual([]);
+    const rows = await waitFor(async () => {
+      const r = await listAudit(s.pool, { targetId: agentId });
+      return r.length > 0 ? r : null;
+    }, 5000, "audit row");
+    expect(rows).toEqual([expect.objectContaining({
+      actor: agentId, role: "agent", action: "agent.session_refused", target_type: "agent", target_id: agentId, result: "refused",
+      request_id: expect.stringMatching(/^ses_/),
+      details: expect.objectContaining({ current_session_id: welcome.session_id, claimed_hostname: "thief", remote_address: expect.any(String) }),
+    })]);
+    // The real agent is untouched: same session, still heartbeating, and commands reach it.
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+    s.advance(400);
+    await s.heartbeat(agent, agentId);
+    expect(agent.isOpen).toBe(true);
+    expect(await s.agentRow(agentId)).toMatchObject({ status: "ONLINE", session_id: welcome.session_id });
+    expect((await s.assignedTo(agent)).attemptId).toMatch(/^att_/);
+  });
+
+  it("the same credential after two silent heartbeat intervals replaces the session, whose socket is closed with 4409", async () => {
+    const { agentId, credential, agent: first, welcome: firstWelcome } = await s.newAgent();
+    const silentMs = 2 * s.env.config.heartbeatSeconds * 1000;
+    s.advance(silentMs - 1);
+    const early = await s.connect("/v1/agent", credential);
+    early.hello();
+    expect((await early.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    s.advance(1);
     const { welcome } = await s.online(credential);
     expect((await first.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    // The old socket's close must not knock the new session out: once the gateway has
+    // handled it (its log line comes after any agent.offline it would append), presence
+    // is still the new session's and no agent.offline was sent.
+    await waitFor(() => log.withMsg("agent disconnected").some((l) => l.session_id === firstWelcome.session_id), 5000, "old socket's close handled");
     expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
-    // The old socket's close must not knock the new session OFFLINE.
-    await pause(300);
+    expect((await s.entries(s.gw.ctx.streams.agentEvents)).filter((e) => e.type === "agent.offline")).toEqual([]);
     expect(await s.agentRow(agentId)).toMatchObject({ status: "ONLINE", session_id: welcome.session_id });
+  });
+
+  it("an agent that closed its socket cleanly gets back in at once", async () => {
+    const { agentId, credential, agent } = await s.newAgent();
+    await agent.close();
+    await waitFor(async () => (await s.gw.ctx.presence.session(agentId)) === null, 5000, "presence removed");
+    const { welcome } = await s.online(credential);
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+  });
+
+  it("two hellos racing with one credential: exactly one is welcomed, the other is refused with 4409", async () => {
+    const { agentId, credential } = await s.enroll();
+    const racers = await Promise.all([s.connect("/v1/agent", credential), s.connect("/v1/agent", credential)]);
+    for (const r of racers) r.hello();
+    const outcomes = await Promise.all(racers.map((r) => r.next("welcome").then((w) => w.session_id, () => null)));
+    const winners = outcomes.filter((o) => o !== null);
+    expect(winners).toHaveLength(1);
+    const loser = racers[outcomes.indexOf(null)]!;
+    expect((await loser.waitClosed()).code).toBe(CLOSE_CODES.replaced);
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(winners[0]);
+    expect(racers[outcomes.indexOf(winners[0]!)]!.isOpen).toBe(true);
   });
 
   it("an agent that closes its socket is OFFLINE", async () => {
@@ -181,14 +246,18 @@ describe("admin actions through the API", () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
-  it("revoking an agent closes its socket with 4403 and its credential no longer connects", async () => {
+  it("revoking an agent closes its socket with 4403, its credential then gets 4403 at the upgrade, and the refusal is audited", async () => {
     const call = admin((await s.startApi()).port);
     const { agentId, credential, agent } = await s.newAgent();
     expect((await call("DELETE", `/v1/agents/${agentId}`)).status).toBe(204);
     expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.revoked);
     const again = await s.connect("/v1/agent", credential);
-    expect((await again.waitClosed()).code).toBe(CLOSE_CODES.unauthorized);
+    expect((await again.waitClosed()).code).toBe(CLOSE_CODES.revoked);
+    expect(again.all("error")).toEqual([expect.objectContaining({ code: "forbidden" })]);
     await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 5000, "revoked agent OFFLINE");
+    expect(await listAudit(s.pool, { targetId: agentId })).toEqual([expect.objectContaining({
+      actor: agentId, role: "agent", action: "agent.credential_refused", target_id: agentId, result: "revoked",
+    })]);
   });
 
   it("a paused agent is told so and gets no new work until resumed", async () => {

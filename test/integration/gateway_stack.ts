@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeEach } from "vitest";
 import { startApi, type RunningApi } from "@labbridge/api";
 import { startGateway, type RunningGateway } from "@labbridge/gateway";
 import { startReaper } from "@labbridge/lease-reaper";
-import { createLogger } from "@labbridge/logging";
+import { createLogger, type Logger } from "@labbridge/logging";
 import { checkJobSpec } from "@labbridge/protocol";
 import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import { createEnrollmentToken, createJob, getAgentRow, getJob, type JobView } from "@labbridge/store";
@@ -23,6 +23,12 @@ export const A_FEW_PASSES_MS = 700;
 /** Waits real time (only to show that something does NOT happen). */
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How GatewayStack.start sets the gateway up. */
+export interface StackOptions {
+  gatewayRedisUrl?: string;
+  gatewayLog?: Logger;
+}
+
 /** A running gateway, scheduler and reaper with scripted agents. */
 export class GatewayStack {
   now = Date.now();
@@ -35,11 +41,14 @@ export class GatewayStack {
   /** The gateway; set by start(). */
   gw!: RunningGateway;
 
-  /** Starts the stack; `gatewayRedisUrl` points the gateway (only) at another Redis address, such as a proxy. */
-  static async start(opts: { gatewayRedisUrl?: string } = {}): Promise<GatewayStack> {
+  /**
+   * Starts the stack; `gatewayRedisUrl` points the gateway (only) at another Redis address,
+   * such as a proxy; `gatewayLog` receives the gateway's log lines (silent otherwise).
+   */
+  static async start(opts: StackOptions = {}): Promise<GatewayStack> {
     const stack = new GatewayStack(await createTestEnv());
     const { config } = stack.env;
-    stack.gw = await startGateway({ ...config, redisUrl: opts.gatewayRedisUrl ?? config.redisUrl }, { clock: stack.clock, log: silent });
+    stack.gw = await startGateway({ ...config, redisUrl: opts.gatewayRedisUrl ?? config.redisUrl }, { clock: stack.clock, log: opts.gatewayLog ?? silent });
     stack.scheduler = startScheduler(config, { clock: stack.clock, log: silent });
     const reaper = startReaper(config, { clock: stack.clock, log: silent });
     stack.closers.push(stack.gw.close, stack.scheduler.close, reaper.close);
@@ -203,11 +212,11 @@ export class GatewayStack {
  * A test's stack may finish stopping (its stream loops leave their blocking reads within
  * a second) while the next test runs; the file waits for all of them at the end.
  */
-export function stackPerTest(use: (stack: GatewayStack) => void): void {
+export function stackPerTest(use: (stack: GatewayStack) => void, options: () => StackOptions = () => ({})): void {
   const stopping: Promise<void>[] = [];
   let current: GatewayStack | null = null;
   beforeEach(async () => {
-    current = await GatewayStack.start();
+    current = await GatewayStack.start(options());
     use(current);
   });
   afterEach(() => {

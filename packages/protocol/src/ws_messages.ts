@@ -26,6 +26,8 @@ export const CLOSE_CODES = {
   revoked: 4403,
   replaced: 4409,
   too_large: 4413,
+  /** The session sent one frame type faster than its limit: reconnect with backoff. */
+  rate_limited: 4429,
 } as const;
 
 /** A GPU as nvidia-smi reports it. */

@@ -72,26 +72,50 @@ export async function enrollAgent(
   });
 }
 
-/** The agent a live credential belongs to, or null (unknown, or agent or credential revoked). */
-export async function authenticateAgent(pool: Pool, credential: string): Promise<AgentRow | null> {
+/** What a presented agent credential is: live (with its agent), revoked (agent or credential), or unknown. */
+export type CredentialCheck =
+  | { status: "live"; agent: AgentRow }
+  | { status: "revoked"; agentId: string }
+  | { status: "unknown" };
+
+/** Looks a credential up, telling a revoked one (4403) from one never issued (4401). */
+export async function checkAgentCredential(pool: Pool, credential: string): Promise<CredentialCheck> {
   const [rows] = await pool.execute(
-    `SELECT a.* FROM agent_credentials c JOIN agents a ON a.id = c.agent_id
-     WHERE c.secret_hash = ? AND c.revoked_at IS NULL AND a.revoked_at IS NULL`,
+    `SELECT a.*, c.revoked_at AS credential_revoked_at FROM agent_credentials c JOIN agents a ON a.id = c.agent_id
+     WHERE c.secret_hash = ?`,
     [hashSecret(credential)],
   );
-  return (rows as AgentRow[])[0] ?? null;
+  const row = (rows as (AgentRow & { credential_revoked_at: Date | null })[])[0];
+  if (!row) return { status: "unknown" };
+  if (row.credential_revoked_at || row.revoked_at) return { status: "revoked", agentId: row.id };
+  const { credential_revoked_at: _, ...agent } = row;
+  return { status: "live", agent };
 }
 
-/** Records a new session of an agent (ONLINE); a later session always wins. */
+/** The agent a live credential belongs to, or null (unknown, or agent or credential revoked). */
+export async function authenticateAgent(pool: Pool, credential: string): Promise<AgentRow | null> {
+  const checked = await checkAgentCredential(pool, credential);
+  return checked.status === "live" ? checked.agent : null;
+}
+
+/**
+ * Records a new session of an agent (ONLINE); a later session always wins. The OS is not
+ * taken from the session: it was fixed at enrollment, and an agent claiming another one
+ * in hello must not attract jobs meant for that OS.
+ */
 export async function markAgentOnline(
   pool: Pool,
-  args: { agentId: string; gatewayId: string; sessionId: string; os: string; hostname: string; gpus: Gpu[]; at: Date },
+  args: {
+    agentId: string; gatewayId: string; sessionId: string; hostname: string; gpus: Gpu[]; at: Date;
+    /** @deprecated Ignored: the OS recorded at enrollment stands. */
+    os?: string;
+  },
 ): Promise<boolean> {
   const [res] = await pool.execute(
-    `UPDATE agents SET status = 'ONLINE', gateway_id = ?, session_id = ?, os = ?, hostname = ?, gpus = ?,
+    `UPDATE agents SET status = 'ONLINE', gateway_id = ?, session_id = ?, hostname = ?, gpus = ?,
        connected_since = ?, last_seen_at = ?
      WHERE id = ? AND revoked_at IS NULL AND (connected_since IS NULL OR connected_since <= ?)`,
-    [args.gatewayId, args.sessionId, args.os, args.hostname, JSON.stringify(args.gpus), args.at, args.at, args.agentId, args.at],
+    [args.gatewayId, args.sessionId, args.hostname, JSON.stringify(args.gpus), args.at, args.at, args.agentId, args.at],
   );
   return (res as { affectedRows: number }).affectedRows === 1;
 }
@@ -144,6 +168,13 @@ export async function listAgentRows(pool: Pool, args: { limit: number; after?: s
 /** Attempt ids an agent holds now (ASSIGNED or RUNNING). */
 export async function activeAttemptIds(pool: Pool, agentId: string): Promise<string[]> {
   const [rows] = await pool.execute("SELECT id FROM attempts WHERE agent_id = ? AND state IN ('ASSIGNED','RUNNING') ORDER BY assigned_at", [agentId]);
+  return (rows as { id: string }[]).map((r) => r.id);
+}
+
+/** Which of `attemptIds` were ever assigned to the agent (any state): its own, as opposed to ids it has no claim on. */
+export async function attemptIdsOfAgent(pool: Pool, agentId: string, attemptIds: string[]): Promise<string[]> {
+  if (attemptIds.length === 0) return [];
+  const [rows] = await pool.query("SELECT id FROM attempts WHERE agent_id = ? AND id IN (?)", [agentId, attemptIds]);
   return (rows as { id: string }[]).map((r) => r.id);
 }
 

@@ -1,9 +1,10 @@
 // MySQL, the system of record: schema migrations, jobs, attempts and their transitions
-// (each one fenced transaction), agents, tokens and uploads.
+// (each one fenced transaction), agents, tokens, uploads and the audit trail.
 export * from "./active_attempts.ts";
 export * from "./agents_repo.ts";
 export * from "./api_tokens_repo.ts";
 export * from "./assign_job.ts";
+export * from "./audit_repo.ts";
 export * from "./cancel_job.ts";
 export * from "./db.ts";
 export * from "./expire_attempt.ts";

@@ -1,5 +1,6 @@
 // Agent presence: which gateway holds an agent's socket now, under which session, and
-// until when it counts as alive. A newer session replaces an older one; every move is
+// until when it counts as alive. A new session takes over only from one that went silent
+// (claim), so a stolen credential cannot push a healthy agent off; every move is
 // conditional on the session id, so a late disconnect of an old socket cannot knock
 // out the new one.
 import type { Redis } from "ioredis";
@@ -13,6 +14,24 @@ local old = redis.call('HGET', KEYS[2], 'session_id')
 redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4])
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return old`;
+
+// KEYS as CONNECT. ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms),
+// ARGV[5] expires_at (ms), ARGV[6] silent_before (ms): a session last seen at or before it
+// has gone silent and may be replaced.
+// Returns {1, replaced session id or false, its gateway id or false} when this session now holds the agent, or
+// {0, current session id, its gateway id, its last_seen} when a healthy session holds it.
+// Healthy = still present (not expired) and seen after silent_before. One script, so of two
+// racing hellos exactly one claims.
+const CLAIM = `
+local cur = redis.call('HMGET', KEYS[2], 'session_id', 'gateway_id', 'last_seen')
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if cur[1] and cur[1] ~= ARGV[3] and score and tonumber(score) > tonumber(ARGV[4])
+   and tonumber(cur[3] or '0') > tonumber(ARGV[6]) then
+  return {0, cur[1], cur[2] or '', cur[3] or '0'}
+end
+redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+return {1, cur[1], cur[2]}`;
 
 // ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1 when
 // renewed, 0 when another session replaced this one, 2 when this session already expired
@@ -66,6 +85,11 @@ export interface AgentSession {
   lastSeen: number;
 }
 
+/** What a claim found: this session holds the agent now, or a healthy one does. */
+export type ClaimResult =
+  | { claimed: true; replaced: { sessionId: string; gatewayId: string } | null }
+  | { claimed: false; current: { sessionId: string; gatewayId: string; lastSeen: number } };
+
 /** Presence moves, each one atomic script. */
 export class Presence {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
@@ -74,9 +98,27 @@ export class Presence {
     return this.redis.eval(script, 2, this.keys.presence, this.keys.agentSession(agentId), agentId, ...args);
   }
 
-  /** Records a new session; returns the session it replaced, if any. */
+  /** Records a new session unconditionally (tools and tests); returns the session it replaced, if any. Gateways claim(). */
   async connect(agentId: string, gatewayId: string, sessionId: string, now: number, expiresAt: number): Promise<string | null> {
     return ((await this.run(CONNECT, agentId, [gatewayId, sessionId, now, expiresAt])) as string | null) ?? null;
+  }
+
+  /**
+   * Records a new session unless a healthy one holds the agent: one seen after
+   * `silentBefore` whose presence has not expired. A silent, expired or cleanly closed
+   * session is replaced (returned as `replaced`).
+   */
+  async claim(
+    agentId: string,
+    gatewayId: string,
+    sessionId: string,
+    now: number,
+    expiresAt: number,
+    silentBefore: number,
+  ): Promise<ClaimResult> {
+    const r = (await this.run(CLAIM, agentId, [gatewayId, sessionId, now, expiresAt, silentBefore])) as (string | number | null)[];
+    if (r[0] === 1) return { claimed: true, replaced: r[1] ? { sessionId: String(r[1]), gatewayId: String(r[2] ?? "") } : null };
+    return { claimed: false, current: { sessionId: String(r[1]), gatewayId: String(r[2]), lastSeen: Number(r[3]) } };
   }
 
   /** Renews presence: "renewed", "replaced" by another session, or "expired" (say hello again). */

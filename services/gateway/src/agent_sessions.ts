@@ -4,6 +4,7 @@ import type { WebSocket } from "uWebSockets.js";
 import type { AgentRow } from "@labbridge/store";
 import type { ServerMessage } from "@labbridge/protocol";
 import type { Counter } from "@labbridge/metrics";
+import type { FrameLimiter } from "./frame_limits.ts";
 
 /** Per-socket state, kept as the uWS user data. */
 export interface SocketData {
@@ -12,11 +13,22 @@ export interface SocketData {
   agent: AgentRow | null;
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
-  rejection: { code: number; message: string } | null;
+  rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited"; message: string } | null;
+  /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
+  remoteAddress: string;
   helloDone: boolean;
   closed: boolean;
   queue: Promise<void>;
   lastProgressAt: Map<string, number>;
+  /** This session's token buckets, one per frame type. */
+  limits: FrameLimiter;
+  /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */
+  rateLimited: boolean;
+  /** Attempt ids found to be this agent's, or not (own_attempts.ts). */
+  ownAttempts: Set<string>;
+  foreignAttempts: Set<string>;
+  /** Whether this session was already warned about naming attempts that are not its own. */
+  warnedForeign: boolean;
 }
 
 /** A socket with our user data. */

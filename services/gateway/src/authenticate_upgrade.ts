@@ -1,35 +1,69 @@
 // Authentication at the WebSocket upgrade: the bearer token comes only from the
-// Authorization header. A bad token is still upgraded and then closed with 4401, so the
-// agent learns why (a refused HTTP upgrade looks like a network error from the client).
-import { authenticateAgent } from "@labbridge/store";
+// Authorization header. A bad token is still upgraded and then closed, so the agent learns
+// why (a refused HTTP upgrade looks like a network error from the client): 4401 for a
+// credential never issued, 4403 for a revoked one (decision 0005). Both are audited (up to
+// a limit per address), and an agent reconnecting too often gets 4429 (connection_limits.ts).
+import { checkAgentCredential, hashSecret } from "@labbridge/store";
 import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
+import { auditCredentialRefused } from "./audit_agent_access.ts";
+import { FrameLimiter, frameLimits } from "./frame_limits.ts";
 
 function bearer(header: string): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
   return m?.[1] ?? null;
 }
 
-function base(kind: SocketData["kind"]): SocketData {
+function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
-    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null,
+    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
     helloDone: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
+    limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
+    ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
   };
 }
 
+function rejected(ctx: GatewayContext, remoteAddress: string, rejection: NonNullable<SocketData["rejection"]>): SocketData {
+  return { ...base(ctx, "rejected", remoteAddress), rejection };
+}
+
 /** Builds the socket's user data for a connection to /v1/agent. */
-export async function authenticateAgentUpgrade(ctx: GatewayContext, authorization: string): Promise<SocketData> {
+export async function authenticateAgentUpgrade(ctx: GatewayContext, authorization: string, remoteAddress: string): Promise<SocketData> {
   const token = bearer(authorization);
-  if (!token) return { ...base("rejected"), rejection: { code: CLOSE_CODES.unauthorized, message: "Missing bearer credential" } };
-  const agent = await authenticateAgent(ctx.pool, token);
-  if (!agent) return { ...base("rejected"), rejection: { code: CLOSE_CODES.unauthorized, message: "Credential is not valid or was revoked" } };
-  return { ...base("agent"), agent };
+  if (!token) return rejected(ctx, remoteAddress, { code: CLOSE_CODES.unauthorized, error: "invalid_token", message: "Missing bearer credential" });
+  const now = ctx.clock();
+  const limits = ctx.connectionLimits;
+  // Counted by the credential's hash before the lookup, so a reconnect loop costs no query;
+  // a credential that turns out not to be live gives its token back (refusals are limited
+  // by address below).
+  const credentialKey = hashSecret(token);
+  if (!limits.agentConnects.allow(credentialKey, now)) {
+    if (limits.agentConnects.shouldWarn(credentialKey, now)) {
+      ctx.log.warn({ remote_address: remoteAddress }, "credential reconnecting too often, refusing with 4429 (logged once a minute)");
+    }
+    return rejected(ctx, remoteAddress, { code: CLOSE_CODES.rate_limited, error: "rate_limited", message: "Too many connections with this credential; reconnect later" });
+  }
+  const checked = await checkAgentCredential(ctx.pool, token);
+  if (checked.status === "live") return { ...base(ctx, "agent", remoteAddress), agent: checked.agent };
+  limits.agentConnects.forget(credentialKey);
+  const data = checked.status === "revoked"
+    ? rejected(ctx, remoteAddress, { code: CLOSE_CODES.revoked, error: "forbidden", message: "Agent credential was revoked" })
+    : rejected(ctx, remoteAddress, { code: CLOSE_CODES.unauthorized, error: "invalid_token", message: "Credential is not valid" });
+  const agentId = checked.status === "revoked" ? checked.agentId : null;
+  const addressKey = `addr:${remoteAddress}`;
+  if (limits.refusedCredentials.allow(addressKey, now)) {
+    ctx.log.warn({ agent_id: agentId, result: checked.status, remote_address: remoteAddress }, "agent credential refused");
+    await auditCredentialRefused(ctx, { agentId, result: checked.status, sessionId: data.sessionId, remoteAddress });
+  } else if (limits.refusedCredentials.shouldWarn(addressKey, now)) {
+    ctx.log.warn({ remote_address: remoteAddress }, "address keeps presenting refused credentials; refusing without audit rows (logged once a minute)");
+  }
+  return data;
 }
 
 /** Builds the socket's user data for a connection to /v1/enroll; the token is checked on the enroll frame. */
-export function enrollUpgrade(authorization: string): SocketData {
+export function enrollUpgrade(ctx: GatewayContext, authorization: string, remoteAddress: string): SocketData {
   const token = bearer(authorization);
-  if (!token) return { ...base("rejected"), rejection: { code: CLOSE_CODES.unauthorized, message: "Missing bearer enrollment token" } };
-  return { ...base("enroll"), token };
+  if (!token) return rejected(ctx, remoteAddress, { code: CLOSE_CODES.unauthorized, error: "invalid_token", message: "Missing bearer enrollment token" });
+  return { ...base(ctx, "enroll", remoteAddress), token };
 }

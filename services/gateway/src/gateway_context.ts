@@ -4,11 +4,14 @@ import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
 import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
   gatewayId: string;
   sessions: AgentSessions;
+  /** Connection limits by agent and by peer address (connection_limits.ts). */
+  connectionLimits: ConnectionLimits;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

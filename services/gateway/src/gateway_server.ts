@@ -8,18 +8,19 @@ import { authenticateAgentUpgrade, enrollUpgrade } from "./authenticate_upgrade.
 import type { GatewayContext } from "./gateway_context.ts";
 import { onClose, onMessage, onOpen, UWS_MAX_PAYLOAD } from "./socket_handlers.ts";
 
-function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string) => Promise<SocketData>) {
+function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, remoteAddress: string) => Promise<SocketData>) {
   return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
     const authorization = req.getHeader("authorization");
     const key = req.getHeader("sec-websocket-key");
     const protocol = req.getHeader("sec-websocket-protocol");
     const extensions = req.getHeader("sec-websocket-extensions");
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     ctx.metrics.received.inc(authorization.length + key.length + protocol.length + extensions.length + 128);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    authenticate(authorization)
+    authenticate(authorization, remoteAddress)
       .catch((err): SocketData => {
         ctx.log.warn({ err: (err as Error).message }, "upgrade authentication failed");
         throw err;
@@ -68,8 +69,8 @@ export async function startGatewayServer(ctx: GatewayContext, uws: UwsModule): P
     message: (ws: AgentSocket, message: ArrayBuffer, isBinary: boolean) => onMessage(ctx, ws, message, isBinary),
     close: (ws: AgentSocket, code: number) => onClose(ctx, ws, code),
   };
-  app.ws<SocketData>("/v1/agent", { ...behavior, upgrade: upgradeWith(ctx, (a) => authenticateAgentUpgrade(ctx, a)) });
-  app.ws<SocketData>("/v1/enroll", { ...behavior, upgrade: upgradeWith(ctx, async (a) => enrollUpgrade(a)) });
+  app.ws<SocketData>("/v1/agent", { ...behavior, upgrade: upgradeWith(ctx, (a, r) => authenticateAgentUpgrade(ctx, a, r)) });
+  app.ws<SocketData>("/v1/enroll", { ...behavior, upgrade: upgradeWith(ctx, async (a, r) => enrollUpgrade(ctx, a, r)) });
   serviceEndpoints(ctx, app);
   return listen(uws, app, ctx.config.host, ctx.config.gatewayPort);
 }

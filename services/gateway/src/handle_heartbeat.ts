@@ -1,8 +1,10 @@
 // Heartbeats renew the agent's presence and the leases of the attempts it says it runs.
-// A lease that could not be renewed is gone: the agent is told to abort that attempt.
+// A lease of its own that could not be renewed is gone: the agent is told to abort that
+// attempt. Ids that were never its own are ignored (own_attempts.ts).
 import { CLOSE_CODES, type HeartbeatMessage } from "@labbridge/protocol";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
+import { ownLostAttempts } from "./own_attempts.ts";
 
 /** Handles one heartbeat. */
 export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg: HeartbeatMessage): Promise<void> {
@@ -20,7 +22,7 @@ export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg:
     closeSocket(ws, CLOSE_CODES.going_away, "session expired, reconnect");
     return;
   }
-  const lost = await ctx.leases.extend(agentId, msg.running, now, leaseExpiry(ctx, now));
+  const lost = await ownLostAttempts(ctx, ws, await ctx.leases.extend(agentId, msg.running, now, leaseExpiry(ctx, now)));
   for (const attemptId of lost) {
     ctx.log.info({ agent_id: agentId, attempt_id: attemptId }, "heartbeat for a lost lease, aborting attempt");
     sendTo(ws, { type: "attempt.abort", attempt_id: attemptId, reason: "lease_lost" }, ctx.metrics.sent);

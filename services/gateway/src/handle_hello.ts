@@ -1,12 +1,24 @@
 // The hello step: an authenticated agent says who it is and which attempts it holds. The
-// gateway records the session (replacing any older one), welcomes it with the server's
-// heartbeat interval and lease TTL, announces it ONLINE, keeps the attempts whose lease
-// still holds and tells it to abort the rest (`lease_lost`).
+// gateway claims the agent's presence for this session (refused with 4409 while another
+// session of the same credential is healthy: a stolen credential does not win), welcomes it
+// with the server's heartbeat interval and lease TTL, announces it ONLINE, keeps the
+// attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
 import { CLOSE_CODES, type HelloMessage } from "@labbridge/protocol";
 import { activeAttempts } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { auditSessionRefused } from "./audit_agent_access.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
+import { ownLostAttempts } from "./own_attempts.ts";
+
+/**
+ * How long a session may be silent before a new one may take its place: two heartbeat
+ * intervals. The agent itself gives up on a silent path after three, so a legit agent
+ * back from a network drop finds its old session replaceable.
+ */
+export function silentAfterMs(ctx: GatewayContext): number {
+  return 2 * ctx.config.heartbeatSeconds * 1000;
+}
 
 /** Handles the first frame of an agent session. */
 export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: HelloMessage): Promise<void> {
@@ -15,13 +27,22 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   const now = ctx.clock();
   const log = ctx.log.child({ agent_id: agent.id, session_id: data.sessionId });
 
-  const previous = await ctx.presence.session(agent.id);
-  await ctx.presence.connect(agent.id, ctx.gatewayId, data.sessionId, now, leaseExpiry(ctx, now));
+  const claim = await ctx.presence.claim(agent.id, ctx.gatewayId, data.sessionId, now, leaseExpiry(ctx, now), now - silentAfterMs(ctx));
+  if (!claim.claimed) {
+    log.warn({ remote_address: data.remoteAddress, current_session_id: claim.current.sessionId, current_gateway_id: claim.current.gatewayId },
+      "second session refused: the credential's agent has a healthy session");
+    sendTo(ws, { type: "error", code: "forbidden", message: "This credential is in use by a healthy session; a second session is refused" }, ctx.metrics.sent);
+    closeSocket(ws, CLOSE_CODES.replaced, "credential in use by a healthy session");
+    await auditSessionRefused(ctx, {
+      agentId: agent.id, sessionId: data.sessionId, remoteAddress: data.remoteAddress, hostname: msg.hostname, os: msg.os, current: claim.current,
+    });
+    return;
+  }
   const replacedHere = ctx.sessions.set(agent.id, ws);
   if (replacedHere) closeSocket(replacedHere, CLOSE_CODES.replaced, "replaced by a newer session");
-  else if (previous && previous.gatewayId !== ctx.gatewayId) {
-    await appendEntry(ctx.redis, ctx.streams.gateway(previous.gatewayId), {
-      type: "agent.disconnect", agent_id: agent.id, data: { session_id: previous.sessionId, reason: "replaced" },
+  else if (claim.replaced && claim.replaced.gatewayId !== ctx.gatewayId) {
+    await appendEntry(ctx.redis, ctx.streams.gateway(claim.replaced.gatewayId), {
+      type: "agent.disconnect", agent_id: agent.id, data: { session_id: claim.replaced.sessionId, reason: "replaced" },
     });
   }
   data.helloDone = true;
@@ -31,20 +52,22 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   }, ctx.metrics.sent);
   ctx.metrics.connected.set(ctx.sessions.size);
 
-  const lost = await ctx.leases.extend(agent.id, msg.running, now, leaseExpiry(ctx, now));
+  const lost = await ownLostAttempts(ctx, ws, await ctx.leases.extend(agent.id, msg.running, now, leaseExpiry(ctx, now)));
   for (const attemptId of lost) {
     log.info({ attempt_id: attemptId }, "attempt lease lost while disconnected, aborting");
     sendTo(ws, { type: "attempt.abort", attempt_id: attemptId, reason: "lease_lost" }, ctx.metrics.sent);
   }
   if (msg.restarted) await reportLostOnRestart(ctx, agent.id, msg.running, now);
 
+  // The OS was fixed at enrollment (jobs are matched on it); hello may not change it.
+  if (msg.os !== agent.os) log.warn({ claimed_os: msg.os, enrolled_os: agent.os }, "hello claims another OS than the enrolled one; keeping the enrolled OS");
   // Announced last: when the scheduler sees the agent online (and re-sends assignments it
   // has not started), the attempts it lost are already settled.
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
     type: "agent.online", agent_id: agent.id,
-    data: { gateway_id: ctx.gatewayId, session_id: data.sessionId, os: msg.os, hostname: msg.hostname, gpus: msg.gpus, connected_since: now, agent_version: msg.agent_version },
+    data: { gateway_id: ctx.gatewayId, session_id: data.sessionId, os: agent.os, hostname: msg.hostname, gpus: msg.gpus, connected_since: now, agent_version: msg.agent_version },
   });
-  log.info({ gateway_id: ctx.gatewayId, os: msg.os, running: msg.running.length, restarted: msg.restarted }, "agent connected");
+  log.info({ gateway_id: ctx.gatewayId, os: agent.os, running: msg.running.length, restarted: msg.restarted }, "agent connected");
 }
 
 // An agent that restarted (reboot, crash) says so at once, so its attempts are not left

@@ -1,5 +1,6 @@
-// uWS socket callbacks: check every frame at the edge, run each session's frames in order,
-// and turn a closed socket into an `agent.offline` event (fenced on its session).
+// uWS socket callbacks: check every frame at the edge (size, schema, the session's rate
+// limit for its type), run each session's frames in order, and turn a closed socket into
+// an `agent.offline` event (fenced on its session).
 import { CLOSE_CODES, describeProblems, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage } from "@labbridge/protocol";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
@@ -15,13 +16,16 @@ import { handlePresign } from "./handle_presign.ts";
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
   const data = ws.getUserData();
   if (data.rejection) {
-    sendTo(ws, { type: "error", code: "invalid_token", message: data.rejection.message }, ctx.metrics.sent);
+    sendTo(ws, { type: "error", code: data.rejection.error, message: data.rejection.message }, ctx.metrics.sent);
     closeSocket(ws, data.rejection.code, data.rejection.message);
   }
 }
 
 async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage): Promise<void> {
   const data = ws.getUserData();
+  // Frames a flooding session queued before it was cut off cost nothing more: the agent
+  // sends again whatever went unanswered once it is back (as after any dropped link).
+  if (data.rateLimited) return;
   if (data.kind === "enroll") {
     if (msg.type === "enroll") return handleEnroll(ctx, ws, msg);
     return refuse(ctx, ws, "Enrollment connections take only an enroll frame");
@@ -46,6 +50,16 @@ function refuse(ctx: GatewayContext, ws: AgentSocket, message: string): void {
   closeSocket(ws, CLOSE_CODES.malformed, message.slice(0, 100));
 }
 
+function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string): void {
+  const data = ws.getUserData();
+  const { burst, perSecond } = data.limits.limitOf(type);
+  const message = `Too many "${type}" frames: the limit is ${burst} at once and ${+perSecond.toFixed(2)} a second`;
+  data.rateLimited = true;
+  ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, type }, "session over its rate limit, closing");
+  sendTo(ws, { type: "error", code: "rate_limited", message }, ctx.metrics.sent);
+  closeSocket(ws, CLOSE_CODES.rate_limited, "rate limited");
+}
+
 /** Called for every frame. */
 export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBuffer, isBinary: boolean): void {
   ctx.metrics.received.inc(message.byteLength);
@@ -63,6 +77,8 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
     ctx.log.warn({ agent_id: data.agent?.id, problems: describeProblems(parsed.problems) }, "malformed frame");
     return refuse(ctx, ws, `Malformed frame: ${describeProblems(parsed.problems)}`);
   }
+  // Checked before queueing, so a flood is cut off at the edge instead of piling up work.
+  if (!data.limits.allow(parsed.value.type, ctx.clock())) return rateLimited(ctx, ws, parsed.value.type);
   data.queue = data.queue
     .then(() => dispatch(ctx, ws, parsed.value))
     .catch((err) => {
@@ -97,7 +113,11 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
 }
 
 /**
- * uWS's own hard limit, above the protocol's: uWS drops a socket over its limit without a
- * close frame (1006), so frames between the two limits are refused here with 4413 instead.
+ * uWS's own hard limit, far above the protocol's. uWS drops a socket whose frame header
+ * announces more than this at once, with no close frame (the client sees 1006, not why),
+ * so frames up to it are taken in and refused here with 4413 and a close frame. The price
+ * is memory: a socket may buffer up to this much for one frame before it is refused.
+ * Beyond it (64 MiB, far past anything an agent could build by mistake) uWS's silent drop
+ * stands; decision 0012 says why.
  */
-export const UWS_MAX_PAYLOAD = 16 * MAX_FRAME_BYTES;
+export const UWS_MAX_PAYLOAD = 64 * 1024 * 1024;

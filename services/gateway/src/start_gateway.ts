@@ -8,6 +8,7 @@ import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
+import { connectionLimits } from "./connection_limits.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
 
@@ -29,6 +30,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     log: base.log.child({ gateway_id: config.gatewayId }),
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
+    connectionLimits: connectionLimits(),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,

@@ -21,7 +21,6 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         agentId,
         gatewayId: String(data.gateway_id),
         sessionId: String(data.session_id),
-        os: String(data.os ?? ""),
         hostname: String(data.hostname ?? ""),
         gpus: (data.gpus as Gpu[]) ?? [],
         at: new Date(Number(data.connected_since) || at.getTime()),

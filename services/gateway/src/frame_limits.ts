@@ -1,0 +1,50 @@
+// Per-session rate limits, one token bucket per frame type. A legit agent never comes near
+// them (see the sizes below and docs/decisions/0012); a session that exceeds one is closed
+// with 4429 and reconnects with backoff. Adding a frame type is one line in the table;
+// a type the table does not name shares the default bucket.
+import type { BucketLimit } from "./token_bucket.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** Limits by frame type, plus `default` for every type the table does not name. */
+export type FrameLimitTable = Record<string, BucketLimit> & { default: BucketLimit };
+
+/**
+ * The gateway's table. Heartbeats come every `heartbeatSeconds` (±10% jitter): allow twice
+ * that rate and a burst of 10 (frames queued behind a stalled link arrive together).
+ * Presign requests come in bursts of 100–200 for a 10,000-output attempt: allow 500 at
+ * once. Output chunks (about 240 outputs each, 4 in flight per attempt, each acked after
+ * its MySQL write) number about 420 for the largest attempt (100,000 outputs): allow two
+ * such attempts at once. Reports and start requests come once per attempt, again after
+ * each reconnect.
+ */
+export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
+  return {
+    heartbeat: { burst: 10, perSecond: 2 / heartbeatSeconds },
+    "attempt.start_request": { burst: 20, perSecond: 2 },
+    "attempt.progress": { burst: 50, perSecond: 10 },
+    "attempt.finished": { burst: 20, perSecond: 2 },
+    "attempt.outputs": { burst: 1000, perSecond: 200 },
+    "presign.request": { burst: 500, perSecond: 50 },
+    default: { burst: 10, perSecond: 1 },
+  };
+}
+
+/** One session's buckets, made on first use. */
+export class FrameLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly table: FrameLimitTable) {}
+
+  /** Counts one frame of `type`; false when its bucket is empty (the session is over its limit). */
+  allow(type: string, now: number): boolean {
+    const key = Object.hasOwn(this.table, type) ? type : "default";
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(this.table[key]!, now)));
+    return bucket.take(now);
+  }
+
+  /** The limit that applies to `type`, for the message that closes the session. */
+  limitOf(type: string): BucketLimit {
+    return Object.hasOwn(this.table, type) ? this.table[type]! : this.table.default;
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { FrameLimiter, frameLimits } from "../../services/gateway/src/frame_limits.ts";
+import { TokenBucket } from "../../services/gateway/src/token_bucket.ts";
+import { KeyedLimiter } from "../../services/gateway/src/connection_limits.ts";
+
+// Token buckets on an explicit clock, the gateway's table of limits by frame type, and its
+// keyed limiters for connections.
+
+const T0 = 1_700_000_000_000;
+
+describe("TokenBucket", () => {
+  it("allows a burst at once, then one frame per refill interval", () => {
+    const b = new TokenBucket({ burst: 3, perSecond: 2 }, T0);
+    expect([b.take(T0), b.take(T0), b.take(T0), b.take(T0)]).toEqual([true, true, true, false]);
+    expect(b.take(T0 + 499)).toBe(false);
+    expect(b.take(T0 + 500)).toBe(true);
+    expect(b.take(T0 + 500)).toBe(false);
+  });
+
+  it("never holds more than its burst, however long it was idle, and a clock stepping back refills nothing", () => {
+    const b = new TokenBucket({ burst: 2, perSecond: 1 }, T0);
+    expect([b.take(T0 + 3_600_000), b.take(T0 + 3_600_000), b.take(T0 + 3_600_000)]).toEqual([true, true, false]);
+    expect(b.take(T0)).toBe(false);
+  });
+});
+
+describe("FrameLimiter", () => {
+  it("keeps one bucket per frame type named in the table, and one default bucket shared by every other type", () => {
+    const limiter = new FrameLimiter({ heartbeat: { burst: 2, perSecond: 0 }, default: { burst: 1, perSecond: 0 } });
+    expect([limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0)]).toEqual([true, true, false]);
+    expect(limiter.allow("hello", T0)).toBe(true);
+    expect(limiter.allow("attempt.something_new", T0)).toBe(false);
+    expect(limiter.limitOf("toString")).toEqual({ burst: 1, perSecond: 0 });
+  });
+
+  it("sizes the gateway's table so a legit agent never reaches it: 2 heartbeats per interval, bursts of 500 presign requests and of two largest attempts' output chunks", () => {
+    const table = frameLimits(5);
+    expect(table.heartbeat).toEqual({ burst: 10, perSecond: 0.4 });
+    expect(table["presign.request"]!.burst).toBeGreaterThanOrEqual(200);
+    expect(table["attempt.outputs"]!.burst).toBeGreaterThanOrEqual(2 * Math.ceil(100_000 / 240));
+    for (const type of ["attempt.start_request", "attempt.progress", "attempt.finished"]) expect(table[type], type).toBeDefined();
+    // A week of heartbeats every 4.5 s (the fastest the ±10% jitter gives) stays inside.
+    const limiter = new FrameLimiter(table);
+    let refused = 0;
+    for (let i = 0, now = T0; i < 134_400; i++, now += 4_500) if (!limiter.allow("heartbeat", now)) refused++;
+    expect(refused).toBe(0);
+  });
+});
+
+describe("KeyedLimiter", () => {
+  it("keeps a bucket per key, drops the least recently used past its size, and says to warn at most once a minute per key", () => {
+    const limiter = new KeyedLimiter({ burst: 1, perSecond: 0 }, 2);
+    expect([limiter.allow("a", T0), limiter.allow("a", T0), limiter.allow("b", T0)]).toEqual([true, false, true]);
+    limiter.allow("c", T0); // "a" was used least recently: dropped, so it starts full again
+    expect(limiter.allow("a", T0)).toBe(true);
+    expect(limiter.allow("c", T0)).toBe(false);
+    expect([limiter.shouldWarn("c", T0), limiter.shouldWarn("c", T0 + 59_999), limiter.shouldWarn("c", T0 + 60_000)]).toEqual([true, false, true]);
+  });
+});
