@@ -12,6 +12,7 @@ export * from "./history.ts";
 export * from "./job_view.ts";
 export * from "./jobs_repo.ts";
 export * from "./migrate.ts";
+export * from "./record_outputs.ts";
 export * from "./secrets.ts";
 export * from "./start_attempt.ts";
 export * from "./uploads_repo.ts";

@@ -68,7 +68,11 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         outcome: OUTCOME[entry.type],
         exitCode: typeof data.exit_code === "number" ? data.exit_code : null,
         error: error && isErrorCode(error.code) ? { code: error.code, message: String(error.message ?? "") } : null,
+        // Entries from an older gateway list the outputs; current ones give their count and digest (recorded by the gateway).
         outputs: (data.outputs as OutputFile[]) ?? [],
+        expectedOutputs: typeof data.output_count === "number" && typeof data.outputs_digest === "string"
+          ? { count: data.output_count, digest: data.outputs_digest }
+          : null,
       };
       const t = await finishAttempt(ctx.pool, { jobId: entry.job_id, attemptId: entry.attempt_id, agentId, result, now: at });
       // The lease has done its work either way; a fenced-out report still must not keep it alive.
