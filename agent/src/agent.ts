@@ -118,6 +118,8 @@ export class Agent {
         return this.presigner.resolve(msg);
       case "attempt.report_ack":
         return this.outbox.ack(msg);
+      case "attempt.outputs_ack":
+        return this.outbox.ackOutputs(msg);
       case "heartbeat.ack":
         // Liveness only: the connection loop counts every frame.
         return;
