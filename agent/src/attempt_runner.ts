@@ -135,7 +135,7 @@ export class AttemptRunner {
         error_code: report.error?.code ?? null,
         outputs: report.outputs.length,
       });
-      const delivery = await this.deps.outbox.deliver(await buildReport(report), this.drop.signal);
+      const delivery = await this.deps.outbox.deliver(await buildReport(this.assign.job_id, report), this.drop.signal);
       if (delivery !== "aborted") {
         if (delivery === "accepted") log.info("attempt reported");
         else log.warn("attempt report not accepted: the server had already settled the attempt");

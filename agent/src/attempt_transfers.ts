@@ -2,9 +2,9 @@
 // Files never travel on the socket; the socket only carries the presign requests/responses.
 import {
   type AssignMessage,
+  attemptPrefix,
   MAX_OUTPUTS_PER_ATTEMPT,
   type OutputFile,
-  type PresignResponseMessage,
   relativePathProblem,
 } from "../../packages/protocol/src/index.ts";
 import { errorText, type Logger } from "./log.ts";
@@ -44,7 +44,8 @@ async function logFile(keyPath: string, local: string): Promise<LocalFile> {
   return { keyPath, rel: keyPath, local, size };
 }
 
-type Upload = PresignResponseMessage["uploads"][number];
+/** A presigned upload with the fields a compact answer leaves out filled in. */
+type Upload = { path: string; key: string; url: string; method: string; headers: Record<string, string> };
 
 /**
  * Presigns and uploads outputs/ and the two logs, in batches whose presign.response fits a
@@ -89,7 +90,11 @@ export async function uploadResults(
       continue;
     }
     if (response.error) return { outputs: reported, error: `gateway refused upload URLs: ${response.error.code}: ${response.error.message}` };
-    const byPath = new Map((response.uploads ?? []).map((u) => [u.path, u]));
+    const prefix = attemptPrefix(assign.job_id, assign.attempt_id);
+    const byPath = new Map((response.uploads ?? []).map((u): [string, Upload] => [
+      u.path,
+      { path: u.path, key: u.key ?? prefix + u.path, url: u.url, method: u.method ?? "PUT", headers: u.headers ?? {} },
+    ]));
     const failure = await uploadBatch(batch, byPath, reported, policy, log, verbose, signal);
     if (signal.aborted) return { outputs: reported, error: "aborted" };
     if (!verbose) log.info("batch uploaded", { files: batch.length, outputs_done: reported.length, outputs: outputs.length, failed: failure !== null });
@@ -122,7 +127,7 @@ async function uploadBatch(
         const sha256 = await withRetries(
           policy,
           signal,
-          () => uploadFile(target.url, target.headers ?? {}, f.local, f.size, policy, signal),
+          () => uploadFile(target.url, target.headers, f.local, f.size, policy, signal),
           (e, n) => log.warn("upload failed, retrying", { path: f.keyPath, try: n, error: errorText(e) }),
         );
         if (verbose) log.info("uploaded", { path: f.keyPath, size: f.size, url: target.url });

@@ -5,7 +5,9 @@
 import {
   type FinishedMessage,
   MAX_FRAME_BYTES,
+  type ChunkOutput,
   type OutputFile,
+  outputKey,
   outputsDigest,
   type OutputsMessage,
 } from "../../packages/protocol/src/index.ts";
@@ -22,13 +24,17 @@ export const CHUNK_BUDGET_BYTES = Math.floor(MAX_FRAME_BYTES * 0.75);
 
 const encoder = new TextEncoder();
 
-/** Splits outputs into attempt.outputs frames of at most `budget` bytes each, numbered from 0. */
-export function outputChunks(attemptId: string, outputs: readonly OutputFile[], budget = CHUNK_BUDGET_BYTES): OutputsMessage[] {
+/**
+ * Splits outputs into attempt.outputs frames of at most `budget` bytes each, numbered from 0.
+ * A key that is the one its path gives is left out (the gateway derives it).
+ */
+export function outputChunks(jobId: string, attemptId: string, outputs: readonly OutputFile[], budget = CHUNK_BUDGET_BYTES): OutputsMessage[] {
   const envelope = frameBytes({ type: "attempt.outputs", attempt_id: attemptId, seq: 999_999, outputs: [] });
   const chunks: OutputsMessage[] = [];
-  let current: OutputFile[] = [];
+  let current: ChunkOutput[] = [];
   let bytes = envelope;
-  for (const o of outputs) {
+  for (const full of outputs) {
+    const o: ChunkOutput = full.key === outputKey(jobId, attemptId, full.path) ? { path: full.path, size: full.size, sha256: full.sha256 } : full;
     const b = encoder.encode(JSON.stringify(o)).length + 1; // and its comma
     if (current.length > 0 && bytes + b > budget) {
       chunks.push({ type: "attempt.outputs", attempt_id: attemptId, seq: chunks.length, outputs: current });
@@ -42,10 +48,10 @@ export function outputChunks(attemptId: string, outputs: readonly OutputFile[], 
   return chunks;
 }
 
-/** Turns a finished message listing every output into the frames that report it. */
-export async function buildReport(full: FinishedMessage): Promise<Report> {
+/** Turns a finished message listing every output of a job's attempt into the frames that report it. */
+export async function buildReport(jobId: string, full: FinishedMessage): Promise<Report> {
   const all = full.outputs;
   const counted: FinishedMessage = { ...full, output_count: all.length, outputs_digest: await outputsDigest(all) };
   if (frameBytes(counted) <= CHUNK_BUDGET_BYTES) return { chunks: [], finished: counted };
-  return { chunks: outputChunks(full.attempt_id, all), finished: { ...counted, outputs: [] } };
+  return { chunks: outputChunks(jobId, full.attempt_id, all), finished: { ...counted, outputs: [] } };
 }

@@ -33,7 +33,8 @@ const jsonBytes = (s: string) => encoder.encode(JSON.stringify(s)).length;
 /**
  * Bytes one file's entry in a presign.response is expected to take at most: its path and
  * key as JSON, and a URL holding the percent-encoded key (encodeURIComponent encodes more
- * than the store does, so this errs on the large side).
+ * than the store does, so this errs on the large side). The key is counted although a
+ * compact answer leaves it out: a gateway that predates compact answers sends it.
  */
 export function presignEntryBytes(jobId: string, attemptId: string, path: string): number {
   const key = `${attemptPrefix(jobId, attemptId)}${path}`;
@@ -90,7 +91,7 @@ export class Presigner {
       const answer = deferred<PresignResponseMessage>();
       this.waiting.set(requestId, answer.resolve);
       try {
-        if (!session.send({ type: "presign.request", request_id: requestId, attempt_id: attemptId, files })) {
+        if (!session.send({ type: "presign.request", request_id: requestId, attempt_id: attemptId, files, compact: true })) {
           await raceWith([session.ended], signal, 1_000);
           continue;
         }

@@ -44,7 +44,7 @@ Deno.test("400 outputs with long names: presigned in batches that fit a frame, r
     assertEquals(chunks.map((c) => c.seq), chunks.map((_, i) => i));
     for (const c of chunks) assert(bytesOf(c) <= MAX_FRAME_BYTES, `chunk ${c.seq} fits a frame`);
     assertEquals(f.outputs, []);
-    const outputs = gw.outputsOf(assign.attempt_id);
+    const outputs = gw.outputsOf(assign.job_id, assign.attempt_id);
     assertEquals(outputs.length, 400);
     assertEquals(f.output_count, 400);
     assertEquals(f.outputs_digest, await outputsDigest(outputs));
@@ -79,8 +79,8 @@ Deno.test("a chunk whose ack is lost with the connection is sent again on the ne
     const f = await gw.waitFor("attempt.finished", (m) => m.attempt_id === assign.attempt_id, 30_000);
     assertEquals(f.outcome, "succeeded");
     assertEquals(f.output_count, 300);
-    assertEquals(f.outputs_digest, await outputsDigest(gw.outputsOf(assign.attempt_id)));
-    assertEquals(gw.outputsOf(assign.attempt_id).length, 300);
+    assertEquals(f.outputs_digest, await outputsDigest(gw.outputsOf(assign.job_id, assign.attempt_id)));
+    assertEquals(gw.outputsOf(assign.job_id, assign.attempt_id).length, 300);
     assert(gw.frames.find((x) => x.msg.type === "attempt.finished")!.conn > gw.frames[mark - 1]!.conn, "finished went out on the new session");
   } finally {
     await agent.dispose();
@@ -107,7 +107,7 @@ Deno.test("a gateway that finds a presign answer too large gets the files again 
     assert(gw.oversized.length > 0, "some answer was too large");
     assertEquals([f.outcome, f.error], ["succeeded", null]);
     assertEquals(f.output_count, 120);
-    assertEquals(gw.outputsOf(assign.attempt_id).length, 120);
+    assertEquals(gw.outputsOf(assign.job_id, assign.attempt_id).length, 120);
   } finally {
     await agent.dispose();
     await gw.close();

@@ -115,7 +115,7 @@ describe("jobs with many outputs", () => {
         `gateway frames ${delta.in} B in + ${delta.out} B out = ${perOutput.both.toFixed(0)} B per output ` +
         `(${perOutput.in.toFixed(0)} in, ${perOutput.out.toFixed(0)} out); outputs listing ${(res.headers.get("content-length") ?? "?")} B in ${listSeconds.toFixed(1)} s`,
     );
-    // Presign answers carry one URL per file (~2/3 of it); the report adds one line per output.
-    expect(perOutput.both).toBeLessThan(1200);
+    // Mostly the presigned URL (which holds the key) and the sha256; measured 669 B at 78-character paths.
+    expect(perOutput.both).toBeLessThan(800);
   });
 });

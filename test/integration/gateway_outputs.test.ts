@@ -93,6 +93,16 @@ describe("outputs in chunks", () => {
     expect(entry.data!.length).toBeLessThan(4096);
   });
 
+  it("a chunk may leave its keys out: they are recorded as the keys their paths give", async () => {
+    const { agent } = await s.newAgent();
+    const { jobId, attemptId } = await s.running(agent);
+    const outputs = outputsOf(jobId, attemptId, 2);
+    agent.send({ type: "attempt.outputs", attempt_id: attemptId, seq: 0, outputs: outputs.map(({ key: _key, ...rest }) => rest) });
+    expect(await agent.next("attempt.outputs_ack")).toMatchObject({ accepted: true });
+    const [rows] = await s.pool.query("SELECT path, object_key FROM job_outputs WHERE attempt_id = ? ORDER BY path", [attemptId]);
+    expect(rows).toEqual(outputs.map((o) => ({ path: o.path, object_key: o.key })));
+  });
+
   it("a chunk for an attempt leased to another agent, or to none, is refused and records nothing", async () => {
     const owner = await s.newAgent({ role: "owner" });
     const thief = await s.newAgent();
@@ -198,5 +208,20 @@ describe("presign responses fit in a frame", () => {
     expect(ok.error).toBeNull();
     expect(ok.uploads).toHaveLength(75);
     expect(agent.isOpen).toBe(true);
+  });
+
+  it("a compact presign answer gives each path its URL only, and takes fewer bytes than the full one", async () => {
+    const { agent } = await s.newAgent();
+    const { jobId, attemptId } = await s.running(agent);
+    const files = [{ path: "outputs/ckpt/epoch-0001/shard-00001.safetensors", size: 1 }, { path: "logs/stdout.log", size: 2 }];
+    agent.send({ type: "presign.request", request_id: "full", attempt_id: attemptId, files });
+    agent.send({ type: "presign.request", request_id: "compact", attempt_id: attemptId, files, compact: true });
+    const full = await agent.next("presign.response", (m) => m.request_id === "full");
+    const compact = await agent.next("presign.response", (m) => m.request_id === "compact");
+    expect(compact.error).toBeNull();
+    expect(compact.uploads.map((u) => Object.keys(u).sort())).toEqual([["path", "url"], ["path", "url"]]);
+    expect(compact.uploads.map((u) => new URL(u.url).pathname)).toEqual(files.map((f) => `/jobs/${jobId}/${attemptId}/${f.path}`));
+    expect(full.uploads.map((u) => [u.key, u.method])).toEqual(files.map((f) => [`jobs/${jobId}/${attemptId}/${f.path}`, "PUT"]));
+    expect(JSON.stringify(compact).length).toBeLessThan(JSON.stringify(full).length - 2 * 100);
   });
 });

@@ -105,6 +105,14 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...chunk, outputs: [{ ...chunk.outputs[0], sha256: "0" }] })).toEqual(["outputs[0].sha256"]);
   });
 
+  it("accepts chunk outputs that leave their key out (the gateway derives it) but refuses a key that is not a safe path", () => {
+    const chunk = { type: "attempt.outputs", attempt_id: att, seq: 0, outputs: [{ path: "a/b.bin", size: 1, sha256: sha }] };
+    expect(accepts(chunk)).toBe(true);
+    expect(fieldsOf({ ...chunk, outputs: [{ path: "a/b.bin", key: "../b.bin", size: 1, sha256: sha }] })).toEqual(["outputs[0]"]);
+    // A finished frame's inline outputs still need their key.
+    expect(fieldsOf({ type: "attempt.finished", attempt_id: att, outcome: "succeeded", exit_code: 0, error: null, outputs: chunk.outputs })).toEqual(["outputs[0]"]);
+  });
+
   it("refuses presign requests with no files, unsafe paths or bad sizes", () => {
     const req = { type: "presign.request", request_id: "r1", attempt_id: att, files: [{ path: "outputs/model.pt", size: 1 }] };
     expect(accepts(req)).toBe(true);
@@ -113,6 +121,8 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...req, files: [{ path: "/abs", size: 1 }] })).toEqual(["files[0].path"]);
     expect(fieldsOf({ ...req, files: [{ path: "outputs/x", size: -5 }] })).toEqual(["files[0].size"]);
     expect(fieldsOf({ ...req, request_id: "r".repeat(65) })).toEqual(["request_id"]);
+    expect(accepts({ ...req, compact: true })).toBe(true);
+    expect(fieldsOf({ ...req, compact: "yes" })).toEqual(["compact"]);
   });
 
   it("refuses an enroll frame with an empty name or labels that are not strings", () => {

@@ -8,6 +8,7 @@ import {
   MAX_FRAME_BYTES,
   newId,
   type OutputFile,
+  outputKey,
   parseAgentMessage,
   type PresignRequestMessage,
   type PresignResponseMessage,
@@ -99,13 +100,13 @@ export class FakeGateway {
     return await this.until(() => this.framesOf(type).filter(pred)[nth], `${type} frame`, timeoutMs);
   }
 
-  /** Every output the agent reported for an attempt, in chunks or inline, once per path, sorted by path. */
-  outputsOf(attemptId: string): OutputFile[] {
+  /** Every output the agent reported for an attempt of `jobId`, in chunks or inline, once per path (keys filled in), sorted by path. */
+  outputsOf(jobId: string, attemptId: string): OutputFile[] {
     const byPath = new Map<string, OutputFile>();
     for (const f of this.frames) {
       const m = f.msg;
       if ((m.type === "attempt.outputs" || m.type === "attempt.finished") && m.attempt_id === attemptId) {
-        for (const o of m.outputs) if (!byPath.has(o.path)) byPath.set(o.path, o);
+        for (const o of m.outputs) if (!byPath.has(o.path)) byPath.set(o.path, { ...o, key: o.key ?? outputKey(jobId, attemptId, o.path) });
       }
     }
     return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -78,6 +78,13 @@ export interface ProgressMessage {
   message: string;
 }
 /**
+ * An output as a chunk reports it. `key` may be left out when it is the one the path gives
+ * (outputKey of the attempt), which it always is for a current gateway: that saves a
+ * hundred-odd bytes per output.
+ */
+export type ChunkOutput = Omit<OutputFile, "key"> & { key?: string };
+
+/**
  * One chunk of an attempt's outputs, sent (each until acknowledged) before attempt.finished.
  * Sending a chunk again, to any gateway, records nothing twice.
  */
@@ -86,7 +93,7 @@ export interface OutputsMessage {
   attempt_id: string;
   /** The chunk's number (0, 1, …), echoed in its ack. */
   seq: number;
-  outputs: OutputFile[];
+  outputs: ChunkOutput[];
 }
 /**
  * The attempt ended: its outcome, exit code and outputs. A current agent sends its outputs
@@ -112,6 +119,8 @@ export interface PresignRequestMessage {
   request_id: string;
   attempt_id: string;
   files: { path: string; size: number }[];
+  /** Ask for a compact answer (see PresignedUpload); older agents leave it out and get every field. */
+  compact?: boolean;
 }
 /** Exchange an enrollment token (in the Authorization header) for a credential. */
 export interface EnrollMessage {
@@ -164,11 +173,22 @@ export interface StopMessage {
   attempt_id: string;
   reason: "canceled" | "lease_lost" | "start_refused" | "timeout";
 }
-/** Presigned upload URLs, or why there are none. */
+/**
+ * A presigned upload for one requested path. A compact answer leaves out what the agent
+ * knows already: `key` (then attemptPrefix + path), `method` (then PUT) and empty `headers`.
+ */
+export interface PresignedUpload {
+  path: string;
+  url: string;
+  key?: string;
+  method?: "PUT";
+  headers?: Record<string, string>;
+}
+/** Presigned upload URLs, or why there are none. The answer never exceeds MAX_FRAME_BYTES: one that would gets payload_too_large. */
 export interface PresignResponseMessage {
   type: "presign.response";
   request_id: string;
-  uploads: { path: string; key: string; url: string; method: "PUT"; headers: Record<string, string> }[];
+  uploads: PresignedUpload[];
   error: { code: ErrorCode; message: string } | null;
 }
 /** Pause or resume taking new work. */
@@ -253,11 +273,11 @@ function checkGpus(v: unknown): boolean {
 
 const isSha256 = (v: unknown) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
 
-function checkOutputs(v: unknown, problems: Problem[]): void {
+function checkOutputs(v: unknown, problems: Problem[], keyOptional = false): void {
   if (!Array.isArray(v) || v.length > 10_000) return void problems.push({ field: "outputs", reason: "must be an array" });
   v.forEach((o, i) => {
     if (!isObject(o)) return void problems.push({ field: `outputs[${i}]`, reason: "must be an object" });
-    const p = relativePathProblem(o.path) ?? relativePathProblem(o.key);
+    const p = relativePathProblem(o.path) ?? (keyOptional && o.key === undefined ? null : relativePathProblem(o.key));
     if (p) problems.push({ field: `outputs[${i}]`, reason: p });
     if (!isIntIn(o.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `outputs[${i}].size`, reason: "must be a size" });
     if (!isSha256(o.sha256)) problems.push({ field: `outputs[${i}].sha256`, reason: "must be hex sha256" });
@@ -305,12 +325,13 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(isIntIn(m.seq, 0, MAX_OUTPUTS_PER_ATTEMPT), "seq", "must be a chunk number");
       need(Array.isArray(m.outputs) && m.outputs.length > 0, "outputs", "must list at least one output");
-      if (Array.isArray(m.outputs) && m.outputs.length > 0) checkOutputs(m.outputs, problems);
+      if (Array.isArray(m.outputs) && m.outputs.length > 0) checkOutputs(m.outputs, problems, true);
       break;
     case "presign.request":
       need(isShortString(m.request_id, 64), "request_id", "must be a short string");
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(Array.isArray(m.files) && m.files.length > 0 && m.files.length <= 1000, "files", "must be a list of 1 to 1000 files");
+      need(m.compact === undefined || typeof m.compact === "boolean", "compact", "must be a boolean");
       if (Array.isArray(m.files)) {
         m.files.forEach((f, i) => {
           const p = isObject(f) ? relativePathProblem(f.path) : "must be an object";

@@ -71,13 +71,15 @@ export async function handleOutputs(ctx: GatewayContext, ws: AgentSocket, msg: O
     log.info({ seq: msg.seq }, "outputs refused: the attempt is not leased to this agent");
     return void ack(false);
   }
-  const bad = outsidePrefix(lease.jobId, msg.attempt_id, msg.outputs);
+  // A chunk may leave a key out: it is then the one the path gives.
+  const outputs = msg.outputs.map((o): OutputFile => ({ ...o, key: o.key ?? outputKey(lease.jobId, msg.attempt_id, o.path) }));
+  const bad = outsidePrefix(lease.jobId, msg.attempt_id, outputs);
   if (bad) {
     log.warn({ job_id: lease.jobId, path: bad.path, seq: msg.seq }, "outputs refused: key outside the attempt's prefix");
     sendTo(ws, { type: "error", code: "validation_failed", message: `Output "${bad.path}" has a key outside the attempt's prefix` }, ctx.metrics.sent);
     return void ack(false);
   }
-  const recorded = await recordOutputs(ctx.pool, { jobId: lease.jobId, attemptId: msg.attempt_id, agentId, outputs: msg.outputs });
+  const recorded = await recordOutputs(ctx.pool, { jobId: lease.jobId, attemptId: msg.attempt_id, agentId, outputs });
   if (recorded !== "recorded") log.info({ seq: msg.seq }, "outputs refused: the attempt has already ended");
   else log.debug({ seq: msg.seq, outputs: msg.outputs.length }, "outputs recorded");
   ack(recorded === "recorded");

@@ -3,7 +3,7 @@
 // (`jobs/<job>/<attempt>/outputs/…` or `…/logs/…`), with a short expiry. A response never
 // goes over the frame limit: a request whose URLs would not fit in one frame is answered
 // with payload_too_large, and the agent asks again for fewer files at a time.
-import { attemptPrefix, MAX_FRAME_BYTES, relativePathProblem, type PresignRequestMessage, type PresignResponseMessage } from "@labbridge/protocol";
+import { attemptPrefix, MAX_FRAME_BYTES, relativePathProblem, type PresignedUpload, type PresignRequestMessage, type PresignResponseMessage } from "@labbridge/protocol";
 import { Leases } from "@labbridge/streams";
 import { sendTo, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
@@ -22,10 +22,12 @@ export async function handlePresign(ctx: GatewayContext, ws: AgentSocket, msg: P
     if (problem) return void fail("validation_failed", `Invalid upload path "${f.path}": ${problem}`);
   }
   const prefix = attemptPrefix(lease.jobId, msg.attempt_id);
-  const uploads = msg.files.map((f) => {
+  const uploads = msg.files.map((f): PresignedUpload => {
     const key = prefix + f.path;
     const signed = ctx.storage.presignPut(key, ctx.config.presignSeconds);
-    return { path: f.path, key, url: signed.url, method: "PUT" as const, headers: signed.headers };
+    // Compact: the agent knows the key (prefix + path) and the method; a URL is what it lacks.
+    if (msg.compact) return Object.keys(signed.headers).length ? { path: f.path, url: signed.url, headers: signed.headers } : { path: f.path, url: signed.url };
+    return { path: f.path, key, url: signed.url, method: "PUT", headers: signed.headers };
   });
   const response: PresignResponseMessage = { type: "presign.response", request_id: msg.request_id, uploads, error: null };
   const bytes = Buffer.byteLength(JSON.stringify(response));
