@@ -109,6 +109,19 @@ describe("jobs with many outputs", () => {
     const listSeconds = (Date.now() - listed) / 1000;
     await checkSample(items, n, dir, [0, 1, 99, 100, 4321, 5000, 9998, 9999]);
 
+    // The same list in pages of 500, by path.
+    const paged: Output[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await bridge.api("GET", `/v1/jobs/${job.id}/outputs?limit=500${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.status).toBe(200);
+      expect(page.body!.items.length).toBeLessThanOrEqual(500);
+      paged.push(...(page.body!.items as Output[]));
+      cursor = page.body!.next_cursor as string | null;
+    } while (cursor);
+    expect(paged.map((o) => o.path)).toEqual(items.map((o) => o.path).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect((await bridge.api("GET", `/v1/jobs/${job.id}/outputs?cursor=not-ours`)).status).toBe(422);
+
     const perOutput = { in: delta.in / n, out: delta.out / n, both: (delta.in + delta.out) / n };
     console.log(
       `[many outputs] ${n} outputs (paths of ${shardPath(n, dir, 0).length} chars): job done in ${seconds.toFixed(1)} s; ` +

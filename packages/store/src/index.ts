@@ -10,6 +10,7 @@ export * from "./expire_attempt.ts";
 export * from "./finish_attempt.ts";
 export * from "./history.ts";
 export * from "./job_view.ts";
+export * from "./job_outputs_page.ts";
 export * from "./jobs_repo.ts";
 export * from "./migrate.ts";
 export * from "./record_outputs.ts";
