@@ -68,7 +68,8 @@ export async function uploadResults(
   }
   const logs = (await Promise.all([logFile("logs/stdout.log", dir.stdoutLog), logFile("logs/stderr.log", dir.stderrLog)])).filter((f) => f.size >= 0);
   const reported: OutputFile[] = [];
-  const queue = presignBatches(assign.job_id, assign.attempt_id, [...outputs, ...logs]);
+  // Logs first: when a later batch fails (lease lost, store down), the logs that explain the run are already up.
+  const queue = presignBatches(assign.job_id, assign.attempt_id, [...logs, ...outputs]);
   if (queue.length > 1) log.info("uploading in batches", { files: outputs.length + logs.length, batches: queue.length });
   // One line per file for a few files; one per batch for thousands (a log line per checkpoint shard helps nobody).
   const verbose = outputs.length + logs.length <= VERBOSE_FILES;
