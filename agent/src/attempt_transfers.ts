@@ -38,6 +38,17 @@ export interface UploadResult {
 /** Uploads running at once: enough to hide per-request latency on a lab uplink, few enough not to starve a job's checkpoint upload. */
 const UPLOAD_CONCURRENCY = 4;
 const VERBOSE_FILES = 100;
+/**
+ * Files in a row that failed every try before the rest are given up: a store that refuses
+ * everything would otherwise cost each of thousands of files its full retry schedule
+ * (hours) before the attempt could report.
+ */
+const MAX_FAILURES_IN_A_ROW = 8;
+
+/** Upload failures in a row across batches, shared by the workers. */
+interface FailureRun {
+  inARow: number;
+}
 
 async function logFile(keyPath: string, local: string): Promise<LocalFile> {
   const size = await Deno.stat(local).then((s) => s.size, () => -1);
@@ -73,9 +84,15 @@ export async function uploadResults(
   if (queue.length > 1) log.info("uploading in batches", { files: outputs.length + logs.length, batches: queue.length });
   // One line per file for a few files; one per batch for thousands (a log line per checkpoint shard helps nobody).
   const verbose = outputs.length + logs.length <= VERBOSE_FILES;
+  const failures: FailureRun = { inARow: 0 };
 
-  while (queue.length > 0) {
-    const batch = queue.shift()!;
+  for (;;) {
+    if (failures.inARow >= MAX_FAILURES_IN_A_ROW) {
+      log.error("uploads given up: the store refused too many files in a row", { batches_left: queue.length });
+      return { outputs: sortedByPath(reported), error: `${error ?? "uploads failed"}; gave up after ${MAX_FAILURES_IN_A_ROW} files in a row failed` };
+    }
+    const batch = queue.shift();
+    if (!batch) break;
     let response;
     try {
       response = await presigner.request(assign.attempt_id, batch.map((f) => ({ path: f.keyPath, size: f.size })), signal);
@@ -96,19 +113,22 @@ export async function uploadResults(
       u.path,
       { path: u.path, key: u.key ?? prefix + u.path, url: u.url, method: u.method ?? "PUT", headers: u.headers ?? {} },
     ]));
-    const failure = await uploadBatch(batch, byPath, reported, policy, log, verbose, signal);
+    const failure = await uploadBatch(batch, byPath, reported, failures, policy, log, verbose, signal);
     if (signal.aborted) return { outputs: reported, error: "aborted" };
     if (!verbose) log.info("batch uploaded", { files: batch.length, outputs_done: reported.length, outputs: outputs.length, failed: failure !== null });
     error ??= failure;
   }
-  return { outputs: reported.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), error };
+  return { outputs: sortedByPath(reported), error };
 }
+
+const sortedByPath = (list: OutputFile[]) => list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
 /** PUTs one presigned batch, a few files at a time; adds each uploaded output to `reported`; the first failure, or null. */
 async function uploadBatch(
   batch: LocalFile[],
   byPath: Map<string, Upload>,
   reported: OutputFile[],
+  failures: FailureRun,
   policy: RetryPolicy,
   log: Logger,
   verbose: boolean,
@@ -117,7 +137,7 @@ async function uploadBatch(
   let error: string | null = null;
   let next = 0;
   const worker = async () => {
-    while (next < batch.length && !signal.aborted) {
+    while (next < batch.length && !signal.aborted && failures.inARow < MAX_FAILURES_IN_A_ROW) {
       const f = batch[next++]!;
       const target = byPath.get(f.keyPath);
       if (!target || target.method !== "PUT" || relativePathProblem(target.key)) {
@@ -131,10 +151,12 @@ async function uploadBatch(
           () => uploadFile(target.url, target.headers, f.local, f.size, policy, signal),
           (e, n) => log.warn("upload failed, retrying", { path: f.keyPath, try: n, error: errorText(e) }),
         );
+        failures.inARow = 0;
         if (verbose) log.info("uploaded", { path: f.keyPath, size: f.size, url: target.url });
         if (f.keyPath.startsWith("outputs/")) reported.push({ path: f.rel, key: target.key, size: f.size, sha256 });
       } catch (e) {
         if (signal.aborted) return;
+        failures.inARow++;
         log.error("upload failed", { path: f.keyPath, error: errorText(e) });
         error ??= `upload of ${f.keyPath} failed: ${errorText(e)}`;
       }

@@ -136,3 +136,25 @@ Deno.test("a refused chunk stops the chunks and the final report still goes out"
     await store.close();
   }
 });
+
+Deno.test("a store that refuses every upload is given up after a few files in a row, not after every file's retries", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  store.failPuts = 1_000_000;
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(writeShards(500));
+    gw.presign = store.presignFor(assign.job_id);
+    await gw.waitFor("hello");
+    gw.send(assign);
+    const f = await gw.waitFor("attempt.finished", (m) => m.attempt_id === assign.attempt_id, 30_000);
+    assertEquals([f.outcome, f.error?.code, f.output_count], ["failed", "output_upload_failed", 0]);
+    assert(f.error!.message.includes("gave up after 8 files in a row failed"), f.error!.message);
+    // 8 files in a row, plus what the other workers had under way, each with its 3 tries.
+    assert(store.putAttempts.length <= (8 + 3) * 3, `${store.putAttempts.length} PUTs tried`);
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
