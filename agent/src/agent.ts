@@ -39,7 +39,7 @@ export class Agent {
   private paused = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.outbox = new Outbox(this.hub, opts.log);
+    this.outbox = new Outbox(this.hub, opts.log, opts.timings.outputsAckTimeoutMs);
     this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
   }
 

@@ -41,7 +41,12 @@ export class Outbox {
   private readonly acks = new Map<string, (accepted: boolean) => void>();
   private readonly chunkAcks = new Map<string, ChunkAcks>();
 
-  constructor(private readonly hub: SessionHub, private readonly log: Logger) {}
+  /**
+   * `chunkAckTimeoutMs`: a session that acks no chunk for this long gets the unacked ones
+   * again. A gateway whose handler failed (MySQL refused the write) answers with an error
+   * frame, not an ack, and keeps the connection: waiting for the session to end could wait forever.
+   */
+  constructor(private readonly hub: SessionHub, private readonly log: Logger, private readonly chunkAckTimeoutMs: number) {}
 
   /** Attempt ids whose report is still waiting. */
   ids(): string[] {
@@ -77,6 +82,10 @@ export class Outbox {
         const sent = await this.sendChunks(report, chunks, session, signal);
         if (sent === "aborted") return "aborted";
         if (sent === "ended") continue;
+        if (sent === "stalled") {
+          this.log.warn("no ack for outputs in time; sending the unacknowledged chunks again", { attempt_id: msg.attempt_id });
+          continue;
+        }
         if (!session.send(msg)) {
           // The socket closed between next() and send(): wait for it to be noticed.
           await raceWith([session.ended], signal, 1_000);
@@ -99,10 +108,10 @@ export class Outbox {
 
   /**
    * Sends every chunk not yet acked on `session`, a few in flight at a time, until all are
-   * acked ("done") or the session ends. A refused chunk ends the chunks early: the server
+   * acked ("done"), the session ends, or no ack comes for a while ("stalled"). A refused chunk ends the chunks early: the server
    * will not take outputs for this attempt any more, and the final frame learns its fate.
    */
-  private async sendChunks(report: Report, acks: ChunkAcks, session: Session, signal: AbortSignal): Promise<"done" | "ended" | "aborted"> {
+  private async sendChunks(report: Report, acks: ChunkAcks, session: Session, signal: AbortSignal): Promise<"done" | "ended" | "stalled" | "aborted"> {
     const todo = report.chunks.filter((c) => !acks.acked.has(c.seq));
     const ended = session.ended.then(() => "ended" as const);
     let sent = 0;
@@ -121,9 +130,10 @@ export class Outbox {
         sent++;
         continue;
       }
-      const r = await raceWith<void | "ended">([acks.next(), ended], signal);
+      const r = await raceWith<void | "ended">([acks.next(), ended], signal, this.chunkAckTimeoutMs);
       if (r === "ended") return "ended";
       if (r === "aborted") return "aborted";
+      if (r === "timeout") return "stalled";
     }
   }
 }

@@ -158,3 +158,27 @@ Deno.test("a store that refuses every upload is given up after a few files in a 
     await store.close();
   }
 });
+
+Deno.test("chunks a gateway never acks are sent again on the same session, and the report completes once it does", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw, { outputsAckTimeoutMs: 300 });
+  try {
+    const assign = makeAssign(writeShards(300));
+    gw.presign = store.presignFor(assign.job_id);
+    gw.ackOutputs = null; // as when the gateway's MySQL write failed: an error frame, no ack, the connection kept
+    await gw.waitFor("hello");
+    gw.send(assign);
+    const first = await gw.waitFor("attempt.outputs", () => true, 30_000);
+    const again = await gw.waitFor("attempt.outputs", (c) => c.seq === first.seq, 5_000, 1);
+    assertEquals(again, first);
+    gw.ackOutputs = true;
+    const f = await gw.waitFor("attempt.finished", (m) => m.attempt_id === assign.attempt_id, 30_000);
+    assertEquals([f.outcome, f.output_count], ["succeeded", 300]);
+    assertEquals(new Set(gw.frames.filter((x) => x.msg.type === "attempt.outputs" || x.msg.type === "attempt.finished").map((x) => x.conn)).size, 1, "one session throughout");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});

@@ -9,9 +9,29 @@ import { withTransaction, type Conn, type Pool } from "./db.ts";
 export type RecordOutputsResult = "recorded" | "settled";
 
 const ROWS_PER_STATEMENT = 500;
+const DEADLOCK = 1213;
+const LOCK_WAIT_TIMEOUT = 1205;
+const TRIES = 5;
 
-/** Records outputs of a live attempt; each row at most once. */
+/**
+ * Records outputs of a live attempt; each row at most once. The same chunk arriving at two
+ * gateways at once can deadlock on its rows; the loser is tried again and then finds them.
+ */
 export async function recordOutputs(
+  pool: Pool,
+  args: { jobId: string; attemptId: string; agentId: string; outputs: readonly OutputFile[] },
+): Promise<RecordOutputsResult> {
+  for (let i = 1; ; i++) {
+    try {
+      return await recordOnce(pool, args);
+    } catch (err) {
+      const errno = (err as { errno?: number }).errno;
+      if (i >= TRIES || (errno !== DEADLOCK && errno !== LOCK_WAIT_TIMEOUT)) throw err;
+    }
+  }
+}
+
+async function recordOnce(
   pool: Pool,
   args: { jobId: string; attemptId: string; agentId: string; outputs: readonly OutputFile[] },
 ): Promise<RecordOutputsResult> {
