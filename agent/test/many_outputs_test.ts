@@ -182,3 +182,31 @@ Deno.test("chunks a gateway never acks are sent again on the same session, and t
     await store.close();
   }
 });
+
+Deno.test("the next batch's upload URLs are asked for while the current batch uploads", async () => {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  store.putDelayMs = 20;
+  const agent = await startAgent(gw);
+  try {
+    const assign = makeAssign(writeShards(120));
+    const sign = store.presignFor(assign.job_id);
+    const uploadedWhenAsked: number[] = [];
+    gw.presign = (req) => {
+      uploadedWhenAsked.push(store.puts.size);
+      return sign(req);
+    };
+    await gw.waitFor("hello");
+    gw.send(assign);
+    await gw.waitFor("attempt.finished", (m) => m.attempt_id === assign.attempt_id, 30_000);
+    const requests = gw.framesOf("presign.request");
+    assert(requests.length >= 3, `${requests.length} batches`);
+    // Without asking ahead, batch 2 would be asked for only once all of batch 1 was stored.
+    assert(uploadedWhenAsked[1]! < requests[0]!.files.length, `asked for batch 2 with ${uploadedWhenAsked[1]} of ${requests[0]!.files.length} uploaded`);
+    assertEquals(requests.flatMap((r) => r.files).length, 122, "each file asked for once");
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
+});
