@@ -4,7 +4,7 @@
 // straight into MySQL (recordOutputs) before their chunk is acked; the final result's
 // stream entry carries only their count and digest (docs/decisions/0011).
 import {
-  outputKey, outputsDigest, type FinishedMessage, type OutputFile, type OutputsMessage, type ProgressMessage, type StartRequestMessage,
+  outputKey, outputsDigest, type AttemptResultData, type FinishedMessage, type OutputFile, type OutputsMessage, type ProgressMessage, type StartRequestMessage,
 } from "@labbridge/protocol";
 import { recordOutputs } from "@labbridge/store";
 import { appendEntry, Leases } from "@labbridge/streams";
@@ -128,7 +128,7 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
     type: EVENT[msg.outcome], job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId,
     ts: new Date(now).toISOString(),
-    data: { exit_code: msg.exit_code, error: msg.error, output_count: outputCount, outputs_digest: outputsDigestHex },
+    data: { exit_code: msg.exit_code, error: msg.error, output_count: outputCount, outputs_digest: outputsDigestHex } satisfies AttemptResultData,
   });
   ack(true);
   log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: outputCount }, "attempt reported");
