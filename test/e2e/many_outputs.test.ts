@@ -4,11 +4,12 @@
 // checkpoint-like files once made a presign answer of 70 KB that the agent ignored.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bridge } from "../harness/bridge.ts";
+import { Bridge, type AgentHandle } from "../harness/bridge.ts";
 import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 let env: TestEnv;
 let bridge: Bridge;
+let agent: AgentHandle;
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -17,7 +18,7 @@ type Output = { path: string; key: string; size: number; sha256: string; url: st
 beforeAll(async () => {
   env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "4", LB_HEARTBEAT_SECONDS: "1", LB_LOG_LEVEL: "info" });
   bridge = await Bridge.start({ env: env.env });
-  await bridge.startAgent({ name: "ws-many-outputs" });
+  agent = await bridge.startAgent({ name: "ws-many-outputs" });
 });
 
 afterAll(async () => {
@@ -123,6 +124,21 @@ describe("jobs with many outputs", () => {
     expect((await bridge.api("GET", `/v1/jobs/${job.id}/outputs?cursor=not-ours`)).status).toBe(422);
 
     const perOutput = { in: delta.in / n, out: delta.out / n, both: (delta.in + delta.out) / n };
+    // The agent's own log lines for this attempt: how long uploads and the report took.
+    const lines = agent.child.lines.flatMap((l) => {
+      try {
+        const j = JSON.parse(l) as { msg: string; time: string; attempt_id?: string };
+        return j.attempt_id === attemptId ? [j] : [];
+      } catch {
+        return [];
+      }
+    });
+    const at = (msg: string) => Date.parse(lines.find((l) => l.msg === msg)?.time ?? "");
+    const batches = lines.filter((l) => l.msg === "batch uploaded").length;
+    console.log(
+      `[many outputs] ${batches} presign batches, uploads ${((at("attempt finished") - at("process exited")) / 1000).toFixed(1)} s; ` +
+        `report (chunks + finished) ${((at("attempt reported") - at("attempt finished")) / 1000).toFixed(2)} s`,
+    );
     console.log(
       `[many outputs] ${n} outputs (paths of ${shardPath(n, dir, 0).length} chars): job done in ${seconds.toFixed(1)} s; ` +
         `gateway frames ${delta.in} B in + ${delta.out} B out = ${perOutput.both.toFixed(0)} B per output ` +
