@@ -61,7 +61,7 @@ export class Agent {
   private paused = false;
 
   constructor(private readonly opts: AgentOptions) {
-    this.outbox = new Outbox(this.hub, opts.log);
+    this.outbox = new Outbox(this.hub, opts.log, opts.timings.outputsAckTimeoutMs);
     this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
   }
 
@@ -153,6 +153,8 @@ export class Agent {
         return this.presigner.resolve(msg);
       case "attempt.report_ack":
         return this.outbox.ack(msg);
+      case "attempt.outputs_ack":
+        return this.outbox.ackOutputs(msg);
       case "heartbeat.ack":
         // Liveness only: the connection loop counts every frame.
         return;

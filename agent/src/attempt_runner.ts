@@ -7,7 +7,8 @@
 //   preparing       inputs downloading.
 //   running         the job process runs; progress lines go out; timeout enforced.
 //   finishing       the job exited; outputs and logs upload.
-//   reporting       attempt.finished waits in the outbox until delivered.
+//   reporting       the report (outputs in chunks, then attempt.finished) waits in the
+//                   outbox until delivered.
 //
 // Two switches stop it: `kill` ends the job's process tree (cancel, timeout, abort,
 // shutdown) and `drop` abandons the attempt without a report (abort: the server already
@@ -20,18 +21,17 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   type ErrorCode,
   type FinishedMessage,
-  MAX_FRAME_BYTES,
   type OutputFile,
   type StartGrantedMessage,
   type StopMessage,
 } from "../../packages/protocol/src/index.ts";
 import { downloadInputs, type UploadResult, uploadResults } from "./attempt_transfers.ts";
-import { frameBytes } from "./frame_socket.ts";
 import { attemptEnv, envFlavor } from "./job_env.ts";
 import { JobProcess } from "./job_process.ts";
 import { errorText, type Logger } from "./log.ts";
 import type { JobAccount, JobRunAs, OsSeam } from "./os/os_seam.ts";
 import type { Outbox } from "./outbox.ts";
+import { buildReport } from "./output_report.ts";
 import type { Presigner } from "./presigner.ts";
 import { progressLoop } from "./progress_loop.ts";
 import type { SessionHub } from "./session_hub.ts";
@@ -160,7 +160,7 @@ export class AttemptRunner {
         error_code: report.error?.code ?? null,
         outputs: report.outputs.length,
       });
-      const delivery = await this.deps.outbox.deliver(report, this.drop.signal);
+      const delivery = await this.deps.outbox.deliver(await buildReport(this.assign.job_id, report), this.drop.signal);
       if (delivery !== "aborted") {
         if (delivery === "accepted") log.info("attempt reported");
         else log.warn("attempt report not accepted: the server had already settled the attempt");
@@ -207,21 +207,14 @@ export class AttemptRunner {
     error: { code: ErrorCode; message: string } | null,
     outputs: OutputFile[],
   ): FinishedMessage {
-    const msg: FinishedMessage = {
+    // Lists every output; buildReport splits them into frames that fit.
+    return {
       type: "attempt.finished",
       attempt_id: this.id,
       outcome,
       exit_code: exitCode,
       error: error && { code: error.code, message: error.message.slice(0, 2048) },
       outputs,
-    };
-    if (frameBytes(msg) <= MAX_FRAME_BYTES) return msg;
-    // Keys from the gateway were longer than estimated: report the failure, not a frame it would refuse.
-    return {
-      ...msg,
-      outcome: outcome === "succeeded" ? "failed" : outcome,
-      error: error ?? { code: "output_upload_failed", message: "too many outputs to report" },
-      outputs: [],
     };
   }
 

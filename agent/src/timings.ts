@@ -11,6 +11,8 @@ export interface Timings {
   logDrainMs: number;
   /** Wait for presign.response before asking again. */
   presignTimeoutMs: number;
+  /** Wait for any attempt.outputs_ack before sending the unacknowledged chunks again (same session). */
+  outputsAckTimeoutMs: number;
   /** The gateway answers every heartbeat; this many heartbeat intervals without any frame means the path is dead: reconnect. */
   silenceHeartbeats: number;
   /** Give up on an assignment if no start_granted/abort came within this many lease TTLs. */
@@ -29,6 +31,7 @@ export const DEFAULT_TIMINGS: Timings = {
   killGraceMs: 5_000,
   logDrainMs: 2_000,
   presignTimeoutMs: 60_000,
+  outputsAckTimeoutMs: 30_000,
   silenceHeartbeats: 3,
   grantTimeoutLeases: 3,
   shutdownMs: 15_000,

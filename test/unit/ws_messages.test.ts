@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  CLOSE_CODES, describeProblems, ID_PREFIX, MAX_FRAME_BYTES, newId, parseAgentMessage, parseServerMessage, PROTOCOL_VERSION,
+  CLOSE_CODES, describeProblems, ID_PREFIX, MAX_FRAME_BYTES, MAX_OUTPUTS_PER_ATTEMPT, newId, outputsDigest, parseAgentMessage,
+  parseServerMessage, PROTOCOL_VERSION,
 } from "@labbridge/protocol";
 
 const att = newId(ID_PREFIX.attempt);
@@ -78,6 +79,40 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...finished, outputs: null })).toEqual(["outputs"]);
   });
 
+  it("accepts a finished report that gives only the count and digest of chunked outputs, and refuses half of that pair", () => {
+    const finished = { type: "attempt.finished", attempt_id: att, outcome: "succeeded", exit_code: 0, error: null, outputs: [], output_count: 10_000, outputs_digest: sha };
+    expect(parseAgentMessage(JSON.stringify(finished))).toEqual({ ok: true, value: finished });
+    expect(accepts({ ...finished, output_count: 0 })).toBe(true);
+    expect(fieldsOf({ ...finished, output_count: undefined })).toEqual(["output_count"]);
+    expect(fieldsOf({ ...finished, outputs_digest: undefined })).toEqual(["outputs_digest"]);
+    expect(fieldsOf({ ...finished, output_count: -1 })).toEqual(["output_count"]);
+    expect(fieldsOf({ ...finished, output_count: MAX_OUTPUTS_PER_ATTEMPT + 1 })).toEqual(["output_count"]);
+    expect(fieldsOf({ ...finished, outputs_digest: "xyz" })).toEqual(["outputs_digest"]);
+  });
+
+  it("accepts an outputs chunk and refuses one without outputs, a bad seq or an unsafe output", () => {
+    const chunk = {
+      type: "attempt.outputs", attempt_id: att, seq: 3,
+      outputs: [{ path: "ckpt/epoch-0001/shard-00001.safetensors", key: `jobs/job_x/${att}/outputs/ckpt/epoch-0001/shard-00001.safetensors`, size: 10, sha256: sha }],
+    };
+    expect(parseAgentMessage(JSON.stringify(chunk))).toEqual({ ok: true, value: chunk });
+    expect(fieldsOf({ ...chunk, outputs: [] })).toEqual(["outputs"]);
+    expect(fieldsOf({ ...chunk, outputs: undefined })).toEqual(["outputs"]);
+    expect(fieldsOf({ ...chunk, seq: -1 })).toEqual(["seq"]);
+    expect(fieldsOf({ ...chunk, seq: "3" })).toEqual(["seq"]);
+    expect(fieldsOf({ ...chunk, attempt_id: "att_../x" })).toEqual(["attempt_id"]);
+    expect(fieldsOf({ ...chunk, outputs: [{ ...chunk.outputs[0], key: "/etc/passwd" }] })).toEqual(["outputs[0]"]);
+    expect(fieldsOf({ ...chunk, outputs: [{ ...chunk.outputs[0], sha256: "0" }] })).toEqual(["outputs[0].sha256"]);
+  });
+
+  it("accepts chunk outputs that leave their key out (the gateway derives it) but refuses a key that is not a safe path", () => {
+    const chunk = { type: "attempt.outputs", attempt_id: att, seq: 0, outputs: [{ path: "a/b.bin", size: 1, sha256: sha }] };
+    expect(accepts(chunk)).toBe(true);
+    expect(fieldsOf({ ...chunk, outputs: [{ path: "a/b.bin", key: "../b.bin", size: 1, sha256: sha }] })).toEqual(["outputs[0]"]);
+    // A finished frame's inline outputs still need their key.
+    expect(fieldsOf({ type: "attempt.finished", attempt_id: att, outcome: "succeeded", exit_code: 0, error: null, outputs: chunk.outputs })).toEqual(["outputs[0]"]);
+  });
+
   it("refuses presign requests with no files, unsafe paths or bad sizes", () => {
     const req = { type: "presign.request", request_id: "r1", attempt_id: att, files: [{ path: "outputs/model.pt", size: 1 }] };
     expect(accepts(req)).toBe(true);
@@ -86,6 +121,8 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...req, files: [{ path: "/abs", size: 1 }] })).toEqual(["files[0].path"]);
     expect(fieldsOf({ ...req, files: [{ path: "outputs/x", size: -5 }] })).toEqual(["files[0].size"]);
     expect(fieldsOf({ ...req, request_id: "r".repeat(65) })).toEqual(["request_id"]);
+    expect(accepts({ ...req, compact: true })).toBe(true);
+    expect(fieldsOf({ ...req, compact: "yes" })).toEqual(["compact"]);
   });
 
   it("refuses an enroll frame with an empty name or labels that are not strings", () => {
@@ -98,7 +135,7 @@ describe("parseAgentMessage", () => {
 
 describe("parseServerMessage", () => {
   it("accepts every declared server message type", () => {
-    for (const type of ["welcome", "attempt.start_granted", "attempt.cancel", "attempt.abort", "presign.response", "agent.pause", "agent.resume", "enrolled", "error"]) {
+    for (const type of ["welcome", "attempt.start_granted", "attempt.cancel", "attempt.abort", "presign.response", "agent.pause", "agent.resume", "enrolled", "heartbeat.ack", "attempt.report_ack", "attempt.outputs_ack", "error"]) {
       expect(parseServerMessage(JSON.stringify({ type })).ok, type).toBe(true);
     }
   });
@@ -109,6 +146,28 @@ describe("parseServerMessage", () => {
     expect(parseServerMessage(JSON.stringify({ type: "attempt.assign", attempt_id: "x", command: ["a"] })).ok).toBe(false);
     expect(parseServerMessage(JSON.stringify({ type: "attempt.assign", attempt_id: att, command: ["a"] })).ok).toBe(true);
     expect(parseServerMessage("not json").ok).toBe(false);
+  });
+});
+
+describe("outputsDigest", () => {
+  const a = { path: "a.bin", size: 1, sha256: sha };
+  const b = { path: "ckpt/b.bin", size: 2, sha256: "b".repeat(64) };
+
+  it("is the same whatever order the outputs come in", async () => {
+    expect(await outputsDigest([a, b])).toBe(await outputsDigest([b, a]));
+    expect(await outputsDigest([a, b])).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("changes when any path, size or hash changes, or an output is missing", async () => {
+    const base = await outputsDigest([a, b]);
+    const variants = [[a], [a, { ...b, path: "ckpt/c.bin" }], [a, { ...b, size: 3 }], [a, { ...b, sha256: "c".repeat(64) }], []];
+    for (const v of variants) expect(await outputsDigest(v)).not.toBe(base);
+  });
+
+  it("is the sha256 of one JSON line per output, sorted by path", async () => {
+    const { createHash } = await import("node:crypto");
+    const text = `${JSON.stringify([a.path, a.size, a.sha256])}\n${JSON.stringify([b.path, b.size, b.sha256])}\n`;
+    expect(await outputsDigest([b, a])).toBe(createHash("sha256").update(text).digest("hex"));
   });
 });
 

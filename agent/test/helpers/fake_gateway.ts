@@ -5,7 +5,10 @@ import {
   type AgentMessage,
   describeProblems,
   ID_PREFIX,
+  MAX_FRAME_BYTES,
   newId,
+  type OutputFile,
+  outputKey,
   parseAgentMessage,
   type PresignRequestMessage,
   type PresignResponseMessage,
@@ -53,6 +56,10 @@ export class FakeGateway {
   rejectHelloWith: number | null = null;
   /** Answer heartbeats with heartbeat.ack, as the real gateway does. */
   ackHeartbeats = true;
+  /** Answer attempt.outputs with attempt.outputs_ack; `false` sends accepted:false; null sends nothing. */
+  ackOutputs: boolean | null = true;
+  /** Presign responses that would have been over MAX_FRAME_BYTES (answered payload_too_large instead, as the real gateway does). */
+  readonly oversized: number[] = [];
   /** Answer attempt.finished with attempt.report_ack; `false` sends accepted:false; null sends nothing. */
   ackReports: boolean | null = true;
   /** Say nothing at all (a half-open connection: frames go in, nothing comes back). */
@@ -93,6 +100,18 @@ export class FakeGateway {
   /** Waits for the n-th (0-based) frame of `type` matching `pred`. */
   async waitFor<T extends AgentMessage["type"]>(type: T, pred: (m: Of<T>) => boolean = () => true, timeoutMs = 15_000, nth = 0): Promise<Of<T>> {
     return await this.until(() => this.framesOf(type).filter(pred)[nth], `${type} frame`, timeoutMs);
+  }
+
+  /** Every output the agent reported for an attempt of `jobId`, in chunks or inline, once per path (keys filled in), sorted by path. */
+  outputsOf(jobId: string, attemptId: string): OutputFile[] {
+    const byPath = new Map<string, OutputFile>();
+    for (const f of this.frames) {
+      const m = f.msg;
+      if ((m.type === "attempt.outputs" || m.type === "attempt.finished") && m.attempt_id === attemptId) {
+        for (const o of m.outputs) if (!byPath.has(o.path)) byPath.set(o.path, { ...o, key: o.key ?? outputKey(jobId, attemptId, o.path) });
+      }
+    }
+    return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** A mark for waitSince: frames recorded from now on. */
@@ -185,8 +204,16 @@ export class FakeGateway {
       case "attempt.start_request":
         if (this.autoGrant) reply({ type: "attempt.start_granted", attempt_id: msg.attempt_id });
         return;
-      case "presign.request":
-        if (this.presign) reply(this.presign(msg));
+      case "presign.request": {
+        if (!this.presign) return;
+        const response = this.presign(msg);
+        const bytes = new TextEncoder().encode(JSON.stringify(response)).length;
+        if (bytes <= MAX_FRAME_BYTES) return reply(response);
+        this.oversized.push(bytes);
+        return reply({ ...response, uploads: [], error: { code: "payload_too_large", message: `${bytes} bytes: ask for fewer files` } });
+      }
+      case "attempt.outputs":
+        if (this.ackOutputs !== null) reply({ type: "attempt.outputs_ack", attempt_id: msg.attempt_id, seq: msg.seq, accepted: this.ackOutputs });
         return;
       case "heartbeat":
         if (this.ackHeartbeats) reply({ type: "heartbeat.ack" });

@@ -20,6 +20,8 @@ export class FakeStore {
   readonly refused: string[] = [];
   /** Answer this many upcoming PUTs with 500 (a flaky store). */
   failPuts = 0;
+  /** Hold every PUT this long before answering (a slow uplink). */
+  putDelayMs = 0;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
 
   constructor() {
@@ -70,6 +72,7 @@ export class FakeStore {
       const key = decodeURIComponent(u.pathname.slice(5));
       this.putAttempts.push(key);
       const bytes = new Uint8Array(await req.arrayBuffer());
+      if (this.putDelayMs > 0) await new Promise((r) => setTimeout(r, this.putDelayMs));
       const why = req.headers.get("transfer-encoding")?.includes("chunked")
         ? "chunked upload"
         : req.headers.get("content-length") !== String(bytes.length)

@@ -5,6 +5,7 @@ export * from "./check.ts";
 export * from "./errors.ts";
 export * from "./ids.ts";
 export * from "./job_spec.ts";
+export * from "./outputs_digest.ts";
 export * from "./paths.ts";
 export * from "./states.ts";
 export * from "./stream_entries.ts";

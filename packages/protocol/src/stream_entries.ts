@@ -21,6 +21,20 @@ export type AgentEventType =
   | "agent.online" | "agent.offline" | "agent.paused" | "agent.resumed"
   | "attempt.started" | "attempt.progress" | "attempt.succeeded" | "attempt.failed" | "attempt.canceled"
   | "attempt.expired";
+/**
+ * `data` of attempt.succeeded / attempt.failed / attempt.canceled from a gateway. The outputs
+ * themselves are in MySQL already (the gateway records them before acking them); the entry
+ * carries only their count and digest (outputsDigest), so it stays small for any number.
+ * An entry from an older gateway lists `outputs` instead.
+ */
+export interface AttemptResultData {
+  exit_code: number | null;
+  error: { code: string; message: string } | null;
+  output_count: number;
+  outputs_digest: string;
+  /** The gateway session the report came through, so what the scheduler concludes about the agent is fenced on it. */
+  session_id?: string;
+}
 /** Entry types of `<prefix>:gw:<id>`. */
 export type GatewayCommandType = "attempt.assign" | "attempt.cancel" | "attempt.abort" | "agent.pause" | "agent.resume" | "agent.disconnect";
 /** Entry types of `<prefix>:job-events`. */

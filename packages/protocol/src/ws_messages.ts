@@ -9,6 +9,8 @@ import { isErrorCode, type ErrorCode } from "./errors.ts";
 
 /** Largest frame either side accepts; files never travel on the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** Most outputs one attempt may report (in `attempt.outputs` chunks). */
+export const MAX_OUTPUTS_PER_ATTEMPT = 100_000;
 /** Protocol version the agent sends in `hello`. */
 export const PROTOCOL_VERSION = 1;
 
@@ -77,7 +79,30 @@ export interface ProgressMessage {
   attempt_id: string;
   message: string;
 }
-/** The attempt ended: its outcome, exit code and outputs. */
+/**
+ * An output as a chunk reports it. `key` may be left out when it is the one the path gives
+ * (outputKey of the attempt), which it always is for a current gateway: that saves a
+ * hundred-odd bytes per output.
+ */
+export type ChunkOutput = Omit<OutputFile, "key"> & { key?: string };
+
+/**
+ * One chunk of an attempt's outputs, sent (each until acknowledged) before attempt.finished.
+ * Sending a chunk again, to any gateway, records nothing twice.
+ */
+export interface OutputsMessage {
+  type: "attempt.outputs";
+  attempt_id: string;
+  /** The chunk's number (0, 1, …), echoed in its ack. */
+  seq: number;
+  outputs: ChunkOutput[];
+}
+/**
+ * The attempt ended: its outcome, exit code and outputs. A current agent sends its outputs
+ * in `attempt.outputs` chunks first and here only `output_count` and `outputs_digest`
+ * (outputsDigest over every output of the attempt); `outputs` then is empty. An older agent
+ * lists them all in `outputs` instead (as many as fit in one frame).
+ */
 export interface FinishedMessage {
   type: "attempt.finished";
   attempt_id: string;
@@ -85,6 +110,10 @@ export interface FinishedMessage {
   exit_code: number | null;
   error: { code: ErrorCode; message: string } | null;
   outputs: OutputFile[];
+  /** How many outputs the attempt has in all (chunks and `outputs` together). */
+  output_count?: number;
+  /** outputsDigest over all of them. */
+  outputs_digest?: string;
 }
 /** Ask for presigned PUT URLs for files of an attempt (paths relative to its prefix). */
 export interface PresignRequestMessage {
@@ -92,6 +121,8 @@ export interface PresignRequestMessage {
   request_id: string;
   attempt_id: string;
   files: { path: string; size: number }[];
+  /** Ask for a compact answer (see PresignedUpload); older agents leave it out and get every field. */
+  compact?: boolean;
 }
 /** Exchange an enrollment token (in the Authorization header) for a credential. */
 export interface EnrollMessage {
@@ -108,6 +139,7 @@ export type AgentMessage =
   | HeartbeatMessage
   | StartRequestMessage
   | ProgressMessage
+  | OutputsMessage
   | FinishedMessage
   | PresignRequestMessage
   | EnrollMessage;
@@ -143,11 +175,22 @@ export interface StopMessage {
   attempt_id: string;
   reason: "canceled" | "lease_lost" | "start_refused" | "timeout";
 }
-/** Presigned upload URLs, or why there are none. */
+/**
+ * A presigned upload for one requested path. A compact answer leaves out what the agent
+ * knows already: `key` (then attemptPrefix + path), `method` (then PUT) and empty `headers`.
+ */
+export interface PresignedUpload {
+  path: string;
+  url: string;
+  key?: string;
+  method?: "PUT";
+  headers?: Record<string, string>;
+}
+/** Presigned upload URLs, or why there are none. The answer never exceeds MAX_FRAME_BYTES: one that would gets payload_too_large. */
 export interface PresignResponseMessage {
   type: "presign.response";
   request_id: string;
-  uploads: { path: string; key: string; url: string; method: "PUT"; headers: Record<string, string> }[];
+  uploads: PresignedUpload[];
   error: { code: ErrorCode; message: string } | null;
 }
 /** Pause or resume taking new work. */
@@ -180,6 +223,16 @@ export interface ReportAckMessage {
   attempt_id: string;
   accepted: boolean;
 }
+/**
+ * The gateway recorded a chunk of outputs (accepted), or refused it: the lease is not this
+ * agent's any more, the attempt is already settled, or a key lies outside its prefix.
+ */
+export interface OutputsAckMessage {
+  type: "attempt.outputs_ack";
+  attempt_id: string;
+  seq: number;
+  accepted: boolean;
+}
 /** A frame was refused; the connection stays open unless a close follows. */
 export interface ErrorMessage {
   type: "error";
@@ -198,6 +251,7 @@ export type ServerMessage =
   | EnrolledMessage
   | HeartbeatAckMessage
   | ReportAckMessage
+  | OutputsAckMessage
   | ErrorMessage;
 
 // ---- parsing ---------------------------------------------------------------------------
@@ -219,14 +273,16 @@ function checkGpus(v: unknown): boolean {
     v.every((g) => isObject(g) && isShortString(g.name) && isIntIn(g.memory_mb, 0, 1 << 24));
 }
 
-function checkOutputs(v: unknown, problems: Problem[]): void {
+const isSha256 = (v: unknown) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+
+function checkOutputs(v: unknown, problems: Problem[], keyOptional = false): void {
   if (!Array.isArray(v) || v.length > 10_000) return void problems.push({ field: "outputs", reason: "must be an array" });
   v.forEach((o, i) => {
     if (!isObject(o)) return void problems.push({ field: `outputs[${i}]`, reason: "must be an object" });
-    const p = relativePathProblem(o.path) ?? relativePathProblem(o.key);
+    const p = relativePathProblem(o.path) ?? (keyOptional && o.key === undefined ? null : relativePathProblem(o.key));
     if (p) problems.push({ field: `outputs[${i}]`, reason: p });
     if (!isIntIn(o.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `outputs[${i}].size`, reason: "must be a size" });
-    if (typeof o.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.sha256)) problems.push({ field: `outputs[${i}].sha256`, reason: "must be hex sha256" });
+    if (!isSha256(o.sha256)) problems.push({ field: `outputs[${i}].sha256`, reason: "must be hex sha256" });
   });
 }
 
@@ -262,11 +318,22 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(m.exit_code === null || isIntIn(m.exit_code, -(2 ** 31), 2 ** 32), "exit_code", "must be an integer or null");
       need(m.error === null || (isObject(m.error) && isErrorCode(m.error.code) && isShortString(m.error.message, 2048)), "error", "must be null or {code, message}");
       checkOutputs(m.outputs, problems);
+      if (m.output_count !== undefined || m.outputs_digest !== undefined) {
+        need(isIntIn(m.output_count, 0, MAX_OUTPUTS_PER_ATTEMPT), "output_count", `must be a count of at most ${MAX_OUTPUTS_PER_ATTEMPT}`);
+        need(isSha256(m.outputs_digest), "outputs_digest", "must be hex sha256");
+      }
+      break;
+    case "attempt.outputs":
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      need(isIntIn(m.seq, 0, MAX_OUTPUTS_PER_ATTEMPT), "seq", "must be a chunk number");
+      need(Array.isArray(m.outputs) && m.outputs.length > 0, "outputs", "must list at least one output");
+      if (Array.isArray(m.outputs) && m.outputs.length > 0) checkOutputs(m.outputs, problems, true);
       break;
     case "presign.request":
       need(isShortString(m.request_id, 64), "request_id", "must be a short string");
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(Array.isArray(m.files) && m.files.length > 0 && m.files.length <= 1000, "files", "must be a list of 1 to 1000 files");
+      need(m.compact === undefined || typeof m.compact === "boolean", "compact", "must be a boolean");
       if (Array.isArray(m.files)) {
         m.files.forEach((f, i) => {
           const p = isObject(f) ? relativePathProblem(f.path) : "must be an object";
@@ -289,7 +356,8 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
 
 const SERVER_TYPES = new Set([
   "welcome", "attempt.assign", "attempt.start_granted", "attempt.cancel", "attempt.abort",
-  "presign.response", "agent.pause", "agent.resume", "enrolled", "heartbeat.ack", "attempt.report_ack", "error",
+  "presign.response", "agent.pause", "agent.resume", "enrolled", "heartbeat.ack", "attempt.report_ack",
+  "attempt.outputs_ack", "error",
 ]);
 
 /** Parses a frame from the gateway; the agent trusts its server, so only the envelope is checked. */

@@ -87,7 +87,7 @@ export const openApiDocument = {
         responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
       },
     },
-    "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs", parameters: [idParam("id")], responses: { 200: { description: "Outputs" }, ...errors } } },
+    "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs (all at once, or pages by path with limit/cursor)", parameters: [idParam("id"), ...["limit", "cursor"].map((name) => ({ name, in: "query", schema: { type: "string" } }))], responses: { 200: { description: "Outputs" }, ...errors } } },
     "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {

@@ -1,7 +1,12 @@
 // Attempt reports from the agent: start requests (the exactly-once gate), progress lines,
-// and the final result. Each is checked against the lease: only the agent holding a live
-// lease on the attempt may start it or report it.
-import { outputKey, type FinishedMessage, type ProgressMessage, type StartRequestMessage } from "@labbridge/protocol";
+// chunks of outputs and the final result. Each is checked against the lease: only the
+// agent holding a live lease on the attempt may start it or report it. Outputs go
+// straight into MySQL (recordOutputs) before their chunk is acked; the final result's
+// stream entry carries only their count and digest (docs/decisions/0011).
+import {
+  outputKey, outputsDigest, type AttemptResultData, type FinishedMessage, type OutputFile, type OutputsMessage, type ProgressMessage, type StartRequestMessage,
+} from "@labbridge/protocol";
+import { recordOutputs } from "@labbridge/store";
 import { appendEntry, Leases } from "@labbridge/streams";
 import { sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
@@ -47,6 +52,39 @@ export async function handleProgress(ctx: GatewayContext, ws: AgentSocket, msg: 
   });
 }
 
+/** The first output whose key is not the one its path gives inside the attempt's prefix. */
+function outsidePrefix(jobId: string, attemptId: string, outputs: readonly OutputFile[]): OutputFile | undefined {
+  return outputs.find((o) => o.key !== outputKey(jobId, attemptId, o.path));
+}
+
+/**
+ * Records one chunk of outputs and acks it. Refused (accepted: false) unless this agent holds
+ * a live lease on the attempt, every key lies inside its prefix, and the attempt has not
+ * ended in MySQL. A chunk sent again is recorded once and acked again.
+ */
+export async function handleOutputs(ctx: GatewayContext, ws: AgentSocket, msg: OutputsMessage): Promise<void> {
+  const agentId = ws.getUserData().agent!.id;
+  const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
+  const ack = (accepted: boolean) => sendTo(ws, { type: "attempt.outputs_ack", attempt_id: msg.attempt_id, seq: msg.seq, accepted }, ctx.metrics.sent);
+  const lease = await ctx.leases.get(msg.attempt_id);
+  if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, ctx.clock())) {
+    log.info({ seq: msg.seq }, "outputs refused: the attempt is not leased to this agent");
+    return void ack(false);
+  }
+  // A chunk may leave a key out: it is then the one the path gives.
+  const outputs = msg.outputs.map((o): OutputFile => ({ ...o, key: o.key ?? outputKey(lease.jobId, msg.attempt_id, o.path) }));
+  const bad = outsidePrefix(lease.jobId, msg.attempt_id, outputs);
+  if (bad) {
+    log.warn({ job_id: lease.jobId, path: bad.path, seq: msg.seq }, "outputs refused: key outside the attempt's prefix");
+    sendTo(ws, { type: "error", code: "validation_failed", message: `Output "${bad.path}" has a key outside the attempt's prefix` }, ctx.metrics.sent);
+    return void ack(false);
+  }
+  const recorded = await recordOutputs(ctx.pool, { jobId: lease.jobId, attemptId: msg.attempt_id, agentId, outputs });
+  if (recorded !== "recorded") log.info({ seq: msg.seq }, "outputs refused: the attempt has already ended");
+  else log.debug({ seq: msg.seq, outputs: msg.outputs.length }, "outputs recorded");
+  ack(recorded === "recorded");
+}
+
 const EVENT = { succeeded: "attempt.succeeded", failed: "attempt.failed", canceled: "attempt.canceled" } as const;
 
 /** Forwards the result of an attempt whose lease this agent still holds; a report after the lease ran out is too late. */
@@ -62,7 +100,7 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
     log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease is gone");
     return void ack(false);
   }
-  const badKey = msg.outputs.find((o) => o.key !== outputKey(lease.jobId, msg.attempt_id, o.path));
+  const badKey = outsidePrefix(lease.jobId, msg.attempt_id, msg.outputs);
   if (badKey) {
     log.warn({ job_id: lease.jobId, path: badKey.path }, "report refused: output key outside the attempt's prefix");
     sendTo(ws, { type: "error", code: "validation_failed", message: `Output "${badKey.path}" has a key outside the attempt's prefix` }, ctx.metrics.sent);
@@ -76,12 +114,23 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
     log.info({ outcome: msg.outcome }, "report ignored: the attempt's lease ran out");
     return void ack(false);
   }
+  // An older agent lists its outputs here: record them like a chunk, so the stream entry
+  // stays small either way and the scheduler checks one count and digest.
+  if (msg.outputs.length > 0) {
+    const recorded = await recordOutputs(ctx.pool, { jobId: lease.jobId, attemptId: msg.attempt_id, agentId, outputs: msg.outputs });
+    if (recorded !== "recorded") {
+      log.info({ outcome: msg.outcome }, "report ignored: the attempt has already ended");
+      return void ack(false);
+    }
+  }
+  const outputCount = msg.output_count ?? msg.outputs.length;
+  const outputsDigestHex = msg.outputs_digest ?? (await outputsDigest(msg.outputs));
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
     type: EVENT[msg.outcome], job_id: lease.jobId, attempt_id: msg.attempt_id, agent_id: agentId,
     ts: new Date(now).toISOString(),
     // The session lets the scheduler fence what it concludes about the agent (agent_stopped: it is going away).
-    data: { exit_code: msg.exit_code, error: msg.error, outputs: msg.outputs, session_id: data.sessionId },
+    data: { exit_code: msg.exit_code, error: msg.error, output_count: outputCount, outputs_digest: outputsDigestHex, session_id: data.sessionId } satisfies AttemptResultData,
   });
   ack(true);
-  log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: msg.outputs.length }, "attempt reported");
+  log.info({ job_id: lease.jobId, outcome: msg.outcome, exit_code: msg.exit_code, outputs: outputCount }, "attempt reported");
 }

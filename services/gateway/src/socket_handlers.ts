@@ -9,7 +9,7 @@ import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
 import { handleHeartbeat } from "./handle_heartbeat.ts";
 import { handleHello } from "./handle_hello.ts";
-import { handleFinished, handleProgress, handleStartRequest } from "./handle_attempt_report.ts";
+import { handleFinished, handleOutputs, handleProgress, handleStartRequest } from "./handle_attempt_report.ts";
 import { handlePresign } from "./handle_presign.ts";
 
 /** Called when the upgrade completed. */
@@ -39,6 +39,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
     case "heartbeat": return handleHeartbeat(ctx, ws, msg);
     case "attempt.start_request": return handleStartRequest(ctx, ws, msg);
     case "attempt.progress": return handleProgress(ctx, ws, msg);
+    case "attempt.outputs": return handleOutputs(ctx, ws, msg);
     case "attempt.finished": return handleFinished(ctx, ws, msg);
     case "presign.request": return handlePresign(ctx, ws, msg);
     default: return refuse(ctx, ws, `Unexpected frame "${msg.type}"`);

@@ -67,7 +67,11 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
         outcome: OUTCOME[entry.type],
         exitCode: typeof data.exit_code === "number" ? data.exit_code : null,
         error: error && isErrorCode(error.code) ? { code: error.code, message: String(error.message ?? "") } : null,
+        // Entries from an older gateway list the outputs; current ones give their count and digest (recorded by the gateway).
         outputs: (data.outputs as OutputFile[]) ?? [],
+        expectedOutputs: typeof data.output_count === "number" && typeof data.outputs_digest === "string"
+          ? { count: data.output_count, digest: data.outputs_digest }
+          : null,
       };
       if (result.error?.code === "agent_stopped") {
         // First, so that the job this frees (or re-queues) is not handed straight back to it.

@@ -1,7 +1,9 @@
 // /v1/jobs: create (idempotent with Idempotency-Key), get, list, cancel, and outputs with
 // presigned GET URLs (the bytes never pass through the API).
 import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobInput, type JobState } from "@labbridge/protocol";
-import { createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, listJobs, requestCancel, type Principal } from "@labbridge/store";
+import {
+  createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, jobOutputsPage, listJobs, requestCancel, type Principal,
+} from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -99,13 +101,38 @@ async function cancel(ctx: ApiContext, _req: Request, [id]: string[], who: Princ
   return { status: 202, body: await visibleJob(ctx, id!, who) };
 }
 
-async function outputs(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
-  const job = await visibleJob(ctx, id!, who);
-  const items = job.outputs.map((o) => {
+// Without ?limit or ?cursor every output comes at once (as before paging existed); with
+// either, pages of `limit` (default 50, max 500) ordered by path, and next_cursor.
+async function outputs(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  const presigned = (o: { key: string; path: string; size: number; sha256: string }) => {
     const signed = ctx.storage.presignGet(o.key, ctx.config.presignSeconds);
     return { path: o.path, key: o.key, size: o.size, sha256: o.sha256, url: signed.url, expires_at: signed.expiresAt };
-  });
-  return { status: 200, body: { items } };
+  };
+  const cursor = req.query.get("cursor");
+  if (req.query.get("limit") === null && cursor === null) {
+    const job = await visibleJob(ctx, id!, who);
+    return { status: 200, body: { items: job.outputs.map(presigned), next_cursor: null } };
+  }
+  const limit = limitParam(req);
+  const row = isId(id, ID_PREFIX.job) ? await getJobRow(ctx.pool, id!) : null;
+  if (!row || (who.role !== "admin" && row.owner !== who.owner)) throw new ApiError("not_found", `Job "${id}" not found`);
+  const afterPath = cursor === null ? null : decodeOutputsCursor(cursor);
+  const page = await jobOutputsPage(ctx.pool, id!, { limit, afterPath });
+  const last = page.outputs.at(-1);
+  return {
+    status: 200,
+    body: { items: page.outputs.map(presigned), next_cursor: page.more && last ? Buffer.from(JSON.stringify({ p: last.path })).toString("base64url") : null },
+  };
+}
+
+function decodeOutputsCursor(cursor: string): string {
+  try {
+    const p: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).p;
+    if (typeof p === "string") return p;
+  } catch {
+    // refused below
+  }
+  throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
 }
 
 /** The job routes. */
