@@ -53,6 +53,20 @@ async function afterSchedulerTriedOlderJobs(): Promise<void> {
  * out `afterMs` after now. Once it is FAILED, a reaper pass has listed every lease that
  * ran out no later than it.
  */
+/**
+ * An attempt that really was this agent's and has ended, so its lease is gone: what a
+ * heartbeat or hello names after a report the agent did not see acknowledged. (Ids that
+ * were never the agent's own are ignored outright: gateway_untrusted_agent.test.ts.)
+ */
+async function endedAttempt(agent: ScriptedAgent): Promise<string> {
+  const { jobId, attemptId } = await s.running(agent);
+  agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null, outputs: [] });
+  expect(await agent.next("attempt.report_ack")).toMatchObject({ attempt_id: attemptId, accepted: true });
+  await s.jobIn(jobId, "SUCCEEDED");
+  await waitFor(async () => !(await s.gw.ctx.leases.get(attemptId)), 10_000, "the ended attempt's lease released");
+  return attemptId;
+}
+
 async function sentinelLease(afterMs = 1): Promise<{ jobId: string; attemptId: string; agent: ScriptedAgent }> {
   s.advance(afterMs);
   const { agent } = await s.newAgent({ role: "sentinel" });
@@ -278,8 +292,8 @@ describe("uploads and reports", () => {
 describe("heartbeats and reconnects", () => {
   it("a heartbeat renews the leases it names and aborts the attempts whose lease is gone", async () => {
     const { agentId, agent } = await s.newAgent();
+    const unknown = await endedAttempt(agent);
     const { attemptId } = await s.running(agent);
-    const unknown = newId(ID_PREFIX.attempt);
     s.advance(1000);
     await s.heartbeat(agent, agentId, [attemptId, unknown]);
     expect(await agent.next("attempt.abort")).toEqual({ type: "attempt.abort", attempt_id: unknown, reason: "lease_lost" });
@@ -303,8 +317,8 @@ describe("heartbeats and reconnects", () => {
 
   it("an agent that reconnects keeps the attempts whose lease holds and is told to abort the rest", async () => {
     const { credential, agent } = await s.newAgent();
+    const stale = await endedAttempt(agent);
     const { jobId, attemptId } = await s.running(agent);
-    const stale = newId(ID_PREFIX.attempt);
     agent.terminate();
     s.advance(1000);
     const again = await s.connect("/v1/agent", credential);
