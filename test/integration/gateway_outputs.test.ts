@@ -89,7 +89,7 @@ describe("outputs in chunks", () => {
     const done = await s.jobIn(jobId, "SUCCEEDED", 20_000);
     expect(done.outputs).toHaveLength(10_000);
     const entry = (await s.entries(s.gw.ctx.streams.agentEvents)).find((e) => e.type === "attempt.succeeded" && e.attempt_id === attemptId)!;
-    expect(JSON.parse(entry.data!)).toEqual({ exit_code: 0, error: null, output_count: 10_000, outputs_digest: await outputsDigest(all) });
+    expect(JSON.parse(entry.data!)).toEqual({ exit_code: 0, error: null, output_count: 10_000, outputs_digest: await outputsDigest(all), session_id: expect.stringMatching(/^ses_/) });
     expect(entry.data!.length).toBeLessThan(4096);
   });
 
