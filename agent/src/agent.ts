@@ -1,6 +1,7 @@
 // The running agent: owns the connection loop, the attempts it holds, the outbox and the
 // presigner, and routes each gateway frame to the attempt it concerns.
 import { type AssignMessage, type Gpu, PROTOCOL_VERSION, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
 import type { AgentIdentity } from "./agent_state.ts";
 import { AttemptRunner } from "./attempt_runner.ts";
 import { Backoff } from "./backoff.ts";
@@ -98,6 +99,7 @@ export class Agent {
           gpus: opts.gpus,
           running: this.running(),
           restarted,
+          compression: [FRAME_COMPRESSION],
         }),
         running: () => this.running(),
         onMessage: (msg) => this.handle(msg),

@@ -15,6 +15,7 @@
 // Wi-Fi or captive-portal drop, which TCP alone may take many minutes to notice) and the
 // agent reconnects, so a short network cut does not outlive the lease.
 import { CLOSE_CODES, type HelloMessage, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
 import type { Backoff } from "./backoff.ts";
 import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
 import { heartbeatLoop } from "./heartbeat_loop.ts";
@@ -130,6 +131,8 @@ async function runSession(
     }
     state.restarted = false;
     opts.backoff.reset();
+    // Offered in hello (agent.ts); from here both sides may send large frames deflated.
+    sock.compress = welcome.compression === FRAME_COMPRESSION;
     const session: Session = {
       id: welcome.session_id,
       agentId: welcome.agent_id,

@@ -3,6 +3,7 @@
 // read. Authentication is the Authorization header only (Deno's WebSocket accepts a
 // non-standard `headers` option): a secret in the URL would end up in proxy logs.
 import { type AgentMessage, describeProblems, MAX_FRAME_BYTES, parseServerMessage, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import { decodeBinaryFrame, encodeFrame } from "../../packages/protocol/src/frame_codec.ts";
 import type { Logger } from "./log.ts";
 
 export interface CloseInfo {
@@ -29,10 +30,13 @@ export class FrameSocket {
   private readonly queue: ServerMessage[] = [];
   private waiter: (() => void) | null = null;
   private closeInfo: CloseInfo | null = null;
+  /** Set once the gateway's welcome agreed on compressed frames (frame_codec.ts). */
+  compress = false;
   /** Resolves once the socket is closed, with the close code the gateway gave. */
   readonly closed: Promise<CloseInfo>;
 
   private constructor(private readonly ws: WebSocket, private readonly log: Logger) {
+    ws.binaryType = "arraybuffer";
     this.closed = new Promise((resolve) => {
       ws.addEventListener("close", (e) => {
         // Deno reports a connection cut without a close frame as code 0; RFC 6455 names it 1006.
@@ -105,7 +109,7 @@ export class FrameSocket {
       return false;
     }
     try {
-      this.ws.send(text);
+      this.ws.send(encodeFrame(text, this.compress));
       return true;
     } catch {
       return false;
@@ -143,8 +147,18 @@ export class FrameSocket {
     this.waiter?.();
   }
 
-  private onFrame(data: unknown): void {
-    if (typeof data !== "string") {
+  private onFrame(frame: unknown): void {
+    let data: string;
+    if (typeof frame === "string") data = frame;
+    else if (frame instanceof ArrayBuffer) {
+      // A compressed frame; the gateway sends them only after its welcome agreed to.
+      const decoded = decodeBinaryFrame(new Uint8Array(frame));
+      if (!decoded.ok) {
+        this.log.warn("ignored a binary frame from the gateway", { reason: decoded.reason, bytes: frame.byteLength });
+        return;
+      }
+      data = decoded.text;
+    } else {
       this.log.warn("ignored a binary frame from the gateway");
       return;
     }

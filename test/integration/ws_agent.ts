@@ -2,6 +2,7 @@
 // protocol frame by frame, so each test decides exactly what the agent says and when.
 import WebSocket from "ws";
 import { PROTOCOL_VERSION, type ServerMessage } from "@labbridge/protocol";
+import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 
 type Select<M, T> = M extends { type: infer U } ? (T extends U ? M : never) : never;
 /** The server message of a type (StopMessage serves two types). */
@@ -17,6 +18,8 @@ export interface Closed {
 export class ScriptedAgent {
   /** Every frame received, in order, parsed. */
   readonly received: ServerMessage[] = [];
+  /** The types of the frames that came deflated (binary), in order. */
+  readonly binaryTypes: string[] = [];
   readonly closed: Promise<Closed>;
   private consumed = new Set<number>();
   private listeners: (() => void)[] = [];
@@ -32,6 +35,15 @@ export class ScriptedAgent {
     });
     ws.on("message", (data, isBinary) => {
       if (!isBinary) this.received.push(JSON.parse(data.toString()) as ServerMessage);
+      else {
+        // A compressed frame (after a welcome that agreed to it): read it like the text it holds.
+        const decoded = decodeBinaryFrame(new Uint8Array(data as Buffer));
+        if (decoded.ok) {
+          const msg = JSON.parse(decoded.text) as ServerMessage;
+          this.binaryTypes.push(msg.type);
+          this.received.push(msg);
+        }
+      }
       this.wake();
     });
     ws.on("error", () => undefined); // the close event carries what tests check

@@ -62,6 +62,8 @@ export interface HelloMessage {
   running: string[];
   /** The agent process started fresh and knows nothing of earlier attempts. */
   restarted: boolean;
+  /** Frame compressions the agent reads and writes (frame_codec.ts); older agents leave it out. */
+  compression?: string[];
 }
 /** Periodic proof of life; renews presence and the leases of `running`. */
 export interface HeartbeatMessage {
@@ -153,6 +155,8 @@ export interface WelcomeMessage {
   session_id: string;
   heartbeat_seconds: number;
   lease_ttl_seconds: number;
+  /** The frame compression both sides use from here on (one the hello offered), or absent/null for none. */
+  compression?: string | null;
 }
 /** A job to run: the spec plus presigned GET URLs for its inputs. */
 export interface AssignMessage {
@@ -301,6 +305,7 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(checkGpus(m.gpus), "gpus", "must be a list of {name, memory_mb}");
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
       need(typeof m.restarted === "boolean", "restarted", "must be a boolean");
+      need(m.compression === undefined || (isStringArray(m.compression) && m.compression.length <= 8 && m.compression.every((c) => isShortString(c, 32))), "compression", "must be a short list of names");
       break;
     case "heartbeat":
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");

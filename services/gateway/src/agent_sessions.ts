@@ -3,6 +3,7 @@
 import type { WebSocket } from "uWebSockets.js";
 import type { AgentRow } from "@labbridge/store";
 import type { ServerMessage } from "@labbridge/protocol";
+import { encodeFrame } from "@labbridge/protocol/frame_codec";
 import type { Counter } from "@labbridge/metrics";
 import type { FrameLimiter } from "./frame_limits.ts";
 
@@ -17,6 +18,8 @@ export interface SocketData {
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;
+  /** Whether this session agreed on compressed frames (hello offered, welcome said so): frame_codec.ts. */
+  compress: boolean;
   closed: boolean;
   queue: Promise<void>;
   lastProgressAt: Map<string, number>;
@@ -38,10 +41,11 @@ export type AgentSocket = WebSocket<SocketData>;
 export function sendTo(ws: AgentSocket, message: ServerMessage, sent: Counter): boolean {
   const data = ws.getUserData();
   if (data.closed) return false;
-  const text = JSON.stringify(message);
-  sent.inc(Buffer.byteLength(text));
+  const frame = encodeFrame(JSON.stringify(message), data.compress);
+  // Wire bytes: what the 5 Mbit/s link really carries.
+  sent.inc(typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength);
   // 2 = dropped by back-pressure limit; 0 = buffered (still delivered).
-  return ws.send(text, false) !== 2;
+  return ws.send(frame, typeof frame !== "string") !== 2;
 }
 
 /** Closes a socket with a code, once. */

@@ -18,7 +18,7 @@ function bearer(header: string): string | null {
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
+    helloDone: false, compress: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
     limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
     ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
   };

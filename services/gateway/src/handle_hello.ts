@@ -4,6 +4,7 @@
 // with the server's heartbeat interval and lease TTL, announces it ONLINE, keeps the
 // attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
 import { CLOSE_CODES, type HelloMessage } from "@labbridge/protocol";
+import { FRAME_COMPRESSION } from "@labbridge/protocol/frame_codec";
 import { activeAttempts } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
@@ -46,10 +47,13 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
     });
   }
   data.helloDone = true;
+  const compression = msg.compression?.includes(FRAME_COMPRESSION) ? FRAME_COMPRESSION : null;
   sendTo(ws, {
     type: "welcome", agent_id: agent.id, session_id: data.sessionId,
-    heartbeat_seconds: ctx.config.heartbeatSeconds, lease_ttl_seconds: ctx.config.leaseTtlSeconds,
+    heartbeat_seconds: ctx.config.heartbeatSeconds, lease_ttl_seconds: ctx.config.leaseTtlSeconds, compression,
   }, ctx.metrics.sent);
+  // After the welcome, which itself goes as text: the agent reads compressed frames only once it has it.
+  data.compress = compression !== null;
   ctx.metrics.connected.set(ctx.sessions.size);
 
   const lost = await ownLostAttempts(ctx, ws, await ctx.leases.extend(agent.id, msg.running, now, leaseExpiry(ctx, now)));

@@ -2,6 +2,7 @@
 // limit for its type), run each session's frames in order, and turn a closed socket into
 // an `agent.offline` event (fenced on its session).
 import { CLOSE_CODES, describeProblems, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage } from "@labbridge/protocol";
+import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
@@ -71,8 +72,21 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
     sendTo(ws, { type: "error", code: "payload_too_large", message: `Frame of ${message.byteLength} bytes is over the ${MAX_FRAME_BYTES}-byte limit` }, ctx.metrics.sent);
     return closeSocket(ws, CLOSE_CODES.too_large, "frame too large");
   }
-  if (isBinary) return refuse(ctx, ws, "Binary frames are not accepted");
-  const text = Buffer.from(message).toString("utf8");
+  let text: string;
+  if (isBinary) {
+    // Only a session that agreed on compression may send binary frames, each one deflated frame.
+    if (!data.compress) return refuse(ctx, ws, "Binary frames are not accepted");
+    const decoded = decodeBinaryFrame(new Uint8Array(message));
+    if (!decoded.ok && decoded.reason === "too_large") {
+      ctx.log.warn({ agent_id: data.agent?.id, bytes: message.byteLength }, "compressed frame inflates past the limit");
+      sendTo(ws, { type: "error", code: "payload_too_large", message: `Frame inflates to more than the ${MAX_FRAME_BYTES}-byte limit` }, ctx.metrics.sent);
+      return closeSocket(ws, CLOSE_CODES.too_large, "frame too large");
+    }
+    if (!decoded.ok) return refuse(ctx, ws, "Binary frame is not a deflate-raw frame");
+    text = decoded.text;
+  } else {
+    text = Buffer.from(message).toString("utf8");
+  }
   const parsed = parseAgentMessage(text);
   if (!parsed.ok) {
     ctx.log.warn({ agent_id: data.agent?.id, problems: describeProblems(parsed.problems) }, "malformed frame");
@@ -102,15 +116,25 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   ctx.sessions.delete(agent.id, ws);
   ctx.metrics.connected.set(ctx.sessions.size);
   data.queue = data.queue.then(async () => {
-    // Only the current session may mark the agent OFFLINE; leases stay until they expire,
-    // so a network blip does not touch running attempts.
-    if (await ctx.presence.disconnect(agent.id, data.sessionId)) {
-      await appendEntry(ctx.redis, ctx.streams.agentEvents, {
-        type: "agent.offline", agent_id: agent.id, data: { session_id: data.sessionId, cause: "socket_closed", close_code: code },
-      });
-    }
+    await releaseSession(ctx, ws, code);
     ctx.log.info({ agent_id: agent.id, session_id: data.sessionId, close_code: code }, "agent disconnected");
   }).catch((err) => ctx.log.warn({ agent_id: agent.id, err: (err as Error).message }, "disconnect not recorded"));
+}
+
+/**
+ * Ends the socket's session in presence and announces the agent OFFLINE, if it is still
+ * the current session (so a late close of an old socket cannot knock out a newer one).
+ * Leases stay until they expire, so a network blip does not touch running attempts. A
+ * gateway that stops calls this before sending its agents away, so their reconnects
+ * elsewhere are let in at once rather than refused as a second session of a healthy one.
+ */
+export async function releaseSession(ctx: GatewayContext, ws: AgentSocket, code: number): Promise<void> {
+  const data = ws.getUserData();
+  const agent = data.agent;
+  if (!agent || !(await ctx.presence.disconnect(agent.id, data.sessionId))) return;
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
+    type: "agent.offline", agent_id: agent.id, data: { session_id: data.sessionId, cause: "socket_closed", close_code: code },
+  });
 }
 
 /**
