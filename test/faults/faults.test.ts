@@ -2,7 +2,7 @@
 // few long ones in flight over four agents and two of every service, then the fault, then
 // proof from the agents' ledger and the API that nothing was lost or run twice.
 // Run with `npm run test:faults`; LB_FAULTS_ONLY=<row id,…> runs some rows only.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { cmdlineOf, descendantsOf, stillAlive, type Proc } from "../harness/proc_tree.ts";
@@ -33,6 +33,17 @@ interface Row {
   stallS: number;
   drainS: number;
   notes: string[];
+}
+
+/**
+ * Sessions the gateways cut off for going over a frame rate limit, from their logs. Every
+ * agent here is legit, so this must stay 0: a limit that throttles real work is a bug even
+ * when the reconnect hides it (the first limits did, 109 times in one run).
+ */
+function rateLimitedSessions(): number {
+  const logs = join(fb.workDir, "logs");
+  return readdirSync(logs).filter((f) => f.startsWith("gateway")).reduce((n, f) =>
+    n + readFileSync(join(logs, f), "utf8").split("\n").filter((l) => l.includes('"session over its rate limit, closing"')).length, 0);
 }
 
 let fb: FaultBridge;
@@ -158,6 +169,7 @@ async function runRow(spec: RowSpec): Promise<void> {
   const longs = spec.longs ? spec.longs(3) : [longJob(0, 10), longJob(1, 10), longJob(2, 10)];
   const subs = [...longs, ...shorts];
   const t0 = Date.now();
+  const limitedBefore = rateLimitedSessions();
   await wl.submitAll(longs, { perSecond: 100, concurrency: 3 });
   await waitRunning(longs);
   const submitting = wl.submitAll(shorts, { perSecond: 60, concurrency: 8 });
@@ -188,6 +200,7 @@ async function runRow(spec: RowSpec): Promise<void> {
   expect(verdict.lost).toEqual([]);
   expect(verdict.ranTwice).toEqual([]);
   expect(verdict.wrongState).toEqual([]);
+  expect(rateLimitedSessions() - limitedBefore, "legit agent sessions cut off by a rate limit").toBe(0);
 }
 
 /**

@@ -39,6 +39,11 @@ describe("FrameLimiter", () => {
     expect(table["presign.request"]!.burst).toBeGreaterThanOrEqual(200);
     expect(table["attempt.outputs"]!.burst).toBeGreaterThanOrEqual(2 * Math.ceil(100_000 / 240));
     for (const type of ["attempt.start_request", "attempt.progress", "attempt.finished"]) expect(table[type], type).toBeDefined();
+    // Start requests and reports follow the job rate: 4 slots of one-second jobs, after a reconnect re-sends them all, stay far inside.
+    for (const type of ["attempt.start_request", "attempt.finished"]) {
+      expect(table[type]!.perSecond, type).toBeGreaterThanOrEqual(100);
+      expect(table[type]!.burst, type).toBeGreaterThanOrEqual(200);
+    }
     // A week of heartbeats every 4.5 s (the fastest the ±10% jitter gives) stays inside.
     const limiter = new FrameLimiter(table);
     let refused = 0;

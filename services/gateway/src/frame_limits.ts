@@ -15,14 +15,16 @@ export type FrameLimitTable = Record<string, BucketLimit> & { default: BucketLim
  * once. Output chunks (about 240 outputs each, 4 in flight per attempt, each acked after
  * its MySQL write) number about 420 for the largest attempt (100,000 outputs): allow two
  * such attempts at once. Reports and start requests come once per attempt, again after
- * each reconnect.
+ * each reconnect, so they scale with the agent's job rate: an agent with several slots
+ * running second-long jobs sends tens a second (the fault suite's agents did, and were cut
+ * off 109 times at 2/s). The bucket bounds a flood's cost; it must never throttle work.
  */
 export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
   return {
     heartbeat: { burst: 10, perSecond: 2 / heartbeatSeconds },
-    "attempt.start_request": { burst: 20, perSecond: 2 },
-    "attempt.progress": { burst: 50, perSecond: 10 },
-    "attempt.finished": { burst: 20, perSecond: 2 },
+    "attempt.start_request": { burst: 500, perSecond: 200 },
+    "attempt.progress": { burst: 200, perSecond: 100 },
+    "attempt.finished": { burst: 500, perSecond: 200 },
     "attempt.outputs": { burst: 1000, perSecond: 200 },
     "presign.request": { burst: 500, perSecond: 50 },
     default: { burst: 10, perSecond: 1 },
