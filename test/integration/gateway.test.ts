@@ -4,6 +4,7 @@ import { listAudit } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
 import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
+import { ScriptedAgent } from "./ws_agent.ts";
 
 // Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
 // welcome, frames checked at the edge, presence and heartbeats, admin actions, metrics.
@@ -216,6 +217,23 @@ describe("agent sessions", () => {
     const { agent } = await s.newAgent();
     await s.closeGateway();
     expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.going_away);
+  });
+
+  it("an agent sent away by a stopping gateway is let into another gateway at once, not refused as a second session", async () => {
+    const other = await s.anotherGateway();
+    const { agentId, credential, agent } = await s.newAgent();
+    s.advance(400);
+    await s.heartbeat(agent, agentId);
+    const stopping = s.closeGateway();
+    expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.going_away);
+    // The session was released before the agent was told to go, as a real agent reconnects within 250 ms.
+    expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
+    const again = await ScriptedAgent.connect(`ws://127.0.0.1:${other.port}/v1/agent`, credential);
+    again.hello();
+    expect((await again.next("welcome")).agent_id).toBe(agentId);
+    expect(again.isOpen).toBe(true);
+    await stopping;
+    again.terminate();
   });
 
   it("serves /healthz, /readyz and byte counters on /metrics that grow with agent traffic", async () => {

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ID_PREFIX, MAX_FRAME_BYTES, newId, outputsDigest, type OutputFile } from "@labbridge/protocol";
-import { startGateway, type RunningGateway } from "@labbridge/gateway";
-import { createLogger } from "@labbridge/logging";
 import { recordOutputs } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
 import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
@@ -32,11 +30,7 @@ async function outputRows(attemptId: string): Promise<{ path: string }[]> {
 }
 
 /** A second gateway on the same Redis prefix, database and clock. */
-async function secondGateway(): Promise<RunningGateway> {
-  const gw = await startGateway({ ...s.env.config, gatewayId: `${s.env.config.gatewayId}-b` }, { clock: s.clock, log: createLogger("gw-b", "silent") });
-  extra.push(gw.close);
-  return gw;
-}
+const secondGateway = () => s.anotherGateway();
 
 describe("outputs in chunks", () => {
   it("a chunk sent twice, and again after a reconnect to another gateway, is recorded once and acked each time", async () => {

@@ -82,6 +82,13 @@ export class GatewayStack {
     return this.gw.ctx.pool;
   }
 
+  /** Another gateway on the same Redis, MySQL and clock, as several run behind a balancer; closed by stop(). */
+  async anotherGateway(suffix = "b"): Promise<RunningGateway> {
+    const gw = await startGateway({ ...this.env.config, gatewayId: `${this.env.config.gatewayId}-${suffix}` }, { clock: this.clock, log: silent });
+    this.closers.push(gw.close);
+    return gw;
+  }
+
   /** Stops the gateway now (the scheduler and reaper keep running until stop()). */
   async closeGateway(): Promise<void> {
     this.closers.splice(this.closers.indexOf(this.gw.close), 1);

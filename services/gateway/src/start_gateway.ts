@@ -11,6 +11,7 @@ import { runCommandLoop } from "./command_loop.ts";
 import { connectionLimits } from "./connection_limits.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
+import { releaseSession } from "./socket_handlers.ts";
 
 /** A running gateway. */
 export interface RunningGateway {
@@ -54,6 +55,15 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       // in hand is delivered or left pending for this gateway id, never half-handled.
       server.close();
       const sockets = ctx.sessions.all();
+      // Each session is released first (in its own frame order), so another gateway lets
+      // the agent in at once instead of refusing it as a second session of a healthy one.
+      await Promise.allSettled(sockets.map((ws) => {
+        const data = ws.getUserData();
+        data.queue = data.queue.then(() => releaseSession(ctx, ws, CLOSE_CODES.going_away)).catch((err) =>
+          ctx.log.warn({ agent_id: data.agent?.id, err: (err as Error).message }, "session not released before stopping")
+        );
+        return data.queue;
+      }));
       for (const ws of sockets) closeSocket(ws, CLOSE_CODES.going_away, "gateway stopping");
       await Promise.allSettled(sockets.map((ws) => ws.getUserData().queue));
       controller.abort();
