@@ -1,6 +1,6 @@
 // The harness ends what it started by pid: real processes, real signals. An identical
 // command line that the harness did not start must survive, which a pattern match
-// (pkill -f) would not allow.
+// (matching command lines) would not allow.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -28,6 +28,7 @@
 // process can inherit the log handles meanwhile) inheritable log handles → CreateProcessAsUserW
 // (CREATE_SUSPENDED) → AssignProcessToJobObject → ResumeThread → close what the child now
 // holds. Suspended first, so not one instruction of the job runs outside its Job Object.
+import type { DirectJobSpec } from "../os_seam.ts";
 import { grantWorkFolder, type RunProgram, runProgram } from "./work_folder_acl.ts";
 import { windowsCommandLine } from "./command_line.ts";
 import { environmentBlock } from "./environment_block.ts";
@@ -80,13 +81,8 @@ export interface JobAccount {
   password: string;
 }
 
-export interface SpawnAsUserSpec {
-  argv: string[];
-  cwd: string;
-  env: Record<string, string>;
-  stdoutPath: string;
-  stderrPath: string;
-  attemptId: string;
+/** The seam's job spec (argv, folder, environment, log files, attempt), with the account's logon details. */
+export interface SpawnAsUserSpec extends Omit<DirectJobSpec, "account"> {
   account: JobAccount;
 }
 
