@@ -80,6 +80,8 @@ describe("agent sessions", () => {
     expect(welcome).toEqual({
       type: "welcome", agent_id: agentId, session_id: expect.stringMatching(/^ses_/),
       heartbeat_seconds: s.env.config.heartbeatSeconds, lease_ttl_seconds: s.env.config.leaseTtlSeconds,
+      // This hello offered no frame compression, so none is agreed (gateway_compressed_frames.test.ts).
+      compression: null,
     });
     expect([welcome.heartbeat_seconds, welcome.lease_ttl_seconds]).toEqual([0.5, 3]);
     const row = await waitFor(async () => {
