@@ -3,7 +3,7 @@ import { CLOSE_CODES } from "@labbridge/protocol";
 import { listAudit } from "@labbridge/store";
 import { waitFor } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
-import { A_FEW_PASSES_MS, pause, stackPerTest, type GatewayStack } from "./gateway_stack.ts";
+import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 import { ScriptedAgent } from "./ws_agent.ts";
 
 // Agent sessions on the gateway: enrollment, authentication at the upgrade, hello and
@@ -206,11 +206,14 @@ describe("agent sessions", () => {
 
   it("an agent that keeps heartbeating stays ONLINE past the lease TTL", async () => {
     const { agentId, agent } = await s.newAgent();
+    // Connected at the same time and then silent: once the reaper has marked it OFFLINE, a
+    // pass has looked at both agents after the clock moved.
+    const { agentId: silentId } = await s.newAgent();
     for (let i = 0; i < 4; i++) {
       s.advance(2000);
       await s.heartbeat(agent, agentId);
     }
-    await pause(A_FEW_PASSES_MS);
+    await waitFor(async () => (await s.agentStatus(silentId)) === "OFFLINE", 10_000, "the silent agent OFFLINE");
     expect(await s.agentStatus(agentId)).toBe("ONLINE");
     expect(agent.isOpen).toBe(true);
   });
@@ -282,11 +285,14 @@ describe("admin actions through the API", () => {
 
   it("a paused agent is told so and gets no new work until resumed", async () => {
     const call = admin((await s.startApi()).port);
-    const { agentId, agent } = await s.newAgent();
+    const { agentId, agent } = await s.newAgent({ role: "paused" });
     expect((await call("POST", `/v1/agents/${agentId}/pause`, { reason: "someone is using the GPU" })).status).toBe(202);
     expect(await agent.next("agent.pause")).toEqual({ type: "agent.pause", reason: "someone is using the GPU" });
-    const jobId = await s.submit();
-    await pause(A_FEW_PASSES_MS);
+    const jobId = await s.submit({ requirements: { labels: { role: "paused" } } });
+    // A later job for another agent is assigned only after the scheduler went past the older one.
+    const { agent: other } = await s.newAgent({ role: "other" });
+    const later = await s.submit({ requirements: { labels: { role: "other" } } });
+    expect((await other.next("attempt.assign", undefined, 10_000)).job_id).toBe(later);
     expect((await s.job(jobId)).state).toBe("PENDING");
     expect(agent.all("attempt.assign")).toEqual([]);
     expect((await call("POST", `/v1/agents/${agentId}/resume`)).status).toBe(202);

@@ -49,11 +49,6 @@ async function afterSchedulerTriedOlderJobs(): Promise<void> {
 }
 
 /**
- * A running attempt, on an agent of its own, whose lease the test never renews: it runs
- * out `afterMs` after now. Once it is FAILED, a reaper pass has listed every lease that
- * ran out no later than it.
- */
-/**
  * An attempt that really was this agent's and has ended, so its lease is gone: what a
  * heartbeat or hello names after a report the agent did not see acknowledged. (Ids that
  * were never the agent's own are ignored outright: gateway_untrusted_agent.test.ts.)
@@ -67,6 +62,11 @@ async function endedAttempt(agent: ScriptedAgent): Promise<string> {
   return attemptId;
 }
 
+/**
+ * A running attempt, on an agent of its own, whose lease the test never renews: it runs
+ * out `afterMs` after now. Once it is FAILED, a reaper pass has listed every lease that
+ * ran out no later than it.
+ */
 async function sentinelLease(afterMs = 1): Promise<{ jobId: string; attemptId: string; agent: ScriptedAgent }> {
   s.advance(afterMs);
   const { agent } = await s.newAgent({ role: "sentinel" });

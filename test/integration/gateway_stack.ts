@@ -17,12 +17,6 @@ import { ScriptedAgent, type MessageOf } from "./ws_agent.ts";
 
 const silent = createLogger("gateway-test", "silent");
 
-/** Milliseconds of real time in which a few scheduler sweeps and reaper passes run. */
-export const A_FEW_PASSES_MS = 700;
-
-/** Waits real time (only to show that something does NOT happen). */
-export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** How GatewayStack.start sets the gateway up. */
 export interface StackOptions {
   gatewayRedisUrl?: string;
