@@ -93,7 +93,8 @@ export async function commitAssignments(
     await conn.query("UPDATE agents SET last_assigned_at = ? WHERE id IN (?)", [now, [...new Set(rows.map((r) => r.match.agentId))]]);
     await conn.query(
       "INSERT INTO owner_usage (owner, last_assigned_at) VALUES ? ON DUPLICATE KEY UPDATE last_assigned_at = GREATEST(last_assigned_at, VALUES(last_assigned_at))",
-      [[...new Set(rows.map((r) => r.job.owner))].map((o) => [o, now])],
+      // Sorted: two schedulers' batches take these row locks in the same order, so never deadlock on them.
+      [[...new Set(rows.map((r) => r.job.owner))].sort().map((o) => [o, now])],
     );
     await conn.query(
       "INSERT INTO job_state_history (job_id, attempt_id, state, cause, at) VALUES ?",

@@ -44,12 +44,19 @@ async function matchRound(ctx: ServiceContext): Promise<number> {
       matches: plan.slice(i, i + COMMIT_BATCH),
       now: new Date(now),
       grantLeases: (grants) => grantLeases(ctx, grants, now),
+    }).catch((err) => {
+      // A batch that lost a lock race to another scheduler is rolled back whole; its jobs are still PENDING.
+      if ((err as { errno?: number }).errno !== DEADLOCK) throw err;
+      ctx.log.info({ jobs: Math.min(COMMIT_BATCH, plan.length - i) }, "assignment batch rolled back after a deadlock");
+      return [];
     });
     await announceAssignments(ctx, done);
     assigned += done.length;
   }
   return assigned;
 }
+
+const DEADLOCK = 1213;
 
 /** Grants the leases of a batch: sent together on the one connection, so one round trip for all. */
 export async function grantLeases(ctx: ServiceContext, grants: LeaseGrant[], now: number): Promise<void> {
