@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "@labbridge/logging";
 import { outputsDigest } from "@labbridge/protocol";
 import { createContext, type ServiceContext } from "@labbridge/runtime";
-import { dispatchJob, dispatchPending, startScheduler, type RunningScheduler } from "@labbridge/scheduler";
+import { dispatchJob, dispatchPending, handleAgentEvent, startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import { finishAttempt } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { createTestEnv, type TestEnv, waitFor } from "../harness/test_env.ts";
@@ -90,6 +90,17 @@ describe("matching by capacity", () => {
     expect(s.get(any)).toBe("ASSIGNED");
     expect(waitForBig.map((id) => s.get(id))).toEqual(waitForBig.map(() => "PENDING"));
     expect((await activeAttempts(ctx.pool)).filter((a) => a.agent_id === big)).toHaveLength(1);
+  });
+});
+
+describe("wake-ups", () => {
+  it("more slots on an agent (agent.updated) are filled from the queue at once", async () => {
+    const agentId = await onlineAgent(ctx.pool, { now, slots: 1 });
+    const jobs = [await submit(ctx.pool, "alice", now++), await submit(ctx.pool, "alice", now++), await submit(ctx.pool, "alice", now++)];
+    expect(await dispatchPending(ctx)).toBe(1);
+    await ctx.pool.execute("UPDATE agents SET slots = 3 WHERE id = ?", [agentId]);
+    await handleAgentEvent(ctx, { type: "agent.updated", v: 1, agent_id: agentId, ts: new Date(now).toISOString(), data: {} });
+    expect([...(await states(ctx.pool, jobs)).values()]).toEqual(["ASSIGNED", "ASSIGNED", "ASSIGNED"]);
   });
 });
 
