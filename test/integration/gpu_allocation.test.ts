@@ -132,12 +132,14 @@ describe("GPU allocation", () => {
   });
 
   it("an unstarted assignment sent again after a reconnect names the same GPUs", async () => {
-    const agentId = await onlineAgent(ctx.pool, { now, slots: 1, gpus: [gpu(0), gpu(1)] });
+    const gpus = [gpu(0), gpu(1)];
+    const agentId = await onlineAgent(ctx.pool, { now, slots: 1, gpus });
     const jobId = await submit(ctx.pool, "alice", now++, { requirements: { gpus: 1 } });
     const a = (await dispatchJob(ctx, jobId))!;
+    expect(a.gpus).toEqual([{ index: 0, uuid: gpus[0]!.uuid }]);
     const online: StreamEntry = {
       type: "agent.online", v: 1, agent_id: agentId, ts: new Date(now).toISOString(),
-      data: { gateway_id: "gw-b", session_id: "ses_2", hostname: "ws", gpus: [gpu(0), gpu(1)], connected_since: now },
+      data: { gateway_id: "gw-b", session_id: "ses_2", hostname: "ws", gpus, connected_since: now },
     };
     await handleAgentEvent(ctx, online);
     expect((await assignedGpus("gw-b")).get(jobId)).toEqual(a.gpus);
