@@ -10,6 +10,7 @@ export class Matcher {
   private current: Promise<number> | null = null;
   private next: Promise<number> | null = null;
   private closed = false;
+  private retry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -24,14 +25,28 @@ export class Matcher {
     return this.next;
   }
 
-  /** A wake-up nobody waits for; a failed pass is logged, and the PENDING sweep tries again. */
+  /**
+   * A wake-up nobody waits for. A failed pass (MySQL or Redis away) is logged and tried
+   * again after a short jittered pause, so a submission does not wait for the next sweep.
+   */
   poke(): void {
-    this.run().catch((err) => this.ctx.log.warn({ err: (err as Error).message }, "matching pass failed"));
+    this.run().catch((err) => {
+      // Every poke waiting on the failed pass lands here: one line and one retry for all.
+      // A closed pool means the service is stopping: nothing to retry.
+      if (this.retry || this.closed || /Pool is closed/.test((err as Error).message)) return;
+      this.ctx.log.warn({ err: (err as Error).message }, "matching pass failed, will retry");
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.poke();
+      }, 500 + Math.random() * 500);
+      this.retry.unref?.();
+    });
   }
 
   /** Stops taking wake-ups and waits for the passes in hand. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
     await Promise.allSettled([this.current, this.next]);
   }
 
