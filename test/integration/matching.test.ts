@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "@labbridge/logging";
 import { outputsDigest } from "@labbridge/protocol";
 import { createContext, type ServiceContext } from "@labbridge/runtime";
-import { dispatchJob, dispatchPending, handleAgentEvent, startScheduler, type RunningScheduler } from "@labbridge/scheduler";
+import { dispatchJob, dispatchPending, handleAgentEvent, Matcher, startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import { finishAttempt } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { createTestEnv, type TestEnv, waitFor } from "../harness/test_env.ts";
@@ -90,6 +90,30 @@ describe("matching by capacity", () => {
     expect(s.get(any)).toBe("ASSIGNED");
     expect(waitForBig.map((id) => s.get(id))).toEqual(waitForBig.map(() => "PENDING"));
     expect((await activeAttempts(ctx.pool)).filter((a) => a.agent_id === big)).toHaveLength(1);
+  });
+});
+
+describe("batches", () => {
+  it("one pass assigns every job the free slots can take: 500 jobs over 10 agents", async () => {
+    const agents: string[] = [];
+    for (let i = 0; i < 10; i++) agents.push(await onlineAgent(ctx.pool, { now, slots: 50 }));
+    const jobs: string[] = [];
+    for (let i = 0; i < 500; i += 50) jobs.push(...await Promise.all(Array.from({ length: 50 }, (_, k) => submit(ctx.pool, `owner${k % 4}`, T0 + i + k))));
+    expect(await dispatchPending(ctx)).toBe(500);
+    const perAgent = new Map<string, number>();
+    for (const a of await activeAttempts(ctx.pool)) perAgent.set(a.agent_id, (perAgent.get(a.agent_id) ?? 0) + 1);
+    expect([...perAgent.values()]).toEqual(agents.map(() => 50));
+  });
+
+  it("wake-ups during a pass share one following pass", async () => {
+    await onlineAgent(ctx.pool, { now, slots: 5 });
+    for (let i = 0; i < 5; i++) await submit(ctx.pool, "alice", now++);
+    const matcher = new Matcher(ctx);
+    const calls = Array.from({ length: 50 }, () => matcher.run());
+    // The first call starts a pass; the other 49 wait for the one pass after it.
+    expect(new Set(calls).size).toBe(2);
+    expect(await Promise.all(calls)).toEqual([5, ...Array.from({ length: 49 }, () => 0)]);
+    await matcher.close();
   });
 });
 
