@@ -54,7 +54,8 @@ describe("dispatch", () => {
     expect(await ctx.leases.get(a.attemptId)).toEqual({ attemptId: a.attemptId, agentId, jobId, started: false, expiresAt: now + env.config.leaseTtlSeconds * 1000 });
     const [cmd] = await entries(`${env.config.prefix}:gw:gw-b`);
     expect(cmd).toMatchObject({ type: "attempt.assign", v: "1", job_id: jobId, attempt_id: a.attemptId, agent_id: agentId });
-    expect(JSON.parse(cmd!.data!)).toEqual({ command: ["python", "train.py"], env: { A: "1" }, inputs: [{ key: "inputs/u/d.zip", path: "d.zip" }], timeout_seconds: 60 });
+    // `gpus: []`: a job that asked for no GPU is given none (the agent hides them from it).
+    expect(JSON.parse(cmd!.data!)).toEqual({ command: ["python", "train.py"], env: { A: "1" }, inputs: [{ key: "inputs/u/d.zip", path: "d.zip" }], timeout_seconds: 60, gpus: [] });
     expect(await entries(`${env.config.prefix}:gw:gw-a`)).toEqual([]);
   });
 

@@ -3,6 +3,7 @@
 // Redis lost, attempts overdue past their timeout, and assignments to re-send after an
 // agent moved to another gateway.
 import type { Pool } from "./db.ts";
+import { parseHeld, type HeldGpu } from "./job_fit.ts";
 import type { StoredSpec } from "./job_view.ts";
 
 /** An attempt in hand, with the job it belongs to. */
@@ -62,16 +63,18 @@ export interface PendingAssignment {
   agentId: string;
   spec: StoredSpec;
   timeoutSeconds: number;
+  /** The GPUs the attempt holds (`[]`: none). */
+  gpus: HeldGpu[];
 }
 
 /** The agent's assignments it has not started yet (to send again through its current gateway). */
 export async function unstartedAssignments(pool: Pool, agentId: string): Promise<PendingAssignment[]> {
   const [rows] = await pool.execute(
-    `SELECT a.id, a.job_id, j.spec, j.timeout_seconds FROM attempts a JOIN jobs j ON j.id = a.job_id AND j.current_attempt_id = a.id
+    `SELECT a.id, a.job_id, a.gpus, j.spec, j.timeout_seconds FROM attempts a JOIN jobs j ON j.id = a.job_id AND j.current_attempt_id = a.id
      WHERE a.agent_id = ? AND a.state = 'ASSIGNED' AND j.state = 'ASSIGNED' ORDER BY a.assigned_at`,
     [agentId],
   );
-  return (rows as { id: string; job_id: string; spec: string; timeout_seconds: number }[]).map((r) => ({
-    attemptId: r.id, jobId: r.job_id, agentId, spec: JSON.parse(r.spec) as StoredSpec, timeoutSeconds: r.timeout_seconds,
+  return (rows as { id: string; job_id: string; gpus: string; spec: string; timeout_seconds: number }[]).map((r) => ({
+    attemptId: r.id, jobId: r.job_id, agentId, spec: JSON.parse(r.spec) as StoredSpec, timeoutSeconds: r.timeout_seconds, gpus: parseHeld(r.gpus),
   }));
 }

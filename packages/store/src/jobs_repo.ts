@@ -62,9 +62,9 @@ export async function createJob(
     }
     const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements };
     await conn.execute(
-      `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, created_at, updated_at)
-       VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)`,
-      [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, now, now],
+      `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, priority, created_at, updated_at)
+       VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)`,
+      [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, priorityOf(spec), now, now],
     );
     const transition = await recordTransition(conn, {
       job_id: jobId, attempt_id: null, agent_id: null, from: "PENDING", to: "PENDING", cause: "submitted", at: now,
@@ -74,6 +74,13 @@ export async function createJob(
   const job = await getJob(pool, result.jobId);
   if (!job) throw new Error(`Job "${result.jobId}" vanished after create`);
   return { job, created: result.created, transition: result.transition };
+}
+
+// `priority` orders one owner's own jobs (-10..10, default 0); read with care while the
+// spec type may not declare it yet.
+function priorityOf(spec: JobSpec): number {
+  const p = (spec as { priority?: unknown }).priority;
+  return typeof p === "number" && Number.isInteger(p) ? Math.max(-10, Math.min(10, p)) : 0;
 }
 
 const DEADLOCK = 1213;

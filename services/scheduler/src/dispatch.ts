@@ -1,10 +1,13 @@
-// Dispatch: PENDING → ASSIGNED for one job, or for as many PENDING jobs as agents can take.
-// The assignment is committed (with its lease) before the gateway is told, so a crash in
-// between leaves an ASSIGNED attempt whose lease expires and is handed back.
-import { assignJob, pendingJobIds, staleCancelJobIds, type Assignment, type PendingAssignment } from "@labbridge/store";
+// Dispatch: PENDING → ASSIGNED for one named job, or for as many PENDING jobs as free
+// capacity takes (a coalesced matching pass, matcher.ts). Assignments are committed (with
+// their leases) before the gateway is told, so a crash in between leaves ASSIGNED attempts
+// whose leases expire and are handed back.
+import { assignJob, pendingCancelIds, staleCancelJobIds, type Assignment, type PendingAssignment } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
-import { publishTransition, type ServiceContext } from "@labbridge/runtime";
+import type { ServiceContext } from "@labbridge/runtime";
+import { announceAssignments, assignEntry } from "./announce_assignments.ts";
 import { applyCancel } from "./cancel.ts";
+import { matcherFor } from "./matcher.ts";
 
 /** Tries to assign one job; returns the assignment, or null (not PENDING, or no agent fits now). */
 export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<Assignment | null> {
@@ -17,37 +20,27 @@ export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<A
     },
   });
   if (!assignment) return null;
-  await publishTransition(ctx, assignment.transition);
-  await sendAssignment(ctx, assignment.gatewayId, assignment);
+  await announceAssignments(ctx, [assignment]);
   return assignment;
 }
 
 /** Puts an assignment on a gateway's command stream (the agent ignores one it already holds). */
 export async function sendAssignment(ctx: ServiceContext, gatewayId: string, a: PendingAssignment): Promise<void> {
-  await appendEntry(ctx.redis, ctx.streams.gateway(gatewayId), {
-    type: "attempt.assign",
-    job_id: a.jobId,
-    attempt_id: a.attemptId,
-    agent_id: a.agentId,
-    data: { command: a.spec.command, env: a.spec.env, inputs: a.spec.inputs, timeout_seconds: a.timeoutSeconds },
-  });
+  await appendEntry(ctx.redis, ctx.streams.gateway(gatewayId), assignEntry(a));
 }
 
-/** Walks PENDING jobs oldest first, assigning while agents take them; returns how many were assigned. */
-export async function dispatchPending(ctx: ServiceContext, batch = 100): Promise<number> {
-  const jobs = await pendingJobIds(ctx.pool, batch);
-  let assigned = 0;
-  let misses = 0;
-  for (const job of jobs) {
-    if (job.cancelRequested) {
-      await applyCancel(ctx, job.id);
-      continue;
-    }
-    if (await dispatchJob(ctx, job.id)) assigned++;
-    // A few misses in a row: no agent fits the rest right now; the next wake-up retries.
-    else if (++misses >= 10) break;
-  }
-  return assigned;
+/**
+ * Cancels PENDING jobs wanted canceled, then matches free capacity to PENDING jobs (a pass
+ * that starts after this call); returns how many jobs that pass assigned.
+ */
+export async function dispatchPending(ctx: ServiceContext, cancelBatch = 100): Promise<number> {
+  for (const jobId of await pendingCancelIds(ctx.pool, cancelBatch)) await applyCancel(ctx, jobId);
+  return matcherFor(ctx).run();
+}
+
+/** Wakes the matcher without waiting for it (a submission: the PENDING sweep covers a lost wake-up). */
+export function wakeMatcher(ctx: ServiceContext): void {
+  matcherFor(ctx).poke();
 }
 
 /** How long a cancel may take effect before the sweep sends it again. */

@@ -43,6 +43,7 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       return;
     }
     case "agent.resumed":
+    case "agent.updated": // new capacity: slots raised, labels changed (PATCH /v1/agents/{id})
       await dispatchPending(ctx);
       return;
     case "attempt.started": {

@@ -1,9 +1,11 @@
-// Consumer of `<prefix>:jobs`: submissions and requeues are wake-ups to dispatch; cancel
-// requests are applied. Every handler reads the truth from MySQL, so re-delivery is harmless.
+// Consumer of `<prefix>:jobs`: submissions and requeues wake the matcher (without waiting
+// for it, so a burst of submissions is matched in a few batched passes); cancel requests
+// are applied. Every handler reads the truth from MySQL, so re-delivery is harmless, and
+// the PENDING sweep matches a job whose wake-up was lost.
 import type { StreamEntry } from "@labbridge/protocol";
 import type { ServiceContext } from "@labbridge/runtime";
 import { applyCancel } from "./cancel.ts";
-import { dispatchJob } from "./dispatch.ts";
+import { wakeMatcher } from "./dispatch.ts";
 
 /** Handles one entry of the jobs stream. */
 export async function handleJobCommand(ctx: ServiceContext, entry: StreamEntry): Promise<void> {
@@ -11,7 +13,7 @@ export async function handleJobCommand(ctx: ServiceContext, entry: StreamEntry):
   switch (entry.type) {
     case "job.submitted":
     case "job.requeued":
-      await dispatchJob(ctx, entry.job_id);
+      wakeMatcher(ctx);
       return;
     case "job.cancel_requested":
       await applyCancel(ctx, entry.job_id);

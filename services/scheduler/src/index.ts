@@ -2,3 +2,5 @@
 export * from "./start_scheduler.ts";
 export * from "./dispatch.ts";
 export * from "./handle_agent_event.ts";
+export * from "./matcher.ts";
+export * from "./match_pending.ts";

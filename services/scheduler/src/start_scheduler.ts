@@ -8,6 +8,7 @@ import { consumeGroup } from "@labbridge/streams";
 import { dispatchPending, resendStaleCancels } from "./dispatch.ts";
 import { handleAgentEvent } from "./handle_agent_event.ts";
 import { handleJobCommand } from "./handle_job_command.ts";
+import { matcherFor } from "./matcher.ts";
 
 /** A running scheduler. */
 export interface RunningScheduler {
@@ -42,6 +43,7 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
     close: async () => {
       controller.abort();
       await Promise.allSettled(loops);
+      await matcherFor(ctx).close();
       await ctx.close();
     },
   };
