@@ -169,6 +169,33 @@ describe("POST /v1/jobs", () => {
     }
   });
 
+  it("an os in another case is accepted and stored lowercase", async () => {
+    const job = await submit({ requirements: { os: "Linux", labels: { gpu: "rtx4090" } } });
+    expect((await call("GET", `/v1/jobs/${job.id}`)).body.requirements).toEqual({ os: "linux", labels: { gpu: "rtx4090" } });
+  });
+
+  it("an os no agent can have is refused with 422 naming requirements.os", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], requirements: { os: "plan9" } } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "requirements.os", reason: expect.stringContaining("plan9") }]);
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("a requirement key the API does not know, such as the typo gpu, is refused with 422 unknown_field naming it", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], requirements: { gpu: 1 } } }), 422, "unknown_field");
+    expect(err.details.field).toBe("requirements.gpu");
+    expect(err.message).toContain("requirements.gpu");
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("GPU requirements and a priority are accepted and shown on the job", async () => {
+    const job = await submit({ requirements: { gpus: 2, gpu_memory_mb: 20_000, gpu_name: "4090" }, priority: 5 });
+    const shown = (await call("GET", `/v1/jobs/${job.id}`)).body;
+    expect(shown.requirements).toEqual({ gpus: 2, gpu_memory_mb: 20_000, gpu_name: "4090" });
+    expect(shown.priority).toBe(5);
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], priority: 11 } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "priority", reason: expect.any(String) }]);
+  });
+
   it("a body over 64 KiB is refused with 413 payload_too_large", async () => {
     const big = JSON.stringify({ command: ["x"], name: "n".repeat(70 * 1024) });
     expectError(await call("POST", "/v1/jobs", { raw: big }), 413, "payload_too_large");

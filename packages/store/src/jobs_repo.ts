@@ -60,7 +60,7 @@ export async function createJob(
         );
       }
     }
-    const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements };
+    const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements, priority: spec.priority };
     await conn.execute(
       `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, created_at, updated_at)
        VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)`,
