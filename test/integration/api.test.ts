@@ -297,6 +297,22 @@ describe("GET /v1/jobs", () => {
     expect(seen.slice(0, 4)).toEqual(ids.slice(3).reverse());
   });
 
+  it("a PENDING job says where it is in the queue and why it waits, in GET and in lists", async () => {
+    const agentId = await enrolledAgent();
+    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", hostname: "h", gpus: [], at: new Date(now) });
+    const first = await submit();
+    now += 1;
+    const windows = await submit({ requirements: { os: "windows" } });
+    expect((await call("GET", `/v1/jobs/${first.id}`)).body.queue).toEqual({ position: 1, reason: "waiting_for_fair_share", message: expect.any(String) });
+    expect((await call("GET", `/v1/jobs/${windows.id}`)).body.queue).toEqual({ position: 2, reason: "no_agent_matches", message: 'no enrolled agent has os "windows"' });
+    const listed = (await call("GET", "/v1/jobs")).body.items as { id: string; queue: unknown }[];
+    expect(Object.fromEntries(listed.map((j) => [j.id, j.queue]))).toEqual({
+      [first.id]: expect.objectContaining({ position: 1 }), [windows.id]: expect.objectContaining({ position: 2, reason: "no_agent_matches" }),
+    });
+    await assignJob(api.ctx.pool, { jobId: first.id, now: new Date(now), grantLease: async () => undefined });
+    expect((await call("GET", `/v1/jobs/${first.id}`)).body.queue).toBeNull();
+  });
+
   it("refuses a limit outside 1 to 500, a bad cursor and an unknown state with 422", async () => {
     for (const q of ["limit=0", "limit=501", "limit=x", "cursor=garbage", "state=DONE"]) {
       expectError(await call("GET", `/v1/jobs?${q}`), 422, "validation_failed");

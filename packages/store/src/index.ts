@@ -14,6 +14,8 @@ export * from "./job_view.ts";
 export * from "./job_outputs_page.ts";
 export * from "./jobs_repo.ts";
 export * from "./migrate.ts";
+export * from "./queue_reason.ts";
+export * from "./queue_status.ts";
 export * from "./record_outputs.ts";
 export * from "./secrets.ts";
 export * from "./start_attempt.ts";

@@ -5,6 +5,7 @@ import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } fr
 import type { Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
+import { attachQueue } from "./queue_status.ts";
 import { toJobView, type AttemptRow, type JobRow, type JobView, type OutputRow } from "./job_view.ts";
 
 /** Result of a create: the job and whether this call made it. */
@@ -100,7 +101,7 @@ export async function getJob(pool: Pool, jobId: string): Promise<JobView | null>
 
 type HistoryRow = { job_id: string; state: string; cause: string; at: Date; attempt_id: string | null };
 
-/** Builds the views of several jobs with three queries in all, not three per job. */
+/** Builds the views of several jobs with three queries in all, not three per job (and the queue's few for PENDING ones). */
 async function jobViews(pool: Pool, rows: JobRow[]): Promise<JobView[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
@@ -118,7 +119,9 @@ async function jobViews(pool: Pool, rows: JobRow[]): Promise<JobView[]> {
   const attemptsOf = byJob(attempts as AttemptRow[]);
   const historyOf = byJob(history as HistoryRow[]);
   const outputsOf = byJob(outputs as OutputRow[]);
-  return rows.map((r) => toJobView(r, attemptsOf(r.id), outputsOf(r.id), historyOf(r.id)));
+  const views = rows.map((r) => toJobView(r, attemptsOf(r.id), outputsOf(r.id), historyOf(r.id)));
+  await attachQueue(pool, views);
+  return views;
 }
 
 /** Raw job row (for the scheduler and cancel logic). */
