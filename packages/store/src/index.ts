@@ -14,6 +14,7 @@ export * from "./job_view.ts";
 export * from "./job_outputs_page.ts";
 export * from "./jobs_repo.ts";
 export * from "./migrate.ts";
+export * from "./patch_agent.ts";
 export * from "./queue_reason.ts";
 export * from "./queue_status.ts";
 export * from "./record_outputs.ts";

@@ -114,6 +114,23 @@ export const openApiDocument = {
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
       get: { summary: "Get an agent", parameters: [idParam("id")], responses: { 200: { description: "The agent" }, ...errors } },
+      patch: {
+        summary: "Change an agent's slots or labels (admin); audited as agent.patched, and the scheduler looks for work it now fits",
+        parameters: [idParam("id")],
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object",
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              slots: { type: "integer", minimum: 1, maximum: 64 },
+              labels: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 128 }, description: "Replaces every label; keys are letters, digits, _ . / -" },
+            },
+          }),
+        },
+        responses: { 200: { description: "The agent as changed" }, ...errors },
+      },
       delete: { summary: "Revoke an agent (admin)", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
     },
     "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },

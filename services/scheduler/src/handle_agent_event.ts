@@ -43,6 +43,7 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       return;
     }
     case "agent.resumed":
+    case "agent.updated": // slots or labels changed (PATCH /v1/agents/{id}): new capacity may fit
       await dispatchPending(ctx);
       return;
     case "attempt.started": {
