@@ -5,6 +5,7 @@ import { assignJob, pendingJobIds, staleCancelJobIds, type Assignment, type Pend
 import { appendEntry } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
 import { applyCancel } from "./cancel.ts";
+import { observeAssigned } from "./scheduler_metrics.ts";
 
 /** Tries to assign one job; returns the assignment, or null (not PENDING, or no agent fits now). */
 export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<Assignment | null> {
@@ -17,6 +18,7 @@ export async function dispatchJob(ctx: ServiceContext, jobId: string): Promise<A
     },
   });
   if (!assignment) return null;
+  observeAssigned(ctx, assignment.jobId);
   await publishTransition(ctx, assignment.transition);
   await sendAssignment(ctx, assignment.gatewayId, assignment);
   return assignment;
