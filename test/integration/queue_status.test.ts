@@ -149,6 +149,38 @@ describe("positions under fair share", () => {
   });
 });
 
+describe("with the matching schema (migration 005)", () => {
+  // The columns and table migration 005 adds, made here if this database lacks them; the
+  // queue must read them, not work them out from specs and attempts.
+  async function matchingSchema(): Promise<void> {
+    await pool.query("ALTER TABLE jobs ADD COLUMN IF NOT EXISTS priority INT NOT NULL DEFAULT 0");
+    await pool.query("ALTER TABLE attempts ADD COLUMN IF NOT EXISTS gpus VARCHAR(2048) NOT NULL DEFAULT '[]'");
+    await pool.query("CREATE TABLE IF NOT EXISTS owner_usage (owner VARCHAR(64) NOT NULL PRIMARY KEY, last_assigned_at DATETIME(3) NOT NULL)");
+  }
+
+  it("orders owners by owner_usage and one owner's jobs by the priority column", async () => {
+    await matchingSchema();
+    await pool.query("INSERT INTO owner_usage (owner, last_assigned_at) VALUES ('alice', ?), ('bob', ?)", [at(1000), at(5000)]);
+    const bobs = await job({}, "bob");
+    const plain = await job({}, "alice");
+    const urgent = await job({}, "alice");
+    await pool.execute("UPDATE jobs SET priority = 7 WHERE id = ?", [urgent]);
+    expect((await queueOf(urgent))!.position).toBe(1);
+    expect((await queueOf(bobs))!.position).toBe(2);
+    expect((await queueOf(plain))!.position).toBe(3);
+  });
+
+  it("counts only the GPUs attempts.gpus names as held, so a free GPU that fits is seen free", async () => {
+    await matchingSchema();
+    const a = await agent({ slots: 4, gpus: [rtx(0), { index: 1, name: "NVIDIA A100", memory_mb: 81_920 }] });
+    const other = await job({ requirements: { gpus: 1, gpu_name: "a100" } }, "bob");
+    await hold(a, other);
+    await pool.execute("UPDATE attempts SET gpus = '[{\"index\":1}]' WHERE job_id = ?", [other]);
+    expect((await queueOf(await job({ requirements: { gpus: 1, gpu_name: "4090" } })))!.reason).toBe("waiting_for_fair_share");
+    expect((await queueOf(await job({ requirements: { gpus: 1, gpu_name: "a100" } })))!.reason).toBe("agents_busy");
+  });
+});
+
 describe("PENDING jobs by reason", () => {
   it("counts PENDING jobs under each reason", async () => {
     await agent({ os: "linux" });
