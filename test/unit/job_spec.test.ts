@@ -156,9 +156,14 @@ describe("checkJobSpec", () => {
   });
 
   it("refuses a gpu_memory_mb that is not a positive whole number and a gpu_name that is empty or longer than 128", () => {
-    for (const m of [0, -5, 1.5, "24GB"]) expect(fields({ command: ["x"], requirements: { gpu_memory_mb: m } }), String(m)).toEqual(["requirements.gpu_memory_mb"]);
-    for (const n of ["", " ", "n".repeat(129), 4090]) expect(fields({ command: ["x"], requirements: { gpu_name: n } }), String(n)).toEqual(["requirements.gpu_name"]);
-    expect(checkJobSpec({ command: ["x"], requirements: { gpu_memory_mb: 1, gpu_name: "n".repeat(128) } }).ok).toBe(true);
+    for (const m of [0, -5, 1.5, "24GB"]) expect(fields({ command: ["x"], requirements: { gpus: 1, gpu_memory_mb: m } }), String(m)).toEqual(["requirements.gpu_memory_mb"]);
+    for (const n of ["", " ", "n".repeat(129), 4090]) expect(fields({ command: ["x"], requirements: { gpus: 1, gpu_name: n } }), String(n)).toEqual(["requirements.gpu_name"]);
+    expect(checkJobSpec({ command: ["x"], requirements: { gpus: 1, gpu_memory_mb: 1, gpu_name: "n".repeat(128) } }).ok).toBe(true);
+  });
+
+  it("refuses gpu_memory_mb or gpu_name without gpus of at least 1, since they qualify the GPUs given", () => {
+    expect(problemsOf({ command: ["x"], requirements: { gpu_name: "4090" } })).toEqual([{ field: "requirements.gpu_name", reason: "needs requirements.gpus of at least 1" }]);
+    expect(fields({ command: ["x"], requirements: { gpus: 0, gpu_memory_mb: 1000 } })).toEqual(["requirements.gpu_memory_mb"]);
   });
 
   it("takes priority from -10 to 10, 0 by default, and refuses anything else", () => {

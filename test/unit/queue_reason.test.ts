@@ -25,7 +25,9 @@ describe("queueReason", () => {
   it("names the GPU count, model and memory no enrolled agent has", () => {
     expect(queueReason({ gpus: 2 }, [agent({ gpus: [rtx] })], 0)).toEqual({ reason: "no_agent_matches", message: "no enrolled agent has 2 GPUs" });
     expect(queueReason({ gpus: 1, gpu_name: "a100" }, [agent({ gpus: [rtx] })], 0).message).toBe('no enrolled agent has 1 GPU named like "a100"');
-    expect(queueReason({ gpu_memory_mb: 80_000 }, [agent({ gpus: [rtx] })], 0).message).toBe("no enrolled agent has a GPU with 80000 MB");
+    expect(queueReason({ gpus: 1, gpu_memory_mb: 80_000 }, [agent({ gpus: [rtx] })], 0).message).toBe("no enrolled agent has 1 GPU with 80000 MB");
+    // Without a count, name and memory ask for nothing (submit refuses them; old rows read so).
+    expect(queueReason({ gpu_name: "a100" }, [agent({ gpus: [rtx] })], 0).reason).toBe("waiting_for_fair_share");
   });
 
   it("matches the GPU name without case and the agent os darwin as macos", () => {

@@ -162,5 +162,10 @@ function checkRequirements(req: unknown, problems: Problem[]): JobRequirements {
     if (typeof gpuName !== "string" || gpuName.trim() === "" || gpuName.length > 128) bad("gpu_name", "must be a non-empty string of at most 128 characters");
     else out.gpu_name = gpuName;
   }
+  // Memory and name qualify the GPUs a job is given ("each of them"): without a count they
+  // would be read as met by any agent, so they are refused rather than silently ignored.
+  for (const key of ["gpu_memory_mb", "gpu_name"] as const) {
+    if (out[key] !== undefined && !(out.gpus !== undefined && out.gpus >= 1)) bad(key, "needs requirements.gpus of at least 1");
+  }
   return out;
 }

@@ -49,20 +49,19 @@ export function fittingGpus(req: JobRequirements, agent: Pick<AgentCapacity, "gp
     .filter((g) => (name === undefined || g.name.toLowerCase().includes(name)) && (req.gpu_memory_mb === undefined || g.memory_mb >= req.gpu_memory_mb));
 }
 
-// A job that names a GPU model or size without a count still needs one such GPU on the
-// agent; it is not given one to itself (only `gpus` allocates).
+// Name and memory qualify the GPUs a job is given; a job given none (stored before submit
+// refused name or memory without a count) needs no GPU, as the scheduler reads it too.
 function gpusNeeded(req: JobRequirements): number {
   return req.gpus ?? 0;
 }
 
 function gpuCheck(req: JobRequirements): Check | null {
   const need = gpusNeeded(req);
-  if (need === 0 && req.gpu_name === undefined && req.gpu_memory_mb === undefined) return null;
-  const count = Math.max(need, 1);
-  let what = count === 1 ? (need === 0 ? "a GPU" : "1 GPU") : `${count} GPUs`;
+  if (need === 0) return null;
+  let what = need === 1 ? "1 GPU" : `${need} GPUs`;
   if (req.gpu_name !== undefined) what += ` named like "${req.gpu_name}"`;
   if (req.gpu_memory_mb !== undefined) what += ` with ${req.gpu_memory_mb} MB`;
-  return { what, test: (a) => fittingGpus(req, a).length >= count };
+  return { what, test: (a) => fittingGpus(req, a).length >= need };
 }
 
 function checksOf(req: JobRequirements): Check[] {
