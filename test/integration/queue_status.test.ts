@@ -111,6 +111,15 @@ describe("why a PENDING job waits", () => {
   });
 });
 
+describe("agents' os", () => {
+  it("an agent enrolled from macOS (Deno says darwin) is stored as macos, the spelling jobs ask for", async () => {
+    const id = await agent({ os: "darwin" });
+    const [rows] = await pool.execute("SELECT os FROM agents WHERE id = ?", [id]);
+    expect((rows as { os: string }[])[0]!.os).toBe("macos");
+    expect((await queueOf(await job({ requirements: { os: "darwin" } })))!.reason).toBe("waiting_for_fair_share");
+  });
+});
+
 describe("positions under fair share", () => {
   it("within one owner, higher priority goes first, then the older job", async () => {
     const old = await job();
