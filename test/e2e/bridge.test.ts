@@ -238,7 +238,7 @@ describe("the bridge end to end", () => {
   });
 
   it("the same Idempotency-Key gives the same job", async () => {
-    const body = { command: ["echo", "once"], requirements: { os: "nowhere" } };
+    const body = { command: ["echo", "once"], requirements: { labels: { lab: "nowhere" } } };
     const first = await bridge.api("POST", "/v1/jobs", body, { headers: { "idempotency-key": `k-${env.id}` } });
     const second = await bridge.api("POST", "/v1/jobs", body, { headers: { "idempotency-key": `k-${env.id}` } });
     expect(first.status).toBe(201);

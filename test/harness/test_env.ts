@@ -28,6 +28,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}, labe
     LB_ADMIN_TOKEN: `admin-${id}`,
     LB_API_PORT: "0",
     LB_GATEWAY_PORT: "0",
+    LB_SCHEDULER_METRICS_PORT: "0",
+    LB_REAPER_METRICS_PORT: "0",
     LB_HOST: "127.0.0.1",
     LB_GATEWAY_ID: `gw-${id}`,
     LB_LEASE_TTL_SECONDS: "3",

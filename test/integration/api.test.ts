@@ -5,7 +5,7 @@ import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
 import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
 import {
-  assignJob, createEnrollmentToken, enrollAgent, finishAttempt, markAgentOnline, startAttempt,
+  assignJob, createEnrollmentToken, enrollAgent, finishAttempt, listAudit, markAgentOnline, startAttempt,
 } from "@labbridge/store";
 import { createTestEnv, streamEntries, waitFor, type TestEnv } from "../harness/test_env.ts";
 
@@ -169,6 +169,33 @@ describe("POST /v1/jobs", () => {
     }
   });
 
+  it("an os in another case is accepted and stored lowercase", async () => {
+    const job = await submit({ requirements: { os: "Linux", labels: { gpu: "rtx4090" } } });
+    expect((await call("GET", `/v1/jobs/${job.id}`)).body.requirements).toEqual({ os: "linux", labels: { gpu: "rtx4090" } });
+  });
+
+  it("an os no agent can have is refused with 422 naming requirements.os", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], requirements: { os: "plan9" } } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "requirements.os", reason: expect.stringContaining("plan9") }]);
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("a requirement key the API does not know, such as the typo gpu, is refused with 422 unknown_field naming it", async () => {
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], requirements: { gpu: 1 } } }), 422, "unknown_field");
+    expect(err.details.field).toBe("requirements.gpu");
+    expect(err.message).toContain("requirements.gpu");
+    expect((await call("GET", "/v1/jobs")).body.items).toEqual([]);
+  });
+
+  it("GPU requirements and a priority are accepted and shown on the job", async () => {
+    const job = await submit({ requirements: { gpus: 2, gpu_memory_mb: 20_000, gpu_name: "4090" }, priority: 5 });
+    const shown = (await call("GET", `/v1/jobs/${job.id}`)).body;
+    expect(shown.requirements).toEqual({ gpus: 2, gpu_memory_mb: 20_000, gpu_name: "4090" });
+    expect(shown.priority).toBe(5);
+    const err = expectError(await call("POST", "/v1/jobs", { body: { command: ["x"], priority: 11 } }), 422, "validation_failed");
+    expect(err.details.problems).toEqual([{ field: "priority", reason: expect.any(String) }]);
+  });
+
   it("a body over 64 KiB is refused with 413 payload_too_large", async () => {
     const big = JSON.stringify({ command: ["x"], name: "n".repeat(70 * 1024) });
     expectError(await call("POST", "/v1/jobs", { raw: big }), 413, "payload_too_large");
@@ -268,6 +295,22 @@ describe("GET /v1/jobs", () => {
     expect(new Set(seen).size).toBe(7);
     expect(new Set(seen)).toEqual(new Set(ids));
     expect(seen.slice(0, 4)).toEqual(ids.slice(3).reverse());
+  });
+
+  it("a PENDING job says where it is in the queue and why it waits, in GET and in lists", async () => {
+    const agentId = await enrolledAgent();
+    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", hostname: "h", gpus: [], at: new Date(now) });
+    const first = await submit();
+    now += 1;
+    const windows = await submit({ requirements: { os: "windows" } });
+    expect((await call("GET", `/v1/jobs/${first.id}`)).body.queue).toEqual({ position: 1, reason: "waiting_for_fair_share", message: expect.any(String) });
+    expect((await call("GET", `/v1/jobs/${windows.id}`)).body.queue).toEqual({ position: 2, reason: "no_agent_matches", message: 'no enrolled agent has os "windows"' });
+    const listed = (await call("GET", "/v1/jobs")).body.items as { id: string; queue: unknown }[];
+    expect(Object.fromEntries(listed.map((j) => [j.id, j.queue]))).toEqual({
+      [first.id]: expect.objectContaining({ position: 1 }), [windows.id]: expect.objectContaining({ position: 2, reason: "no_agent_matches" }),
+    });
+    await assignJob(api.ctx.pool, { jobId: first.id, now: new Date(now), grantLease: async () => undefined });
+    expect((await call("GET", `/v1/jobs/${first.id}`)).body.queue).toBeNull();
   });
 
   it("refuses a limit outside 1 to 500, a bad cursor and an unknown state with 422", async () => {
@@ -448,6 +491,61 @@ describe("agents", () => {
     expect((await call("DELETE", `/v1/agents/${agentId}`)).status).toBe(204);
     expectError(await call("GET", `/v1/agents/${agentId}`), 404, "not_found");
     expect((await call("GET", "/v1/agents")).body.items).toEqual([]);
+  });
+});
+
+describe("PATCH /v1/agents/{id}", () => {
+  it("an admin changes an agent's slots and labels, gets the agent back, and the change is audited", async () => {
+    const agentId = await enrolledAgent({ lab: "b201" });
+    const a = await call("PATCH", `/v1/agents/${agentId}`, { body: { slots: 2, labels: { lab: "b202", gpu: "rtx4090" } } });
+    expect(a.status, a.text).toBe(200);
+    expect(a.body).toMatchObject({ id: agentId, slots: 2, labels: { lab: "b202", gpu: "rtx4090" } });
+    expect((await call("GET", `/v1/agents/${agentId}`)).body).toMatchObject({ slots: 2, labels: { lab: "b202", gpu: "rtx4090" } });
+    // Only slots: the labels stay.
+    expect((await call("PATCH", `/v1/agents/${agentId}`, { body: { slots: 3 } })).body).toMatchObject({ slots: 3, labels: { lab: "b202", gpu: "rtx4090" } });
+    const audit = await listAudit(api.ctx.pool, { targetId: agentId });
+    expect(audit.map((r) => [r.action, r.actor, r.role, r.result])).toEqual([["agent.patched", "admin", "admin", "ok"], ["agent.patched", "admin", "admin", "ok"]]);
+    expect(audit[0]!.details).toEqual({ slots: { from: 1, to: 2 }, labels: { from: { lab: "b201" }, to: { lab: "b202", gpu: "rtx4090" } } });
+    expect((await entries(api.ctx.streams.agentEvents)).filter((e) => e.type === "agent.updated").map((e) => e.agent_id)).toEqual([agentId, agentId]);
+  });
+
+  it("refuses slots outside 1 to 64, labels that are not short strings, an unknown field, and a user", async () => {
+    const agentId = await enrolledAgent({ lab: "b201" });
+    for (const [body, field] of [
+      [{ slots: 0 }, "slots"], [{ slots: 65 }, "slots"], [{ slots: 1.5 }, "slots"], [{ labels: { lab: 7 } }, "labels"],
+      [{ labels: { "bad key": "x" } }, "labels.bad key"], [{ labels: { lab: "x".repeat(129) } }, "labels.lab"], [{}, ""],
+    ] as const) {
+      const err = expectError(await call("PATCH", `/v1/agents/${agentId}`, { body }), 422, "validation_failed");
+      expect((err.details.problems as { field: string }[]).map((p) => p.field), JSON.stringify(body)).toEqual([field]);
+    }
+    const unknown = expectError(await call("PATCH", `/v1/agents/${agentId}`, { body: { slot: 2 } }), 422, "unknown_field");
+    expect(unknown.details.field).toBe("slot");
+    expectError(await call("PATCH", `/v1/agents/${agentId}`, { token: await userToken("bob"), body: { slots: 2 } }), 403, "forbidden");
+    expectError(await call("PATCH", "/v1/agents/agt_00000000000000000000000000", { body: { slots: 2 } }), 404, "not_found");
+    expect((await call("GET", `/v1/agents/${agentId}`)).body).toMatchObject({ slots: 1, labels: { lab: "b201" } });
+    expect(await listAudit(api.ctx.pool, { targetId: agentId })).toEqual([]);
+  });
+
+  it("more slots wake the scheduler, which assigns a waiting job at once rather than at its next sweep", async () => {
+    const agentId = await enrolledAgent();
+    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", hostname: "h", gpus: [], at: new Date(now) });
+    // A sweep an hour apart: only a stream entry can make this scheduler look again.
+    const scheduler = startScheduler({ ...env.config, sweepSeconds: 3600 }, { clock: () => now, log: silent });
+    closers.push(scheduler.close);
+    const first = await submit();
+    await waitFor(async () => (await call("GET", `/v1/jobs/${first.id}`)).body.state === "ASSIGNED", 10_000, "the first job to be ASSIGNED");
+    const second = await submit();
+    // The scheduler has handled the second job's job.submitted (and found the agent full)
+    // once its group has read every entry and acked it: no lag, nothing pending.
+    await waitFor(async () => {
+      const [group] = (await redis.xinfo("GROUPS", api.ctx.streams.jobs)) as unknown[][];
+      const info = new Map<unknown, unknown>();
+      for (let i = 0; group && i + 1 < group.length; i += 2) info.set(group[i], group[i + 1]);
+      return info.get("lag") === 0 && info.get("pending") === 0;
+    }, 10_000, "job.submitted to be handled");
+    expect((await call("GET", `/v1/jobs/${second.id}`)).body).toMatchObject({ state: "PENDING", queue: { reason: "agents_busy" } });
+    expect((await call("PATCH", `/v1/agents/${agentId}`, { body: { slots: 2 } })).status).toBe(200);
+    await waitFor(async () => (await call("GET", `/v1/jobs/${second.id}`)).body.state === "ASSIGNED", 10_000, "the second job to be ASSIGNED after the patch");
   });
 });
 

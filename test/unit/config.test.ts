@@ -9,6 +9,8 @@ describe("loadConfig", () => {
       prefix: "lb",
       apiPort: 8080,
       gatewayPort: 8081,
+      schedulerMetricsPort: 9464,
+      reaperMetricsPort: 9465,
       adminToken: null,
       leaseTtlSeconds: 30,
       heartbeatSeconds: 5,
@@ -24,7 +26,9 @@ describe("loadConfig", () => {
     const c = loadConfig({
       LB_REDIS_URL: "redis://r:1", LB_MYSQL_URL: "mysql://m/db", LB_PREFIX: "t-1", LB_API_PORT: "0", LB_GATEWAY_PORT: "9",
       LB_ADMIN_TOKEN: "adm", LB_LEASE_TTL_SECONDS: "3", LB_HEARTBEAT_SECONDS: "0.5", LB_GATEWAY_ID: "gw-a", LB_PRESIGN_SECONDS: "60",
+      LB_SCHEDULER_METRICS_PORT: "0", LB_REAPER_METRICS_PORT: "19465",
     });
+    expect(c).toMatchObject({ schedulerMetricsPort: 0, reaperMetricsPort: 19465 });
     expect(c).toMatchObject({
       redisUrl: "redis://r:1", mysqlUrl: "mysql://m/db", prefix: "t-1", apiPort: 0, gatewayPort: 9, adminToken: "adm",
       leaseTtlSeconds: 3, heartbeatSeconds: 0.5, gatewayId: "gw-a", presignSeconds: 60,

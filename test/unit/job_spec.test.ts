@@ -25,6 +25,7 @@ describe("checkJobSpec", () => {
         requirements: {},
         timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
         max_attempts: 1,
+        priority: 0,
       },
     });
   });
@@ -35,9 +36,10 @@ describe("checkJobSpec", () => {
       command: ["python", "train.py", "--epochs", "3"],
       env: { WANDB_MODE: "offline" },
       inputs: [{ key: "inputs/upl_1/data.zip", path: "data/data.zip" }],
-      requirements: { os: "windows", labels: { gpu: "rtx4090" } },
+      requirements: { os: "windows", labels: { gpu: "rtx4090" }, gpus: 2, gpu_memory_mb: 20_000, gpu_name: "4090" },
       timeout_seconds: 600,
       max_attempts: 3,
+      priority: -4,
     };
     const checked = checkJobSpec(body);
     expect(checked.ok).toBe(true);
@@ -120,6 +122,56 @@ describe("checkJobSpec", () => {
     const inputs = Array.from({ length: 65 }, (_, i) => ({ key: `inputs/u/${i}`, path: `${i}` }));
     expect(fields({ command: ["x"], inputs })).toEqual(["inputs"]);
     expect(fields({ command: ["x"], inputs: ["inputs/u/a"] })).toEqual(["inputs[0]"]);
+  });
+
+  it("accepts an os in any case and stores it lowercase, darwin as macos", () => {
+    const osOf = (os: string) => {
+      const checked = checkJobSpec({ command: ["x"], requirements: { os } });
+      if (!checked.ok) throw new Error(`"${os}" refused: ${JSON.stringify(checked.problems)}`);
+      return checked.value.requirements.os;
+    };
+    expect(osOf("Linux")).toBe("linux");
+    expect(osOf("WINDOWS")).toBe("windows");
+    expect(osOf("macOS")).toBe("macos");
+    expect(osOf("darwin")).toBe("macos");
+  });
+
+  it("refuses an os no agent can have, naming the field", () => {
+    expect(problemsOf({ command: ["x"], requirements: { os: "plan9" } })).toEqual([
+      { field: "requirements.os", reason: 'is "plan9": expected one of windows, linux, macos' },
+    ]);
+    expect(fields({ command: ["x"], requirements: { os: "" } })).toEqual(["requirements.os"]);
+  });
+
+  it("refuses an unknown requirement key such as the typo gpu as an unknown field", () => {
+    const problems = problemsOf({ command: ["x"], requirements: { gpu: 1 } });
+    expect(problems).toEqual([{ field: "requirements.gpu", reason: expect.stringContaining("is not a known requirement"), code: "unknown_field" }]);
+  });
+
+  it("accepts gpus from 0 to 16 and refuses other counts", () => {
+    const accepted = checkJobSpec({ command: ["x"], requirements: { gpus: 2 } });
+    expect(accepted.ok && accepted.value.requirements).toEqual({ gpus: 2 });
+    for (const n of [0, 16]) expect(checkJobSpec({ command: ["x"], requirements: { gpus: n } }).ok, String(n)).toBe(true);
+    for (const n of [-1, 17, 1.5, "2"]) expect(fields({ command: ["x"], requirements: { gpus: n } }), String(n)).toEqual(["requirements.gpus"]);
+  });
+
+  it("refuses a gpu_memory_mb that is not a positive whole number and a gpu_name that is empty or longer than 128", () => {
+    for (const m of [0, -5, 1.5, "24GB"]) expect(fields({ command: ["x"], requirements: { gpus: 1, gpu_memory_mb: m } }), String(m)).toEqual(["requirements.gpu_memory_mb"]);
+    for (const n of ["", " ", "n".repeat(129), 4090]) expect(fields({ command: ["x"], requirements: { gpus: 1, gpu_name: n } }), String(n)).toEqual(["requirements.gpu_name"]);
+    expect(checkJobSpec({ command: ["x"], requirements: { gpus: 1, gpu_memory_mb: 1, gpu_name: "n".repeat(128) } }).ok).toBe(true);
+  });
+
+  it("refuses gpu_memory_mb or gpu_name without gpus of at least 1, since they qualify the GPUs given", () => {
+    expect(problemsOf({ command: ["x"], requirements: { gpu_name: "4090" } })).toEqual([{ field: "requirements.gpu_name", reason: "needs requirements.gpus of at least 1" }]);
+    expect(fields({ command: ["x"], requirements: { gpus: 0, gpu_memory_mb: 1000 } })).toEqual(["requirements.gpu_memory_mb"]);
+  });
+
+  it("takes priority from -10 to 10, 0 by default, and refuses anything else", () => {
+    for (const p of [-10, 0, 10]) {
+      const checked = checkJobSpec({ command: ["x"], priority: p });
+      expect(checked.ok && checked.value.priority, String(p)).toBe(p);
+    }
+    for (const p of [-11, 11, 0.5, "1"]) expect(fields({ command: ["x"], priority: p }), String(p)).toEqual(["priority"]);
   });
 
   it("refuses requirements whose os or labels are not strings", () => {

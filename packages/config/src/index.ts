@@ -12,6 +12,10 @@ export interface Config {
   prefix: string;
   apiPort: number;
   gatewayPort: number;
+  /** The scheduler's /metrics port (0 = any free port, logged at start). */
+  schedulerMetricsPort: number;
+  /** The lease reaper's /metrics port (0 = any free port, logged at start). */
+  reaperMetricsPort: number;
   host: string;
   adminToken: string | null;
   leaseTtlSeconds: number;
@@ -68,6 +72,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prefix,
     apiPort: int(env, "LB_API_PORT", 8080, 0),
     gatewayPort: int(env, "LB_GATEWAY_PORT", 8081, 0),
+    schedulerMetricsPort: int(env, "LB_SCHEDULER_METRICS_PORT", 9464, 0),
+    reaperMetricsPort: int(env, "LB_REAPER_METRICS_PORT", 9465, 0),
     host: env.LB_HOST || "0.0.0.0",
     adminToken: env.LB_ADMIN_TOKEN || null,
     leaseTtlSeconds,

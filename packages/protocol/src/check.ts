@@ -5,6 +5,8 @@
 export interface Problem {
   field: string;
   reason: string;
+  /** Set when the field itself is not one the endpoint knows (API.md: 422 `unknown_field`). */
+  code?: "unknown_field";
 }
 
 /** Result of checking an untrusted value. */

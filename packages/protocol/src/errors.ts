@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   malformed_json: 400,
   validation_failed: 422,
+  unknown_field: 422,
   unauthenticated: 401,
   invalid_token: 401,
   forbidden: 403,
@@ -34,6 +35,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   malformed_json: "Request body is not valid JSON",
   validation_failed: "Request is not valid",
+  unknown_field: "Request has a field the endpoint does not know",
   unauthenticated: "Missing bearer token",
   invalid_token: "Token is not valid",
   forbidden: "Not allowed",

@@ -34,3 +34,12 @@ const ID_PATTERN = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
 export function isId(value: unknown, prefix: string): value is string {
   return typeof value === "string" && value.startsWith(prefix) && ID_PATTERN.test(value);
 }
+
+/** The creation time (ms) newId wrote into an id, or null for a string that is not such an id. */
+export function idTimeMs(id: string): number | null {
+  const m = /^[a-z]{3}_([0-9A-HJKMNP-TV-Z]{10})[0-9A-HJKMNP-TV-Z]{16}$/.exec(id);
+  if (!m) return null;
+  let t = 0;
+  for (const c of m[1]!) t = t * 32 + ALPHABET.indexOf(c);
+  return t;
+}

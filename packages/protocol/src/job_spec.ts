@@ -12,11 +12,32 @@ export interface JobInput {
   sha256?: string;
 }
 
-/** What an agent must offer to run a job. */
+/** The operating systems a job may ask for, as stored (lowercase). */
+export const JOB_OS = ["windows", "linux", "macos"] as const;
+/** One of JOB_OS. */
+export type JobOs = (typeof JOB_OS)[number];
+
+/** What an agent must offer to run a job (API.md "Jobs" → `requirements`). */
 export interface JobRequirements {
-  os?: string;
+  /** Normalized lowercase at submit; "darwin" is stored as "macos". */
+  os?: JobOs;
+  /** Every one must equal the agent's label of that name. */
   labels?: Record<string, string>;
+  /** Whole GPUs the job gets to itself (none when absent). */
+  gpus?: number;
+  /** Least memory, in MiB, each of its GPUs must have. */
+  gpu_memory_mb?: number;
+  /** A case-insensitive substring of each GPU's name, e.g. "4090". */
+  gpu_name?: string;
 }
+
+/** Most GPUs a job may ask for. */
+export const MAX_JOB_GPUS = 16;
+/** Lowest and highest `priority` (API.md: -10..10, default 0). */
+export const PRIORITY_RANGE = { min: -10, max: 10 } as const;
+const REQUIREMENT_KEYS = new Set(["os", "labels", "gpus", "gpu_memory_mb", "gpu_name"]);
+// Other spellings of an OS a client may send; what an agent reports (Deno.build.os) included.
+const OS_ALIASES: Record<string, JobOs> = { windows: "windows", linux: "linux", macos: "macos", darwin: "macos" };
 
 /** A checked job submission with defaults filled in. */
 export interface JobSpec {
@@ -27,6 +48,8 @@ export interface JobSpec {
   requirements: JobRequirements;
   timeout_seconds: number;
   max_attempts: number;
+  /** Orders one owner's own jobs, highest first. */
+  priority: number;
 }
 
 /** Default run time limit: one day. */
@@ -48,6 +71,7 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
   const { name = null, command, env = {}, inputs = [], requirements = {} } = body;
   const timeout = body.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
   const maxAttempts = body.max_attempts ?? 1;
+  const priority = body.priority ?? 0;
 
   if (name !== null && (typeof name !== "string" || name.length > 200)) bad("name", "must be a string of at most 200 characters");
   if (!Array.isArray(command) || command.length === 0) bad("command", "must be a non-empty array of strings");
@@ -80,13 +104,10 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
       else seen.add(input.path as string);
     });
   }
-  if (!isObject(requirements)) bad("requirements", "must be an object");
-  else {
-    if (requirements.os !== undefined && typeof requirements.os !== "string") bad("requirements.os", "must be a string");
-    if (requirements.labels !== undefined && !isStringRecord(requirements.labels)) bad("requirements.labels", "must be an object of strings");
-  }
+  const checkedRequirements = checkRequirements(requirements, problems);
   if (!isIntIn(timeout, 1, MAX_TIMEOUT_SECONDS)) bad("timeout_seconds", `must be a whole number from 1 to ${MAX_TIMEOUT_SECONDS}`);
   if (!isIntIn(maxAttempts, 1, MAX_ATTEMPTS_LIMIT)) bad("max_attempts", `must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}`);
+  if (!isIntIn(priority, PRIORITY_RANGE.min, PRIORITY_RANGE.max)) bad("priority", `must be a whole number from ${PRIORITY_RANGE.min} to ${PRIORITY_RANGE.max}`);
   if (problems.length > 0) return { ok: false, problems };
 
   const spec: JobSpec = {
@@ -94,12 +115,57 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
     command: command as string[],
     env: env as Record<string, string>,
     inputs: (inputs as Record<string, unknown>[]).map((i) => ({ key: i.key as string, path: i.path as string })),
-    requirements: requirements as JobRequirements,
+    requirements: checkedRequirements,
     timeout_seconds: timeout as number,
     max_attempts: maxAttempts as number,
+    priority: priority as number,
   };
   if (utf8Length(JSON.stringify(spec)) > MAX_JOB_SPEC_BYTES) {
     return { ok: false, problems: [{ field: "", reason: `job spec is larger than ${MAX_JOB_SPEC_BYTES} bytes` }] };
   }
   return { ok: true, value: spec };
+}
+
+// A requirement no agent can meet would wait for ever, so each key and value is checked
+// here: an unknown key (a typo such as "gpu") is refused rather than ignored, and the OS
+// is stored in the one spelling agents are matched on.
+function checkRequirements(req: unknown, problems: Problem[]): JobRequirements {
+  const bad = (field: string, reason: string) => problems.push({ field: `requirements.${field}`, reason });
+  if (!isObject(req)) {
+    problems.push({ field: "requirements", reason: "must be an object" });
+    return {};
+  }
+  const out: JobRequirements = {};
+  for (const key of Object.keys(req)) {
+    if (!REQUIREMENT_KEYS.has(key)) problems.push({ field: `requirements.${key}`, reason: `is not a known requirement: expected one of ${[...REQUIREMENT_KEYS].join(", ")}`, code: "unknown_field" });
+  }
+  const { os, labels, gpus, gpu_memory_mb: gpuMemory, gpu_name: gpuName } = req;
+  if (os !== undefined) {
+    const normalized = typeof os === "string" ? OS_ALIASES[os.trim().toLowerCase()] : undefined;
+    if (typeof os !== "string") bad("os", "must be a string");
+    else if (!normalized) bad("os", `is "${os}": expected one of ${JOB_OS.join(", ")}`);
+    else out.os = normalized;
+  }
+  if (labels !== undefined) {
+    if (!isStringRecord(labels)) bad("labels", "must be an object of strings");
+    else out.labels = labels;
+  }
+  if (gpus !== undefined) {
+    if (!isIntIn(gpus, 0, MAX_JOB_GPUS)) bad("gpus", `must be a whole number from 0 to ${MAX_JOB_GPUS}`);
+    else out.gpus = gpus;
+  }
+  if (gpuMemory !== undefined) {
+    if (!isIntIn(gpuMemory, 1, 1 << 24)) bad("gpu_memory_mb", `must be a whole number from 1 to ${1 << 24}`);
+    else out.gpu_memory_mb = gpuMemory;
+  }
+  if (gpuName !== undefined) {
+    if (typeof gpuName !== "string" || gpuName.trim() === "" || gpuName.length > 128) bad("gpu_name", "must be a non-empty string of at most 128 characters");
+    else out.gpu_name = gpuName;
+  }
+  // Memory and name qualify the GPUs a job is given ("each of them"): without a count they
+  // would be read as met by any agent, so they are refused rather than silently ignored.
+  for (const key of ["gpu_memory_mb", "gpu_name"] as const) {
+    if (out[key] !== undefined && !(out.gpus !== undefined && out.gpus >= 1)) bad(key, "needs requirements.gpus of at least 1");
+  }
+  return out;
 }

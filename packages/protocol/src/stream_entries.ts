@@ -16,9 +16,9 @@ export function streamNames(prefix: string) {
 
 /** Entry types of `<prefix>:jobs`. */
 export type JobsEntryType = "job.submitted" | "job.cancel_requested" | "job.requeued";
-/** Entry types of `<prefix>:agent-events`. */
+/** Entry types of `<prefix>:agent-events` (agent.updated: an admin changed its slots or labels). */
 export type AgentEventType =
-  | "agent.online" | "agent.offline" | "agent.paused" | "agent.resumed"
+  | "agent.online" | "agent.offline" | "agent.paused" | "agent.resumed" | "agent.updated"
   | "attempt.started" | "attempt.progress" | "attempt.succeeded" | "attempt.failed" | "attempt.canceled"
   | "attempt.expired";
 /**

@@ -4,6 +4,8 @@ export * from "./clock.ts";
 export * from "./supervisor.ts";
 export * from "./context.ts";
 export * from "./publish_transition.ts";
+export * from "./queue_metrics.ts";
+export * from "./metrics_endpoint.ts";
 export * from "./readiness.ts";
 export * from "./transient_error.ts";
 export * from "./tell_agent.ts";

@@ -3,6 +3,7 @@
 import { ID_PREFIX, newId, type AgentStatus, type Gpu } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
+import { normalizeAgentOs } from "./queue_reason.ts";
 import { hashSecret, newSecret, SECRET_PREFIX } from "./secrets.ts";
 
 /** A row of `agents`. */
@@ -61,7 +62,8 @@ export async function enrollAgent(
     const labels = { ...args.labels, ...(JSON.parse(token.labels) as Record<string, string>) };
     await conn.execute(
       "INSERT INTO agents (id, name, hostname, os, labels, gpus, created_at) VALUES (?, ?, ?, ?, ?, '[]', ?)",
-      [agentId, args.name, args.hostname, args.os, JSON.stringify(labels), now],
+      // Stored in the spelling jobs ask for (Deno says "darwin" for macOS): queue_reason.ts.
+      [agentId, args.name, args.hostname, normalizeAgentOs(args.os), JSON.stringify(labels), now],
     );
     const credential = newSecret(SECRET_PREFIX.credential);
     await conn.execute(

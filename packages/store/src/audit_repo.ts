@@ -1,6 +1,6 @@
 // The audit trail (audit_log): rows are appended, never updated or deleted (the table's
 // triggers refuse both). Callers put ids and reasons in `details`, never a secret.
-import type { Pool } from "./db.ts";
+import type { Conn, Pool } from "./db.ts";
 
 /** Who acted, in the terms of GET /v1/audit. */
 export type AuditRole = "admin" | "user" | "agent" | "anonymous";
@@ -18,8 +18,8 @@ export interface AuditRow {
   details: Record<string, unknown>;
 }
 
-/** Appends one audit row. */
-export async function recordAudit(pool: Pool, row: AuditRow): Promise<void> {
+/** Appends one audit row (on a transaction's connection, to commit with the act it records). */
+export async function recordAudit(pool: Pool | Conn, row: AuditRow): Promise<void> {
   await pool.execute(
     `INSERT INTO audit_log (at, actor, role, action, target_type, target_id, result, request_id, details)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -42,8 +42,22 @@ export interface OutputRow {
   sha256: string;
 }
 
-/** The part of a job's spec stored as JSON in `jobs.spec` (the rest has columns). */
-export type StoredSpec = Pick<JobSpec, "command" | "env" | "inputs" | "requirements">;
+/**
+ * The part of a job's spec stored as JSON in `jobs.spec` (the rest has columns). `priority`
+ * is absent from jobs stored before it existed: read it as 0.
+ */
+export type StoredSpec = Pick<JobSpec, "command" | "env" | "inputs" | "requirements"> & { priority?: number };
+
+/** Why a PENDING job waits (API.md "Jobs" → `queue`). */
+export type QueueReasonCode = "no_agent_matches" | "no_agent_online" | "agents_paused" | "agents_busy" | "waiting_for_fair_share";
+
+/** A PENDING job's place in the queue and why it waits. */
+export interface QueueInfo {
+  /** How many PENDING jobs the scheduler considers before this one, plus one (1 = next). */
+  position: number;
+  reason: QueueReasonCode;
+  message: string;
+}
 
 /** The job object every endpoint returns. */
 export interface JobView {
@@ -56,6 +70,7 @@ export interface JobView {
   requirements: StoredSpec["requirements"];
   timeout_seconds: number;
   max_attempts: number;
+  priority: number;
   owner: string;
   created_at: string;
   updated_at: string;
@@ -67,6 +82,8 @@ export interface JobView {
   }[];
   outputs: { key: string; path: string; size: number; sha256: string }[];
   history: { state: string; at: string; cause: string; attempt_id: string | null }[];
+  /** Set while the job is PENDING, null otherwise. */
+  queue: QueueInfo | null;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -94,6 +111,7 @@ export function toJobView(
     requirements: spec.requirements,
     timeout_seconds: row.timeout_seconds,
     max_attempts: row.max_attempts,
+    priority: spec.priority ?? 0,
     owner: row.owner,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -111,5 +129,6 @@ export function toJobView(
     })),
     outputs: outputs.map((o) => ({ key: o.object_key, path: o.path, size: Number(o.size), sha256: o.sha256 })),
     history: history.map((h) => ({ state: h.state, at: h.at.toISOString(), cause: h.cause, attempt_id: h.attempt_id })),
+    queue: null,
   };
 }

@@ -5,6 +5,7 @@ import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } fr
 import type { Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
+import { attachQueue } from "./queue_status.ts";
 import { toJobView, type AttemptRow, type JobRow, type JobView, type OutputRow } from "./job_view.ts";
 
 /** Result of a create: the job and whether this call made it. */
@@ -60,11 +61,11 @@ export async function createJob(
         );
       }
     }
-    const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements };
+    const body = { command: spec.command, env: spec.env, inputs: spec.inputs, requirements: spec.requirements, priority: spec.priority };
     await conn.execute(
       `INSERT INTO jobs (id, owner, name, state, spec, timeout_seconds, max_attempts, priority, created_at, updated_at)
        VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)`,
-      [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, priorityOf(spec), now, now],
+      [jobId, owner, spec.name, JSON.stringify(body), spec.timeout_seconds, spec.max_attempts, spec.priority, now, now],
     );
     const transition = await recordTransition(conn, {
       job_id: jobId, attempt_id: null, agent_id: null, from: "PENDING", to: "PENDING", cause: "submitted", at: now,
@@ -74,13 +75,6 @@ export async function createJob(
   const job = await getJob(pool, result.jobId);
   if (!job) throw new Error(`Job "${result.jobId}" vanished after create`);
   return { job, created: result.created, transition: result.transition };
-}
-
-// `priority` orders one owner's own jobs (-10..10, default 0); read with care while the
-// spec type may not declare it yet.
-function priorityOf(spec: JobSpec): number {
-  const p = (spec as { priority?: unknown }).priority;
-  return typeof p === "number" && Number.isInteger(p) ? Math.max(-10, Math.min(10, p)) : 0;
 }
 
 const DEADLOCK = 1213;
@@ -107,7 +101,7 @@ export async function getJob(pool: Pool, jobId: string): Promise<JobView | null>
 
 type HistoryRow = { job_id: string; state: string; cause: string; at: Date; attempt_id: string | null };
 
-/** Builds the views of several jobs with three queries in all, not three per job. */
+/** Builds the views of several jobs with three queries in all, not three per job (and the queue's few for PENDING ones). */
 async function jobViews(pool: Pool, rows: JobRow[]): Promise<JobView[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
@@ -125,7 +119,9 @@ async function jobViews(pool: Pool, rows: JobRow[]): Promise<JobView[]> {
   const attemptsOf = byJob(attempts as AttemptRow[]);
   const historyOf = byJob(history as HistoryRow[]);
   const outputsOf = byJob(outputs as OutputRow[]);
-  return rows.map((r) => toJobView(r, attemptsOf(r.id), outputsOf(r.id), historyOf(r.id)));
+  const views = rows.map((r) => toJobView(r, attemptsOf(r.id), outputsOf(r.id), historyOf(r.id)));
+  await attachQueue(pool, views);
+  return views;
 }
 
 /** Raw job row (for the scheduler and cancel logic). */

@@ -14,10 +14,16 @@ export class ApiError extends Error {
   }
 }
 
-/** A 422 listing every problem with the request. */
+/**
+ * A 422 listing every problem with the request. A field the endpoint does not know makes
+ * it `unknown_field` (API.md), naming the field in `details.field`, so a typo such as
+ * `requirements.gpu` is told apart from a bad value.
+ */
 export function validationError(problems: Problem[]): ApiError {
-  const first = problems[0];
+  const unknown = problems.find((p) => p.code === "unknown_field");
+  const first = unknown ?? problems[0];
   const message = first ? `Invalid request: ${first.field ? `${first.field} ` : ""}${first.reason}` : "Invalid request";
+  if (unknown) return new ApiError("unknown_field", message, { field: unknown.field, problems });
   return new ApiError("validation_failed", message, { problems });
 }
 

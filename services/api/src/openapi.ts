@@ -48,9 +48,21 @@ export const openApiDocument = {
               },
             },
           },
-          requirements: { type: "object", properties: { os: { type: "string" }, labels: { type: "object", additionalProperties: { type: "string" } } } },
+          requirements: {
+            type: "object",
+            additionalProperties: false,
+            description: "An unknown key is refused with 422 unknown_field",
+            properties: {
+              os: { type: "string", description: "windows, linux or macos, in any case (darwin reads as macos); stored lowercase" },
+              labels: { type: "object", additionalProperties: { type: "string" } },
+              gpus: { type: "integer", minimum: 0, maximum: 16, description: "Whole GPUs the job gets to itself" },
+              gpu_memory_mb: { type: "integer", minimum: 1, description: "Least memory of each of its GPUs (needs gpus of at least 1)" },
+              gpu_name: { type: "string", minLength: 1, maxLength: 128, description: "Case-insensitive substring of each of its GPUs' name (needs gpus of at least 1)" },
+            },
+          },
           timeout_seconds: { type: "integer", minimum: 1 },
           max_attempts: { type: "integer", minimum: 1, default: 1 },
+          priority: { type: "integer", minimum: -10, maximum: 10, default: 0, description: "Orders one owner's own jobs; owners share fairly" },
         },
       },
       Job: {
@@ -59,6 +71,16 @@ export const openApiDocument = {
           id: { type: "string" }, name: { type: ["string", "null"] },
           state: { enum: ["PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] },
           command: { type: "array", items: { type: "string" } }, attempts: { type: "array" }, outputs: { type: "array" }, history: { type: "array" },
+          priority: { type: "integer" },
+          queue: {
+            type: ["object", "null"],
+            description: "Set while PENDING: the place in the queue (1 = next) and why the job waits",
+            properties: {
+              position: { type: "integer", minimum: 1 },
+              reason: { enum: ["no_agent_matches", "no_agent_online", "agents_paused", "agents_busy", "waiting_for_fair_share"] },
+              message: { type: "string" },
+            },
+          },
         },
       },
     },
@@ -92,6 +114,23 @@ export const openApiDocument = {
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
       get: { summary: "Get an agent", parameters: [idParam("id")], responses: { 200: { description: "The agent" }, ...errors } },
+      patch: {
+        summary: "Change an agent's slots or labels (admin); audited as agent.patched, and the scheduler looks for work it now fits",
+        parameters: [idParam("id")],
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object",
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              slots: { type: "integer", minimum: 1, maximum: 64 },
+              labels: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 128 }, description: "Replaces every label; keys are letters, digits, _ . / -" },
+            },
+          }),
+        },
+        responses: { 200: { description: "The agent as changed" }, ...errors },
+      },
       delete: { summary: "Revoke an agent (admin)", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
     },
     "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },

@@ -6,10 +6,14 @@ import { markSilentAgents } from "./mark_silent_agents.ts";
 import { enforceTimeouts } from "./enforce_timeouts.ts";
 import { reapExpiredLeases } from "./reap_expired_leases.ts";
 import { restoreLostLeases, type LeaseAudit } from "./restore_lost_leases.ts";
+import type { MetricsServer } from "@labbridge/metrics";
+import { startReaperMetrics } from "./reaper_metrics.ts";
 
 /** A running reaper. */
 export interface RunningReaper {
   ctx: ServiceContext;
+  /** Its /metrics (LB_REAPER_METRICS_PORT); null when the port could not be bound. */
+  metrics: Promise<MetricsServer | null>;
   close: () => Promise<void>;
 }
 
@@ -29,12 +33,15 @@ export function startReaper(config: Config, opts: { clock?: Clock; log?: Logger 
     every(controller.signal, ctx.log, "lost-leases", slowMs, () => restoreLostLeases(ctx, audit)),
     every(controller.signal, ctx.log, "timeouts", slowMs, () => enforceTimeouts(ctx)),
   ];
+  const metrics = startReaperMetrics(ctx);
   ctx.log.info({ prefix: config.prefix }, "lease-reaper started");
   return {
     ctx,
+    metrics,
     close: async () => {
       controller.abort();
       await Promise.allSettled(loops);
+      await (await metrics)?.close();
       await ctx.close();
     },
   };

@@ -6,6 +6,7 @@ import { encodeEntry } from "@labbridge/protocol";
 import type { Assignment, PendingAssignment } from "@labbridge/store";
 import { STREAM_MAXLEN } from "@labbridge/streams";
 import type { ServiceContext } from "@labbridge/runtime";
+import { observeAssigned } from "./scheduler_metrics.ts";
 
 /** The `attempt.assign` command entry for an assignment (the gateway turns it into the frame). */
 export function assignEntry(a: PendingAssignment) {
@@ -23,6 +24,7 @@ export async function announceAssignments(ctx: ServiceContext, done: Assignment[
   if (done.length === 0) return;
   const pipe = ctx.redis.pipeline();
   for (const a of done) {
+    observeAssigned(ctx, a.jobId);
     const t = a.transition;
     ctx.log.info(
       { job_id: t.job_id, attempt_id: t.attempt_id, agent_id: t.agent_id, from: t.from, to: t.to, cause: t.cause, gpus: a.gpus.map((g) => g.index) },

@@ -9,10 +9,13 @@ import { dispatchPending, resendStaleCancels } from "./dispatch.ts";
 import { handleAgentEvent } from "./handle_agent_event.ts";
 import { handleJobCommand } from "./handle_job_command.ts";
 import { matcherFor } from "./matcher.ts";
+import { startSchedulerMetrics, type SchedulerMetrics } from "./scheduler_metrics.ts";
 
 /** A running scheduler. */
 export interface RunningScheduler {
   ctx: ServiceContext;
+  /** Its /metrics (LB_SCHEDULER_METRICS_PORT). */
+  metrics: SchedulerMetrics;
   /** Stops taking entries, finishes the ones in hand, and closes connections. */
   close: () => Promise<void>;
 }
@@ -37,13 +40,16 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
       await resendStaleCancels(ctx);
     }),
   ];
+  const metrics = startSchedulerMetrics(ctx);
   ctx.log.info({ consumer, prefix: config.prefix }, "scheduler started");
   return {
     ctx,
+    metrics,
     close: async () => {
       controller.abort();
       await Promise.allSettled(loops);
       await matcherFor(ctx).close();
+      await (await metrics.server)?.close();
       await ctx.close();
     },
   };

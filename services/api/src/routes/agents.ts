@@ -1,7 +1,7 @@
-// /v1/agents: list, get, pause, resume, revoke. Pause and revoke are recorded in MySQL
+// /v1/agents: list, get, patch, pause, resume, revoke. Pause and revoke are recorded in MySQL
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
-import { isId, ID_PREFIX, isObject, type Gpu } from "@labbridge/protocol";
-import { activeAttemptIds, getAgentRow, listAgentRows, revokeAgent, setAgentPaused, type AgentRow, type Principal } from "@labbridge/store";
+import { isId, ID_PREFIX, isIntIn, isObject, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
+import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -22,6 +22,7 @@ async function view(ctx: ApiContext, a: AgentRow) {
     labels: JSON.parse(a.labels) as Record<string, string>,
     os: a.os,
     hostname: a.hostname,
+    slots: a.slots,
     gpus: JSON.parse(a.gpus) as Gpu[],
     running: await activeAttemptIds(ctx.pool, a.id),
     last_seen_at: lastSeen ? lastSeen.toISOString() : null,
@@ -44,6 +45,53 @@ async function list(ctx: ApiContext, req: Request): Promise<Response> {
 
 async function get(ctx: ApiContext, _req: Request, [id]: string[]): Promise<Response> {
   return { status: 200, body: await view(ctx, await liveAgent(ctx, id!)) };
+}
+
+async function patch(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  requireAdmin(who);
+  const changes = checkAgentPatch(jsonBody(req));
+  const agent = await liveAgent(ctx, id!);
+  if (!(await patchAgent(ctx.pool, { agentId: agent.id, patch: changes, actor: who.owner, role: who.role, requestId: null, now: new Date(ctx.clock()) }))) {
+    throw new ApiError("not_found", `Agent "${id}" not found`);
+  }
+  ctx.log.info({ agent_id: agent.id, slots: changes.slots, labels: changes.labels, by: who.owner }, "agent patched");
+  // More slots or other labels may fit PENDING jobs now: wake a scheduler. MySQL holds the
+  // change, so a lost entry only waits for the scheduler's sweep.
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, { type: "agent.updated", agent_id: agent.id, data: { by: who.owner } })
+    .catch((err) => ctx.log.warn({ agent_id: agent.id, err: (err as Error).message }, "agent.updated not published; the sweep will pick the change up"));
+  return { status: 200, body: await view(ctx, await liveAgent(ctx, agent.id)) };
+}
+
+const MAX_SLOTS = 64;
+const MAX_LABELS = 64;
+// The agent's own --labels rule (agent/src/cli_args.ts), so labels set either way read alike.
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
+
+function checkAgentPatch(body: unknown): AgentPatch {
+  if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
+  const problems: Problem[] = [];
+  for (const key of Object.keys(body)) {
+    if (key !== "slots" && key !== "labels") problems.push({ field: key, reason: "is not a field of an agent patch: expected slots or labels", code: "unknown_field" });
+  }
+  const out: AgentPatch = {};
+  if (body.slots !== undefined) {
+    if (!isIntIn(body.slots, 1, MAX_SLOTS)) problems.push({ field: "slots", reason: `must be a whole number from 1 to ${MAX_SLOTS}` });
+    else out.slots = body.slots;
+  }
+  if (body.labels !== undefined) {
+    const labels = body.labels;
+    if (!isStringRecord(labels) || Object.keys(labels).length > MAX_LABELS) problems.push({ field: "labels", reason: `must be an object of at most ${MAX_LABELS} strings` });
+    else {
+      for (const [k, v] of Object.entries(labels)) {
+        if (!LABEL_KEY.test(k)) problems.push({ field: `labels.${k}`, reason: "must be letters, digits, _ . / - (at most 63)" });
+        else if (v.length > 128) problems.push({ field: `labels.${k}`, reason: "must be at most 128 characters" });
+      }
+      out.labels = labels;
+    }
+  }
+  if (problems.length === 0 && out.slots === undefined && out.labels === undefined) problems.push({ field: "", reason: "must change slots or labels" });
+  if (problems.length) throw validationError(problems);
+  return out;
 }
 
 async function sendToAgent(ctx: ApiContext, agentId: string, type: "agent.pause" | "agent.resume" | "agent.disconnect", data: Record<string, unknown>) {
@@ -96,6 +144,7 @@ async function revoke(ctx: ApiContext, _req: Request, [id]: string[], who: Princ
 export const agentRoutes: Route[] = [
   { method: "GET", path: /^\/v1\/agents\/?$/, auth: true, handle: list },
   { method: "GET", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: get },
+  { method: "PATCH", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: patch },
   { method: "DELETE", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: revoke },
   { method: "POST", path: /^\/v1\/agents\/([^/]+)\/pause$/, auth: true, handle: pause },
   { method: "POST", path: /^\/v1\/agents\/([^/]+)\/resume$/, auth: true, handle: resume },
