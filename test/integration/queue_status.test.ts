@@ -45,12 +45,19 @@ async function job(body: Record<string, unknown> = {}, owner = "alice"): Promise
   return (await createJob(pool, { owner, spec: checked.value, idempotencyKey: null, now: at(clock) })).job.id;
 }
 
-// The rows an assignment leaves (an ASSIGNED attempt current for its job), written directly
-// so these tests do not depend on how the scheduler picks agents.
-async function hold(agentId: string, jobId: string, assignedMs = clock): Promise<void> {
+// The rows an assignment leaves (an ASSIGNED attempt current for its job, holding `gpus`,
+// and its owner's last assignment), written directly so these tests do not depend on how
+// the scheduler picks agents.
+async function hold(agentId: string, jobId: string, assignedMs = clock, gpus: number[] = []): Promise<void> {
   const attemptId = newId(ID_PREFIX.attempt, T0 + assignedMs);
-  await pool.execute("INSERT INTO attempts (id, job_id, number, agent_id, state, assigned_at) VALUES (?, ?, 1, ?, 'ASSIGNED', ?)", [attemptId, jobId, agentId, at(assignedMs)]);
+  await pool.execute("INSERT INTO attempts (id, job_id, number, agent_id, state, assigned_at, gpus) VALUES (?, ?, 1, ?, 'ASSIGNED', ?, ?)",
+    [attemptId, jobId, agentId, at(assignedMs), JSON.stringify(gpus.map((index) => ({ index })))]);
   await pool.execute("UPDATE jobs SET state = 'ASSIGNED', current_attempt_id = ? WHERE id = ? AND state = 'PENDING'", [attemptId, jobId]);
+  await pool.execute(
+    `INSERT INTO owner_usage (owner, last_assigned_at) SELECT owner, ? FROM jobs WHERE id = ?
+     ON DUPLICATE KEY UPDATE last_assigned_at = GREATEST(last_assigned_at, VALUES(last_assigned_at))`,
+    [at(assignedMs), jobId],
+  );
 }
 
 const queueOf = async (jobId: string) => (await getJob(pool, jobId))!.queue;
@@ -90,7 +97,7 @@ describe("why a PENDING job waits", () => {
 
   it("a job asking for a GPU the agent's attempts hold says agents_busy though a slot is free", async () => {
     const a = await agent({ gpus: [rtx(0)], slots: 4 });
-    await hold(a, await job({ requirements: { gpus: 1 } }, "bob"));
+    await hold(a, await job({ requirements: { gpus: 1 } }, "bob"), clock, [0]);
     expect((await queueOf(await job({ requirements: { gpus: 1 } })))!.reason).toBe("agents_busy");
     // A job asking for no GPU still fits in a free slot.
     expect((await queueOf(await job()))!.reason).toBe("waiting_for_fair_share");
@@ -158,17 +165,8 @@ describe("positions under fair share", () => {
   });
 });
 
-describe("with the matching schema (migration 005)", () => {
-  // The columns and table migration 005 adds, made here if this database lacks them; the
-  // queue must read them, not work them out from specs and attempts.
-  async function matchingSchema(): Promise<void> {
-    await pool.query("ALTER TABLE jobs ADD COLUMN IF NOT EXISTS priority INT NOT NULL DEFAULT 0");
-    await pool.query("ALTER TABLE attempts ADD COLUMN IF NOT EXISTS gpus VARCHAR(2048) NOT NULL DEFAULT '[]'");
-    await pool.query("CREATE TABLE IF NOT EXISTS owner_usage (owner VARCHAR(64) NOT NULL PRIMARY KEY, last_assigned_at DATETIME(3) NOT NULL)");
-  }
-
+describe("what the scheduler's matching records (migration 005)", () => {
   it("orders owners by owner_usage and one owner's jobs by the priority column", async () => {
-    await matchingSchema();
     await pool.query("INSERT INTO owner_usage (owner, last_assigned_at) VALUES ('alice', ?), ('bob', ?)", [at(1000), at(5000)]);
     const bobs = await job({}, "bob");
     const plain = await job({}, "alice");
@@ -180,11 +178,9 @@ describe("with the matching schema (migration 005)", () => {
   });
 
   it("counts only the GPUs attempts.gpus names as held, so a free GPU that fits is seen free", async () => {
-    await matchingSchema();
     const a = await agent({ slots: 4, gpus: [rtx(0), { index: 1, name: "NVIDIA A100", memory_mb: 81_920 }] });
     const other = await job({ requirements: { gpus: 1, gpu_name: "a100" } }, "bob");
-    await hold(a, other);
-    await pool.execute("UPDATE attempts SET gpus = '[{\"index\":1}]' WHERE job_id = ?", [other]);
+    await hold(a, other, clock, [1]);
     expect((await queueOf(await job({ requirements: { gpus: 1, gpu_name: "4090" } })))!.reason).toBe("waiting_for_fair_share");
     expect((await queueOf(await job({ requirements: { gpus: 1, gpu_name: "a100" } })))!.reason).toBe("agents_busy");
   });

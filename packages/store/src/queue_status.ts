@@ -11,41 +11,6 @@ import type { Pool } from "./db.ts";
 import type { JobView } from "./job_view.ts";
 import { queueReason, type AgentCapacity } from "./queue_reason.ts";
 
-/** A job's priority read from its spec (0 for jobs stored before priority existed), as SQL. */
-export const PRIORITY_SQL = "CAST(COALESCE(JSON_VALUE(spec, '$.priority'), '0') AS SIGNED)";
-
-/**
- * What the matching schema (migration 005: jobs.priority, attempts.gpus, owner_usage)
- * offers. Where it is there, the queue reads those (an indexed column, exact held GPUs, an
- * owner's last assignment by key) instead of working them out from specs and attempts.
- */
-interface QueueSchema {
-  priorityColumn: boolean;
-  heldGpusColumn: boolean;
-  ownerUsage: boolean;
-}
-
-const schemas = new WeakMap<Pool, Promise<QueueSchema>>();
-
-// Read once per pool: migrations run before the services start.
-function queueSchema(pool: Pool): Promise<QueueSchema> {
-  let schema = schemas.get(pool);
-  if (!schema) {
-    schema = pool.query(
-      `SELECT CONCAT(table_name, '.', column_name) AS name FROM information_schema.columns
-       WHERE table_schema = DATABASE() AND ((table_name = 'jobs' AND column_name = 'priority')
-         OR (table_name = 'attempts' AND column_name = 'gpus') OR (table_name = 'owner_usage' AND column_name = 'last_assigned_at'))`,
-    ).then(([rows]) => {
-      const names = new Set((rows as { name: string }[]).map((r) => r.name));
-      return { priorityColumn: names.has("jobs.priority"), heldGpusColumn: names.has("attempts.gpus"), ownerUsage: names.has("owner_usage.last_assigned_at") };
-    });
-    schemas.set(pool, schema);
-    // A failed read (MySQL away) is tried again by the next request.
-    schema.catch(() => schemas.delete(pool));
-  }
-  return schema;
-}
-
 interface AgentRowLite {
   id: string;
   os: string;
@@ -59,20 +24,18 @@ interface AgentRowLite {
 
 /** Every enrolled, non-revoked agent with what it holds now: two queries. */
 export async function loadAgentCapacity(pool: Pool): Promise<AgentCapacity[]> {
-  const schema = await queueSchema(pool);
   const [[agents], [usage], held] = await Promise.all([
     pool.query("SELECT id, os, labels, gpus, slots, status, paused, gateway_id FROM agents WHERE revoked_at IS NULL"),
     // From the jobs in hand (an index range on jobs.state), not a scan of all attempts ever made.
     pool.query(
-      `SELECT a.agent_id, COUNT(*) AS running,
-              COALESCE(SUM(CAST(COALESCE(JSON_VALUE(j.spec, '$.requirements.gpus'), '0') AS UNSIGNED)), 0) AS gpus
+      `SELECT a.agent_id, COUNT(*) AS running
        FROM jobs j JOIN attempts a ON a.id = j.current_attempt_id
        WHERE j.state IN ('ASSIGNED','RUNNING') AND a.state IN ('ASSIGNED','RUNNING')
        GROUP BY a.agent_id`,
     ),
-    schema.heldGpusColumn ? heldGpuIndexes(pool) : Promise.resolve(null),
+    heldGpuIndexes(pool),
   ]);
-  const using = new Map((usage as { agent_id: string; running: number; gpus: number }[]).map((u) => [u.agent_id, u]));
+  const using = new Map((usage as { agent_id: string; running: number }[]).map((u) => [u.agent_id, u]));
   return (agents as AgentRowLite[]).map((a) => ({
     id: a.id,
     os: a.os,
@@ -80,8 +43,8 @@ export async function loadAgentCapacity(pool: Pool): Promise<AgentCapacity[]> {
     gpus: parseJson<AgentCapacity["gpus"]>(a.gpus, []).filter((g) => g && typeof g.name === "string"),
     slots: a.slots,
     running: Number(using.get(a.id)?.running ?? 0),
-    gpusHeld: held ? (held.get(a.id)?.length ?? 0) : Number(using.get(a.id)?.gpus ?? 0),
-    ...(held ? { heldGpuIndexes: held.get(a.id) ?? [] } : {}),
+    gpusHeld: held.get(a.id)?.length ?? 0,
+    heldGpuIndexes: held.get(a.id) ?? [],
     online: a.status === "ONLINE" && a.gateway_id !== null,
     paused: a.paused === 1,
   }));
@@ -119,12 +82,9 @@ interface OwnerQueue {
 
 /** Owners with PENDING jobs: how many each has, and when each last had a job assigned. One query. */
 export async function ownerQueues(pool: Pool): Promise<OwnerQueue[]> {
-  const last = (await queueSchema(pool)).ownerUsage
-    ? "(SELECT u.last_assigned_at FROM owner_usage u WHERE u.owner = p.owner)"
-    // Without owner_usage, from the owner's attempts: right, but it reads the owner's whole history.
-    : "(SELECT MAX(a.assigned_at) FROM jobs j JOIN attempts a ON a.job_id = j.id WHERE j.owner = p.owner)";
+  // owner_usage is what the scheduler's fair share reads too (migration 005, decision 0015).
   const [rows] = await pool.query(
-    `SELECT p.owner, p.n, ${last} AS last_assigned_at
+    `SELECT p.owner, p.n, (SELECT u.last_assigned_at FROM owner_usage u WHERE u.owner = p.owner) AS last_assigned_at
      FROM (SELECT owner, COUNT(*) AS n FROM jobs WHERE state = 'PENDING' GROUP BY owner) p`,
   );
   return (rows as { owner: string; n: number; last_assigned_at: Date | null }[])
@@ -157,11 +117,10 @@ export function fairSharePosition(owner: string, rank: number, order: string[], 
 /** Each job's rank among its owner's PENDING jobs (0 = first), for the given PENDING jobs: one query. */
 async function ranksWithinOwner(pool: Pool, jobs: { id: string; owner: string }[]): Promise<Map<string, number>> {
   const owners = [...new Set(jobs.map((j) => j.owner))];
-  const priority = (await queueSchema(pool)).priorityColumn ? "priority" : PRIORITY_SQL;
   const [rows] = await pool.query(
     `SELECT id, rn FROM (
-       SELECT id, ROW_NUMBER() OVER (PARTITION BY owner ORDER BY prio DESC, created_at, id) - 1 AS rn
-       FROM (SELECT id, owner, created_at, ${priority} AS prio FROM jobs WHERE state = 'PENDING' AND owner IN (?)) p
+       SELECT id, ROW_NUMBER() OVER (PARTITION BY owner ORDER BY priority DESC, created_at, id) - 1 AS rn
+       FROM jobs WHERE state = 'PENDING' AND owner IN (?)
      ) r WHERE id IN (?)`,
     [owners, jobs.map((j) => j.id)],
   );
