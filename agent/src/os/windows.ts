@@ -11,7 +11,7 @@
 // orphans whose parent already died, and it cannot be used once the pid may be reused.
 // Windows has no polite signal a service can send a console program, so the kill is
 // forced at once (graceMs is not used).
-import { type Gpu, windowsPathProblem } from "../../../packages/protocol/src/index.ts";
+import { windowsPathProblem } from "../../../packages/protocol/src/index.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
@@ -124,7 +124,10 @@ export const windowsSeam: OsSeam = {
   // Windows ignores POSIX modes; the state folder's ACL (README) is what protects it.
   ownFolder: () => Promise.resolve(),
   ...windowsKillPath,
-  gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
+  readGpus: () => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
+  // The main processes only: a job's children are in its Job Object, which is not asked yet,
+  // so a child using a GPU counts as another's process (a pause too many, never one too few).
+  jobProcessIds: (roots) => Promise.resolve(new Set(roots)),
   // SIGTERM cannot be listened to on Windows; WinSW stops a service with Ctrl+C (SIGINT)
   // and Ctrl+Break arrives as SIGBREAK.
   shutdownSignals: () => ["SIGINT", "SIGBREAK"],
