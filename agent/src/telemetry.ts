@@ -80,22 +80,24 @@ export class Telemetry {
     const base = this.acked;
     const fields: TelemetryFields = {};
     const now = this.told(this.gpus, this.host);
+    const hostChanged = now.host !== null && (base.host === null || drifted(now.host, base.host, DEAD_BAND.host));
+    if (hostChanged) fields.h = now.host!;
+    // What the gateway holds after this one: the old values where nothing was sent.
+    const after: Told = { inventory: base.inventory, gpus: new Map(base.gpus), host: hostChanged ? now.host : base.host };
     if (now.inventory !== base.inventory) {
+      // A GPU appeared, went or was swapped: the whole list, which replaces every GPU reading held.
       fields.gpus = this.gpus;
-      this.pending.push(now);
+      after.inventory = now.inventory;
+      after.gpus = now.gpus;
     } else {
       const changed = [...now.gpus.values()].filter((r) => {
         const old = base.gpus.get(r[0]);
         return !old || drifted(r.slice(1), old.slice(1), DEAD_BAND.gpu);
       });
       if (changed.length > 0) fields.g = changed;
-      const hostChanged = now.host !== null && (base.host === null || drifted(now.host, base.host, DEAD_BAND.host));
-      if (hostChanged) fields.h = now.host!;
-      // What the gateway holds after this one: the old values where nothing was sent.
-      const after: Told = { inventory: base.inventory, gpus: new Map(base.gpus), host: hostChanged ? now.host : base.host };
       for (const r of changed) after.gpus.set(r[0], r);
-      this.pending.push(after);
     }
+    this.pending.push(after);
     if (this.pending.length > 64) this.pending.shift(); // a gateway that stopped acking: the connection loop will notice
     return fields;
   }

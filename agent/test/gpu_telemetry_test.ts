@@ -50,8 +50,10 @@ Deno.test("telemetry: a reading past its dead band is sent, again until acknowle
 Deno.test("telemetry: a changed GPU list is sent whole; a new session's hello starts over", () => {
   const t = new Telemetry([gpu(0, 500, 40)], null);
   t.hello();
-  t.update([gpu(0, 500, 40), gpu(1, 0, 30)], null);
-  assertEquals(t.beat().gpus?.map((g) => g.index), [0, 1]);
+  t.update([gpu(0, 500, 40), gpu(1, 0, 30)], [4, 100, 50, 1000]);
+  const first = t.beat();
+  assertEquals(first.gpus?.map((g) => g.index), [0, 1]);
+  assertEquals(first.h, [4, 100, 50, 1000], "a host reading that changed at the same time is not lost");
   t.ack();
   assertEquals(t.beat(), {});
   t.update([gpu(0, 9000, 40), gpu(1, 0, 30)], null);
@@ -70,6 +72,10 @@ Deno.test("agent: hello lists nvidia-smi's GPUs with readings; heartbeats carry 
     // The harness's first reading is empty (as on a box without a driver); the periodic re-read finds the GPUs.
     const listed = await gw.waitFor("heartbeat", (h) => h.gpus !== undefined && h.gpus.length === 2);
     assertEquals(hello.gpus, []);
+    // The host's memory and the work folder's free disk are read (the agent's --allow-sys list allows it).
+    const host = listed.h ?? hello.host;
+    assertExists(host);
+    assert(host[1] !== null && host[1] > 0 && host[2] !== null && host[3] !== null && host[3] > 0, `host reading ${JSON.stringify(host)}`);
     assertEquals(listed.gpus, [
       { index: 0, name: "NVIDIA GeForce RTX 4090", memory_mb: 24564, uuid: RTX, memory_used_mb: 1843, utilization_percent: 3, temperature_c: 45, other_processes: { count: 0, memory_mb: 0 } },
       { index: 1, name: "NVIDIA RTX A6000", memory_mb: 49140, uuid: A6000, memory_used_mb: 210, utilization_percent: 0, temperature_c: 38, other_processes: { count: 0, memory_mb: 0 } },
