@@ -4,9 +4,13 @@
 import type { Gpu } from "../../packages/protocol/src/index.ts";
 import type { OsSeam } from "./os/os_seam.ts";
 
-/** Reads the GPUs now; `jobRoots` are the main pids of the jobs running. */
+/** nvidia-smi is there but did not answer: the GPUs are unknown this time, not gone. */
+export class GpuReadFailed extends Error {}
+
+/** Reads the GPUs now; `jobRoots` are the main pids of the jobs running. Throws GpuReadFailed when nvidia-smi failed. */
 export async function readGpus(os: Pick<OsSeam, "readGpus" | "jobProcessIds">, jobRoots: number[]): Promise<Gpu[]> {
-  const { gpus, apps } = await os.readGpus();
+  const { gpus, apps, failed } = await os.readGpus();
+  if (failed) throw new GpuReadFailed("nvidia-smi failed or did not answer in time");
   // Only ask the OS about process trees when some process holds a GPU at all (the usual idle case costs nothing).
   const ours = apps.length > 0 ? await os.jobProcessIds(jobRoots) : new Set<number>();
   return gpus.map((g) => {

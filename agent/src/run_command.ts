@@ -113,7 +113,8 @@ async function runLocked(stateDir: string, identity: AgentIdentity, flags: JobFl
     // Read once before the first hello, so it reports the GPUs; the agent reads them again periodically.
     let agent: Agent | null = null;
     const sources = defaultSources(deps.os, jobs.workRoot, () => agent?.jobPids() ?? []);
-    const { gpus, host } = await readTelemetry(sources, log);
+    const first = await readTelemetry(sources, log);
+    const [gpus, host] = [first.gpus ?? [], first.host];
     log.info("agent starting", { servers: identity.servers, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
     agent = new Agent({ identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus, host, sources });
     const end = await agent.run(stop.signal);

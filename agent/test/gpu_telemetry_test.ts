@@ -3,7 +3,9 @@
 // processes that are not its jobs, and a GPU list read again while it runs. The GPUs come
 // from a fake nvidia-smi process first on PATH; the jobs are real processes.
 import type { Gpu, HeartbeatMessage } from "../../packages/protocol/src/index.ts";
+import { createLogger } from "../src/log.ts";
 import { Telemetry } from "../src/telemetry.ts";
+import { FAILED_READS_BEFORE_GONE, telemetryLoop } from "../src/telemetry_loop.ts";
 import { assert, assertEquals, assertExists } from "./helpers/assert.ts";
 import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
@@ -61,6 +63,27 @@ Deno.test("telemetry: a changed GPU list is sent whole; a new session's hello st
   assertEquals(t.hello().gpus[0]!.memory_used_mb, 9000);
   t.ack(); // a late ack of the old session changes nothing
   assertEquals(t.beat(), {});
+});
+
+Deno.test("telemetry loop: a failed GPU read keeps the last list; only several failures in a row mean the GPUs are gone", async () => {
+  const one = [gpu(0, 500, 40)];
+  const script: (Gpu[] | "fail")[] = [one, "fail", "fail", one, "fail", "fail", "fail", "fail"];
+  const t = new Telemetry([], null);
+  const seen: number[] = [];
+  const stop = new AbortController();
+  const loop = telemetryLoop(t, {
+    gpus: () => {
+      seen.push(t.currentGpus().length); // the list as the previous read left it
+      const next = script.shift();
+      if (script.length === 0) stop.abort();
+      return next === "fail" || next === undefined ? Promise.reject(new Error("nvidia-smi failed")) : Promise.resolve(next);
+    },
+    host: () => Promise.resolve([null, null, null, null]),
+  }, 1, createLogger(() => {}), stop.signal);
+  await loop;
+  assertEquals(FAILED_READS_BEFORE_GONE, 3);
+  // After: one, fail, fail (kept), one, fail, fail (kept), fail (third in a row: gone).
+  assertEquals(seen, [0, 1, 1, 1, 1, 1, 1, 0]);
 });
 
 Deno.test("agent: hello lists nvidia-smi's GPUs with readings; heartbeats carry what changed, GPU use by its own jobs is not counted as others'", async () => {

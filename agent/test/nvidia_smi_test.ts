@@ -88,11 +88,11 @@ Deno.test("nvidia-smi: the agent runs the GPU query and then the process query t
   }
 });
 
-Deno.test("nvidia-smi: a driver that fails (nonzero exit) means no GPUs and no process query", async () => {
+Deno.test("nvidia-smi: a driver that fails (nonzero exit) means no GPUs this time, marked failed, and no process query", async () => {
   const smi = await installFakeNvidiaSmi();
   try {
     await Deno.writeTextFile(`${smi.dir}/nvidia-smi`, `#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls.log"\necho "NVIDIA-SMI has failed" >&2\nexit 9\n`);
-    assertEquals(await runNvidiaSmi(["nvidia-smi"]), { gpus: [], apps: [] });
+    assertEquals(await runNvidiaSmi(["nvidia-smi"]), { gpus: [], apps: [], failed: true });
     assertEquals((await smi.calls()).length, 1);
   } finally {
     await smi.dispose();

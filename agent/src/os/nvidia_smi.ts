@@ -37,6 +37,8 @@ export interface ComputeApp {
 export interface SmiReading {
   gpus: SmiGpu[];
   apps: ComputeApp[];
+  /** nvidia-smi is there but failed or hung: the GPUs are unknown this time, not gone. */
+  failed?: boolean;
 }
 
 const MAX_MB = 1 << 24;
@@ -115,14 +117,16 @@ async function runOnce(bin: string, args: string[], timeoutMs: number): Promise<
 
 /**
  * Runs the first nvidia-smi that exists among `candidates`: the GPU list, then (when there
- * are GPUs) the compute processes. A missing binary, a failing driver or a hang (bounded by
- * `timeoutMs`) all mean "no GPUs", never a crash; failing process query means "none seen".
+ * are GPUs) the compute processes. A missing binary means no GPUs; a failing driver or a
+ * hang (bounded by `timeoutMs`) means no GPUs this time, marked `failed`; never a crash. A
+ * failing process query means "none seen".
  */
 export async function runNvidiaSmi(candidates: string[], timeoutMs = 10_000): Promise<SmiReading> {
   for (const bin of candidates) {
     const out = await runOnce(bin, GPU_QUERY_ARGS, timeoutMs);
     if (out === "missing") continue;
-    const gpus = out === null ? [] : parseNvidiaSmi(out);
+    if (out === null) return { gpus: [], apps: [], failed: true };
+    const gpus = parseNvidiaSmi(out);
     if (gpus.length === 0) return { gpus, apps: [] };
     const apps = await runOnce(bin, APPS_QUERY_ARGS, timeoutMs);
     return { gpus, apps: typeof apps === "string" && apps !== "missing" ? parseComputeApps(apps) : [] };
