@@ -5,6 +5,7 @@ import {
 } from "../src/os/nvidia_smi.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { installFakeNvidiaSmi } from "./helpers/fake_nvidia_smi.ts";
+import { jobTreePids, type ProcInfo } from "../src/os/linux.ts";
 
 const fixture = (name: string) => Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const H100 = "GPU-489be2f8-d1d0-cedf-cf80-c128e3153362";
@@ -97,4 +98,19 @@ Deno.test("nvidia-smi: a driver that fails (nonzero exit) means no GPUs this tim
   } finally {
     await smi.dispose();
   }
+});
+
+Deno.test("job trees: a job's process group and every descendant are its own, even one that left the group; others are not", () => {
+  const p = (pid: number, ppid: number, pgid: number): [number, ProcInfo] => [pid, { pid, ppid, pgid, state: "S", start: "1" }];
+  const procs = new Map<number, ProcInfo>([
+    p(1, 0, 1), // init
+    p(100, 1, 100), // the job's main process (its own group leader)
+    p(101, 100, 100), // a worker in its group
+    p(102, 101, 102), // a grandchild that setsid'd away: still below the job
+    p(103, 1, 100), // reparented to init but still in the job's group
+    p(200, 1, 200), // someone at the desk
+    p(201, 200, 200),
+  ]);
+  assertEquals([...jobTreePids(procs, [100])].sort((a, b) => a - b), [100, 101, 102, 103]);
+  assertEquals([...jobTreePids(procs, [])], []);
 });
