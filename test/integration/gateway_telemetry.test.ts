@@ -89,6 +89,17 @@ describe("GPU inventory and live telemetry", () => {
     expect((await t.read(agentId))!.gpus.get(0)).toEqual([0, 1, 1, 1, 9, 9]);
   });
 
+  it("the readings of many agents come back in one call, agents without readings left out", async () => {
+    const a = await s.enroll();
+    const b = await s.enroll();
+    await s.online(a.credential, { gpus: HELLO_GPUS });
+    await s.online(b.credential, { gpus: [], host: [1, 2, 3, 4] });
+    const many = await s.gw.ctx.telemetry.readMany([a.agentId, b.agentId, "agt_never_seen"]);
+    expect([...many.keys()]).toEqual([a.agentId, b.agentId]);
+    expect(many.get(a.agentId)!.gpus.get(1)).toEqual([1, 210, 0, 38, 1, null]);
+    expect(many.get(b.agentId)).toEqual({ gpus: new Map(), host: [1, 2, 3, 4] });
+  });
+
   it("an offline agent shows its inventory but no live readings", async () => {
     const { agentId, credential } = await s.enroll();
     const { agent } = await s.online(credential, { gpus: HELLO_GPUS, host: [12, 65536, 20000, 400000] });

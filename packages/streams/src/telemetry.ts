@@ -68,4 +68,18 @@ export class AgentTelemetry {
   async read(agentId: string): Promise<AgentReadings | null> {
     return decode(await this.redis.hgetall(this.keys.agentTelemetry(agentId)));
   }
+
+  /** The readings of many agents in one round trip (a matching pass); agents with none are left out. */
+  async readMany(agentIds: string[]): Promise<Map<string, AgentReadings>> {
+    const found = new Map<string, AgentReadings>();
+    if (agentIds.length === 0) return found;
+    const pipe = this.redis.pipeline();
+    for (const id of agentIds) pipe.hgetall(this.keys.agentTelemetry(id));
+    const results = (await pipe.exec()) ?? [];
+    results.forEach(([err, h], i) => {
+      const r = err ? null : decode(h as Record<string, string>);
+      if (r) found.set(agentIds[i]!, r);
+    });
+    return found;
+  }
 }
