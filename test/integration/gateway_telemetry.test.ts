@@ -100,6 +100,17 @@ describe("GPU inventory and live telemetry", () => {
     expect(many.get(b.agentId)).toEqual({ gpus: new Map(), host: [1, 2, 3, 4] });
   });
 
+  it("an older agent's GPUs (name and memory only) show with their positions as indices and every reading unknown", async () => {
+    const { agentId, credential } = await s.enroll();
+    await s.online(credential, { gpus: [{ name: "NVIDIA GeForce RTX 4090", memory_mb: 24564 }] });
+    const view = await agentView(agentId);
+    expect(view.gpus).toEqual([{
+      index: 0, name: "NVIDIA GeForce RTX 4090", uuid: null, memory_mb: 24564,
+      memory_used_mb: null, utilization_percent: null, temperature_c: null, other_processes: null,
+    }]);
+    expect(view).toMatchObject({ cpu_percent: null, memory_mb: null, memory_used_mb: null, disk_free_mb: null });
+  });
+
   it("an offline agent shows its inventory but no live readings", async () => {
     const { agentId, credential } = await s.enroll();
     const { agent } = await s.online(credential, { gpus: HELLO_GPUS, host: [12, 65536, 20000, 400000] });

@@ -64,9 +64,9 @@ export interface GpuInventory {
 /**
  * One GPU's live reading, compact for heartbeats:
  * [index, memory_used_mb, utilization_percent, temperature_c, other_processes_count, other_processes_mb].
- * null means "not known" (nvidia-smi said [N/A]).
+ * null means "not known" (nvidia-smi said [N/A], or an older agent does not report it).
  */
-export type GpuReading = [number, number | null, number | null, number | null, number, number | null];
+export type GpuReading = [number, number | null, number | null, number | null, number | null, number | null];
 
 /** The host's live reading, compact for heartbeats: [cpu_percent, memory_mb, memory_used_mb, disk_free_mb] (disk: the work folder's). */
 export type HostReading = [number | null, number | null, number | null, number | null];
@@ -87,7 +87,7 @@ export function gpuInventoryOf(g: Gpu, position: number): GpuInventory {
 /** The reading part of a reported GPU, in heartbeat form. */
 export function gpuReadingOf(g: Gpu, position: number): GpuReading {
   return [g.index ?? position, g.memory_used_mb ?? null, g.utilization_percent ?? null, g.temperature_c ?? null,
-    g.other_processes?.count ?? 0, g.other_processes?.memory_mb ?? null];
+    g.other_processes?.count ?? null, g.other_processes?.memory_mb ?? null];
 }
 
 /** One file the agent produced, as reported in `attempt.finished`. */
@@ -356,7 +356,7 @@ function checkGpus(v: unknown): boolean {
 function checkGpuReadings(v: unknown): boolean {
   return Array.isArray(v) && v.length <= MAX_GPUS && v.every((r) =>
     Array.isArray(r) && r.length === 6 && isIntIn(r[0], 0, 255) && isNullOrIntIn(r[1], 0, MAX_MB) &&
-    isNullOrIntIn(r[2], 0, 100) && isNullOrIntIn(r[3], -100, 300) && isIntIn(r[4], 0, 1_000_000) && isNullOrIntIn(r[5], 0, MAX_MB));
+    isNullOrIntIn(r[2], 0, 100) && isNullOrIntIn(r[3], -100, 300) && isNullOrIntIn(r[4], 0, 1_000_000) && isNullOrIntIn(r[5], 0, MAX_MB));
 }
 
 function checkHostReading(v: unknown): boolean {

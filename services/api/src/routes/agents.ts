@@ -23,7 +23,7 @@ function liveGpus(inventory: Gpu[], readings: AgentReadings | null) {
       return {
         index, name: g.name, uuid: g.uuid ?? null, memory_mb: g.memory_mb,
         memory_used_mb: r?.[1] ?? null, utilization_percent: r?.[2] ?? null, temperature_c: r?.[3] ?? null,
-        other_processes: r ? { count: r[4], memory_mb: r[5] } : null,
+        other_processes: r && r[4] !== null ? { count: r[4], memory_mb: r[5] } : null,
       };
     }),
     cpu_percent: host?.[0] ?? null,
