@@ -97,7 +97,7 @@ export interface OsSeam {
   /**
    * Every live process of the job trees whose main processes are `roots`, roots included,
    * so GPU use by anything else counts as someone else's (Linux: process groups and
-   * descendants; Windows: the roots only for now).
+   * descendants; Windows: every process in each job's Job Object).
    */
   jobProcessIds(roots: number[]): Promise<Set<number>>;
   /** Signals that mean "stop the agent" on this OS. */

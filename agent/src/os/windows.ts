@@ -102,6 +102,18 @@ export function windowsKill(deps: WindowsKillDeps): Pick<OsSeam, "killTree" | "k
 }
 
 /** The Job Objects of this agent process's running attempts; spawnAsUser adds to it, the kill path takes from it. */
+/**
+ * The pids of the jobs whose main processes are `roots`: every process in each one's Job
+ * Object (children cannot break away), plus the roots themselves. A root without a job (or
+ * whose job cannot be asked) counts alone, so a child of it on a GPU counts as someone
+ * else's: a false "busy", never a missed one.
+ */
+export function jobTreePidsFromJobs(jobs: JobTable, roots: number[]): Set<number> {
+  const pids = new Set(roots);
+  for (const root of roots) for (const pid of jobs.get(root)?.processIds() ?? []) pids.add(pid);
+  return pids;
+}
+
 export const windowsJobs = new JobTable();
 
 const windowsKillPath = windowsKill({
@@ -125,9 +137,7 @@ export const windowsSeam: OsSeam = {
   ownFolder: () => Promise.resolve(),
   ...windowsKillPath,
   readGpus: () => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
-  // The main processes only: a job's children are in its Job Object, which is not asked yet,
-  // so a child using a GPU counts as another's process (a pause too many, never one too few).
-  jobProcessIds: (roots) => Promise.resolve(new Set(roots)),
+  jobProcessIds: (roots) => Promise.resolve(jobTreePidsFromJobs(windowsJobs, roots)),
   // SIGTERM cannot be listened to on Windows; WinSW stops a service with Ctrl+C (SIGINT)
   // and Ctrl+Break arrives as SIGBREAK.
   shutdownSignals: () => ["SIGINT", "SIGBREAK"],
