@@ -24,12 +24,14 @@ import { workDirOf } from "./work_dir.ts";
 
 /** How long abandoned attempts get to let go after the stop timeout. */
 const ABANDON_WAIT_MS = 2_000;
+/** The longest the stop waits for a GPU/host reading in flight to finish. */
+const READINGS_STOP_WAIT_MS = 500;
 /** The connection loop's wait for the close handshake after the agent closed with 1000. */
 const CLOSE_WAIT_MS = 2_000;
 
 /** The longest a stop can take (report window, abandon wait, socket close): a service manager must allow more. */
 export function maxStopMs(timings: Timings): number {
-  return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS;
+  return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS + READINGS_STOP_WAIT_MS;
 }
 
 /** How jobs run on this agent, decided once at startup (run_command.ts). */
@@ -140,7 +142,8 @@ export class Agent {
     } finally {
       signal.removeEventListener("abort", onStop);
       connStop.abort();
-      await readings;
+      // A reading in flight (nvidia-smi may take seconds on a busy driver) must not hold up the stop.
+      await raceWith([readings], new AbortController().signal, READINGS_STOP_WAIT_MS);
     }
   }
 
