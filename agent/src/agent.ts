@@ -1,6 +1,6 @@
 // The running agent: owns the connection loop, the attempts it holds, the outbox and the
 // presigner, and routes each gateway frame to the attempt it concerns.
-import { type AssignMessage, type Gpu, PROTOCOL_VERSION, type ServerMessage } from "../../packages/protocol/src/index.ts";
+import { type AssignMessage, type Gpu, type HostReading, PROTOCOL_VERSION, type ServerMessage } from "../../packages/protocol/src/index.ts";
 import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
 import type { AgentIdentity } from "./agent_state.ts";
 import { AttemptRunner } from "./attempt_runner.ts";
@@ -13,6 +13,10 @@ import { Outbox } from "./outbox.ts";
 import { Presigner } from "./presigner.ts";
 import { endpointUrl } from "./server_url.ts";
 import { SessionHub } from "./session_hub.ts";
+import { readGpus } from "./gpu_readings.ts";
+import { HostReadings } from "./host_readings.ts";
+import { Telemetry } from "./telemetry.ts";
+import { telemetryLoop, type TelemetrySources } from "./telemetry_loop.ts";
 import type { Timings } from "./timings.ts";
 import { raceWith } from "./timers.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -20,12 +24,14 @@ import { workDirOf } from "./work_dir.ts";
 
 /** How long abandoned attempts get to let go after the stop timeout. */
 const ABANDON_WAIT_MS = 2_000;
+/** The longest the stop waits for a GPU/host reading in flight to finish. */
+const READINGS_STOP_WAIT_MS = 500;
 /** The connection loop's wait for the close handshake after the agent closed with 1000. */
 const CLOSE_WAIT_MS = 2_000;
 
 /** The longest a stop can take (report window, abandon wait, socket close): a service manager must allow more. */
 export function maxStopMs(timings: Timings): number {
-  return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS;
+  return timings.shutdownMs + ABANDON_WAIT_MS + CLOSE_WAIT_MS + READINGS_STOP_WAIT_MS;
 }
 
 /** How jobs run on this agent, decided once at startup (run_command.ts). */
@@ -44,8 +50,19 @@ export interface AgentOptions {
   log: Logger;
   timings: Timings;
   hostname: string;
+  /** The first reading of the GPUs (the telemetry loop reads them again every timings.telemetryMs). */
   gpus: Gpu[];
+  /** The first host reading, when there is one. */
+  host?: HostReading | null;
+  /** Where later readings come from; defaults to nvidia-smi through `os` and this host. */
+  sources?: TelemetrySources;
   random?: () => number;
+}
+
+/** The agent's telemetry sources: nvidia-smi through the OS seam, and this host's work folder. */
+export function defaultSources(os: OsSeam, workRoot: string, jobRoots: () => number[]): TelemetrySources {
+  const host = new HostReadings(workRoot);
+  return { gpus: () => readGpus(os, jobRoots()), host: () => host.read() };
 }
 
 export class Agent {
@@ -58,12 +75,19 @@ export class Agent {
   private readonly hub = new SessionHub();
   private readonly outbox: Outbox;
   private readonly presigner: Presigner;
+  private readonly telemetry: Telemetry;
   private accepting = true;
   private paused = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.outbox = new Outbox(this.hub, opts.log, opts.timings.outputsAckTimeoutMs);
     this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
+    this.telemetry = new Telemetry(opts.gpus, opts.host ?? null);
+  }
+
+  /** Main pids of the jobs running now. */
+  jobPids(): number[] {
+    return [...this.attempts.values()].map((a) => a.pid()).filter((p): p is number => p !== null);
   }
 
   /** Attempt ids the agent holds (waiting, running, uploading or reporting). */
@@ -84,6 +108,8 @@ export class Agent {
     };
     signal.addEventListener("abort", onStop, { once: true });
     if (signal.aborted) onStop();
+    const sources = opts.sources ?? defaultSources(opts.os, opts.jobs.workRoot, () => this.jobPids());
+    const readings = telemetryLoop(this.telemetry, sources, opts.timings.telemetryMs, opts.log, connStop.signal, opts.random);
     try {
       const end = await connectionLoop({
         urls: opts.identity.servers.map((s) => endpointUrl(s, "agent")),
@@ -96,12 +122,13 @@ export class Agent {
           agent_version: AGENT_VERSION,
           os: opts.os.platformName(),
           hostname: opts.hostname,
-          gpus: opts.gpus,
+          ...this.telemetry.hello(),
           running: this.running(),
           restarted,
           compression: [FRAME_COMPRESSION],
         }),
         running: () => this.running(),
+        telemetry: () => this.telemetry.beat(),
         onMessage: (msg) => this.handle(msg),
         backoff: new Backoff({ baseMs: opts.timings.backoffBaseMs, capMs: opts.timings.backoffCapMs, random: opts.random }),
         connectTimeoutMs: opts.timings.connectTimeoutMs,
@@ -114,6 +141,9 @@ export class Agent {
       return end;
     } finally {
       signal.removeEventListener("abort", onStop);
+      connStop.abort();
+      // A reading in flight (nvidia-smi may take seconds on a busy driver) must not hold up the stop.
+      await raceWith([readings], new AbortController().signal, READINGS_STOP_WAIT_MS);
     }
   }
 
@@ -158,7 +188,8 @@ export class Agent {
       case "attempt.outputs_ack":
         return this.outbox.ackOutputs(msg);
       case "heartbeat.ack":
-        // Liveness only: the connection loop counts every frame.
+        // The connection loop counts every frame for liveness; telemetry learns what the gateway now holds.
+        this.telemetry.ack();
         return;
       case "agent.pause":
       case "agent.resume":

@@ -57,6 +57,8 @@ type Stop = { kind: "cancel" } | { kind: "timeout" } | { kind: "abort"; reason: 
 export class AttemptRunner {
   readonly id: string;
   private phase: Phase = "awaiting_grant";
+  /** The job's main process while it runs (its GPU use is the agent's own, not someone else's). */
+  private jobPid: number | null = null;
   private stop: Stop | null = null;
   /** Why the running job's tree was killed; null when the job exited on its own. */
   private killedFor: Stop["kind"] | null = null;
@@ -65,6 +67,11 @@ export class AttemptRunner {
   private readonly kill = new AbortController();
   private readonly drop = new AbortController();
   private readonly log: Logger;
+
+  /** The job's main pid while it runs, else null. */
+  pid(): number | null {
+    return this.jobPid;
+  }
 
   constructor(private readonly assign: AssignMessage, private readonly deps: AttemptDeps) {
     this.id = assign.attempt_id;
@@ -255,6 +262,7 @@ export class AttemptRunner {
           tmp: dir.tmp,
           user: runAs?.name ?? this.deps.job.logon?.name ?? null,
           job: this.assign.env ?? {},
+          gpus: this.assign.gpus,
           lb: { LB_JOB_ID: this.assign.job_id, LB_ATTEMPT_ID: this.id, LB_INPUT_DIR: dir.inputs, LB_OUTPUT_DIR: dir.outputs },
         }),
         runAs,
@@ -271,8 +279,9 @@ export class AttemptRunner {
     }
     await writeProcessRecord(dir, proc.pid, this.id, runAs?.gid ?? null).catch((e) => log.warn("cannot write process.json", { error: errorText(e) }));
     log.info("process started", { pid: proc.pid });
+    this.jobPid = proc.pid;
 
-    const status = await this.supervise(proc);
+    const status = await this.supervise(proc).finally(() => (this.jobPid = null));
     this.phase = "finishing";
     const exitCode = status.signal ? null : status.code;
     log.info("process exited", { exit_code: exitCode, signal: status.signal });

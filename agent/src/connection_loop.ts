@@ -19,6 +19,7 @@ import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
 import type { Backoff } from "./backoff.ts";
 import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
 import { heartbeatLoop } from "./heartbeat_loop.ts";
+import type { TelemetryFields } from "./telemetry.ts";
 import { errorText, type Logger } from "./log.ts";
 import { capWhileHolding, delayAfterSession, GatewayRotation } from "./reconnect_policy.ts";
 import type { Session, SessionHub } from "./session_hub.ts";
@@ -34,6 +35,8 @@ export interface ConnectionLoopOptions {
   hello: (restarted: boolean) => HelloMessage;
   /** Attempt ids held now, for heartbeats. */
   running: () => string[];
+  /** Telemetry fields of the next heartbeat (only what changed); none when absent. */
+  telemetry?: () => TelemetryFields;
   /** Every frame after welcome. */
   onMessage: (msg: ServerMessage) => void;
   backoff: Backoff;
@@ -151,7 +154,7 @@ async function runSession(
       lease_ttl_seconds: welcome.lease_ttl_seconds,
     });
     opts.hub.open(session);
-    const beats = heartbeatLoop({ session, running: opts.running, random: opts.random }, sessionStop.signal);
+    const beats = heartbeatLoop({ session, running: opts.running, telemetry: opts.telemetry, random: opts.random }, sessionStop.signal);
     const silenceMs = session.heartbeatMs * (opts.silenceHeartbeats ?? 3);
     let silent = false;
     while (true) {

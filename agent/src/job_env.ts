@@ -5,10 +5,18 @@
 //   from the agent's environment: the names below, plus what the admin names with --pass-env
 //   set by the agent:             HOME (and USERPROFILE/APPDATA on Windows), TMPDIR/TMP/TEMP
 //                                 inside the attempt's folder, USER/LOGNAME for a job account
-//   then the job's own `env`, then LB_JOB_ID, LB_ATTEMPT_ID, LB_INPUT_DIR, LB_OUTPUT_DIR.
+//   then the job's own `env`, then the GPUs it was given (CUDA_VISIBLE_DEVICES), then
+//   LB_JOB_ID, LB_ATTEMPT_ID, LB_INPUT_DIR, LB_OUTPUT_DIR.
+//
+// The GPUs come after the job's `env` so a job cannot widen its own share: a job given one
+// GPU that sets CUDA_VISIBLE_DEVICES=0,1 still sees one. A job given none sees none
+// (CUDA_VISIBLE_DEVICES=""), since the GPUs of the box are other attempts' to hold
+// (docs/decisions/0016-gpu-telemetry-state.md).
 //
 // Windows compares variable names without case (`Path` is `PATH`), so there every name is
 // matched, and a later value replaces an earlier one, case-insensitively.
+
+import type { AssignedGpu } from "../../packages/protocol/src/index.ts";
 
 /** Names taken from the agent's environment on every OS. */
 const COMMON_NAMES = ["PATH", "LANG", "LANGUAGE", "TZ"];
@@ -39,6 +47,20 @@ const WINDOWS_NAMES = [
 ];
 
 export type EnvFlavor = "windows" | "posix";
+
+/**
+ * CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER for the GPUs an attempt was given, by uuid
+ * where known (stable across reboots and PCI changes), else by index; nothing
+ * when the assignment said nothing (an older gateway: the environment is left as it was).
+ */
+export function gpuEnv(gpus: AssignedGpu[] | undefined): Record<string, string> {
+  if (gpus === undefined) return {};
+  // PCI bus order makes indices mean what nvidia-smi calls them (CUDA's default is "fastest first").
+  return {
+    CUDA_VISIBLE_DEVICES: gpus.map((g) => g.uuid ?? String(g.index)).join(","),
+    CUDA_DEVICE_ORDER: "PCI_BUS_ID",
+  };
+}
 
 /** The flavour of environment names on the OS the agent runs on. */
 export function envFlavor(os: string): EnvFlavor {
@@ -100,6 +122,8 @@ export interface AttemptEnvParts {
   user: string | null;
   /** The job's `env` from the assignment. */
   job: Record<string, string>;
+  /** The GPUs the assignment gave ([]: none); undefined when it did not say. */
+  gpus?: AssignedGpu[];
   /** LB_JOB_ID, LB_ATTEMPT_ID, LB_INPUT_DIR, LB_OUTPUT_DIR: set last, so nothing replaces them. */
   lb: Record<string, string>;
 }
@@ -113,6 +137,7 @@ export function attemptEnv(p: AttemptEnvParts): Record<string, string> {
   if (p.flavor === "windows") { for (const name of ["USERPROFILE", "APPDATA", "LOCALAPPDATA"]) env.set(name, p.home); }
   if (p.user) { for (const name of ["USER", "LOGNAME"]) env.set(name, p.user); }
   for (const [k, v] of Object.entries(p.job)) env.set(k, v);
+  for (const [k, v] of Object.entries(gpuEnv(p.gpus))) env.set(k, v);
   for (const [k, v] of Object.entries(p.lb)) env.set(k, v);
   return env.toObject();
 }

@@ -3,7 +3,8 @@
 // run only (agent.json is not rewritten), so operators can move gateways or change how jobs
 // run without enrolling again.
 import { acquireRunLock, type AgentIdentity, legacyWorkRoot, lockDownStateDir, readIdentity } from "./agent_state.ts";
-import { Agent } from "./agent.ts";
+import { Agent, defaultSources } from "./agent.ts";
+import { readTelemetry } from "./telemetry_loop.ts";
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
 import { errorText, type Logger } from "./log.ts";
 import type { OsSeam } from "./os/os_seam.ts";
@@ -109,9 +110,13 @@ async function runLocked(stateDir: string, identity: AgentIdentity, flags: JobFl
     }
     // Agents before 0009 kept work folders inside the state folder: sweep there too.
     await sweepWork([jobs.workRoot, legacyWorkRoot(stateDir)], deps.os, log);
-    const gpus = await deps.os.gpuInventory();
+    // Read once before the first hello, so it reports the GPUs; the agent reads them again periodically.
+    let agent: Agent | null = null;
+    const sources = defaultSources(deps.os, jobs.workRoot, () => agent?.jobPids() ?? []);
+    const first = await readTelemetry(sources, log);
+    const [gpus, host] = [first.gpus ?? [], first.host];
     log.info("agent starting", { servers: identity.servers, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
-    const agent = new Agent({ identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus });
+    agent = new Agent({ identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus, host, sources });
     const end = await agent.run(stop.signal);
     if (end.kind === "rejected") {
       const revoked = end.code === CLOSE_CODES.revoked;

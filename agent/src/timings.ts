@@ -3,6 +3,8 @@
 import { DEFAULT_RETRY, type RetryPolicy } from "./transfer.ts";
 
 export interface Timings {
+  /** How often GPUs (inventory and readings) and the host are read again for heartbeats. */
+  telemetryMs: number;
   /** How often a new stdout line is sent as attempt.progress. */
   progressIntervalMs: number;
   /** Polite-stop window (SIGTERM) before a job tree is killed outright (Linux). */
@@ -27,6 +29,7 @@ export interface Timings {
 }
 
 export const DEFAULT_TIMINGS: Timings = {
+  telemetryMs: 5_000,
   progressIntervalMs: 5_000,
   killGraceMs: 5_000,
   logDrainMs: 2_000,

@@ -13,13 +13,14 @@ const tasks: Record<string, string> = JSON.parse(Deno.readTextFileSync(new URL("
 
 const permissionLike = (t: string) => t === "-A" || t.startsWith("--allow") || t.startsWith("--deny") || t === "--no-prompt";
 
-Deno.test("permissions: narrow (no --allow-all, no --allow-ffi, --allow-sys only for hostname and uid)", () => {
+Deno.test("permissions: narrow (no --allow-all, no --allow-ffi, --allow-sys only for hostname, uid and the host readings)", () => {
   assert(flags.length > 0);
   for (const bad of ["-A", "--allow-all", "--allow-ffi", "--allow-sys"]) assert(!flags.includes(bad), bad);
   // The agent reads its environment only to build a job's allow-list (job_env.ts); which
   // names --pass-env adds is known at run time only, so the flag cannot list them.
   assert(flags.includes("--allow-env"), "the job environment allow-list needs to read the agent's environment");
-  assertEquals(flags.filter((f) => f.startsWith("--allow-sys")), ["--allow-sys=hostname,uid"]);
+  // systemMemoryInfo, cpus and statfs: the memory, CPU and work-folder disk readings of heartbeats (host_readings.ts).
+  assertEquals(flags.filter((f) => f.startsWith("--allow-sys")), ["--allow-sys=hostname,uid,systemMemoryInfo,cpus,statfs"]);
   assert(flags.includes("--no-prompt"), "a service must never stop at a permission prompt");
 });
 

@@ -9,7 +9,10 @@ import {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION_SIZE,
   packExtendedLimitInformation,
   readAccountingInformation,
+  readProcessIdList,
 } from "../src/os/windows/structs.ts";
+import { JobObjectBasicProcessIdList } from "../src/os/windows/win32_constants.ts";
+import { jobTreePidsFromJobs } from "../src/os/windows.ts";
 import { readWideString } from "../src/os/windows/wide_string.ts";
 
 const NAME = jobObjectName("att_1");
@@ -136,4 +139,27 @@ Deno.test("adoptProcess of a pid that cannot be opened or assigned leaves nothin
     assertEquals(fake.openHandles.size, 0, fn);
     assertEquals(jobs.get(4321), undefined);
   }
+});
+
+Deno.test("JOBOBJECT_BASIC_PROCESS_ID_LIST is read with the count at 4 and 8-byte pids from offset 8", () => {
+  const bytes = new Uint8Array(8 + 8 * 3);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 5, true); // assigned: more than listed
+  view.setUint32(4, 3, true);
+  [4, 70_000, 2 ** 31].forEach((pid, i) => view.setBigUint64(8 + 8 * i, BigInt(pid), true));
+  assertEquals(readProcessIdList(bytes), [4, 70_000, 2 ** 31]);
+  view.setUint32(4, 99, true); // a count past the buffer reads only what is there
+  assertEquals(readProcessIdList(bytes).length, 3);
+});
+
+Deno.test("a job's own processes are every pid in its Job Object; a root without a job counts alone", () => {
+  const fake = new FakeWin32();
+  const jobs = new JobTable();
+  const job = adoptProcess(fake.kernel32, jobs, 4100, "att_1");
+  fake.pidsByJob.set(job.handle, [4100, 4200, 4300]);
+  assertEquals(job.processIds(), [4100, 4200, 4300]);
+  assertEquals([...jobTreePidsFromJobs(jobs, [4100, 9000])].sort((a, b) => a - b), [4100, 4200, 4300, 9000]);
+  assertEquals(fake.call("QueryInformationJobObject").args.slice(1, 2), [JobObjectBasicProcessIdList]);
+  job.close();
+  assertEquals(job.processIds(), null);
 });

@@ -130,7 +130,7 @@ export class Bridge {
   }
 
   /** Enrolls a new agent (through the API and the gateway) and starts `agent run`. */
-  async startAgent(opts: { name?: string; labels?: Record<string, string>; gatewayUrl?: string } = {}): Promise<AgentHandle> {
+  async startAgent(opts: { name?: string; labels?: Record<string, string>; gatewayUrl?: string; env?: Record<string, string> } = {}): Promise<AgentHandle> {
     const name = opts.name ?? `agent-${++this.counter}`;
     const stateDir = join(this.workDir, "agents", name);
     mkdirSync(stateDir, { recursive: true });
@@ -144,13 +144,13 @@ export class Bridge {
     const { code } = await enroll.exited;
     if (code !== 0) throw new Error(`Enrollment of ${name} failed (exit ${code}):\n${enroll.lines.join("\n")}`);
     const agentId = (JSON.parse(readFileSync(join(stateDir, "agent.json"), "utf8")) as { agent_id: string }).agent_id;
-    return this.runAgent({ name, stateDir, agentId });
+    return this.runAgent({ name, stateDir, agentId }, opts.env);
   }
 
-  /** Starts (or restarts) `agent run` for an enrolled agent. */
-  runAgent(agent: { name: string; stateDir: string; agentId: string }): AgentHandle {
+  /** Starts (or restarts) `agent run` for an enrolled agent; `env` is added to its environment (e.g. a PATH with a fake nvidia-smi first). */
+  runAgent(agent: { name: string; stateDir: string; agentId: string }, env: Record<string, string> = {}): AgentHandle {
     const startedAt = Date.now();
-    const child = this.spawn(agent.name, ...denoRunArgs(["run", "--state-dir", agent.stateDir]), {});
+    const child = this.spawn(agent.name, ...denoRunArgs(["run", "--state-dir", agent.stateDir]), env);
     return { ...agent, child, startedAt };
   }
 

@@ -89,7 +89,8 @@ describe("agent sessions", () => {
       return r?.status === "ONLINE" ? r : null;
     }, 10_000, "agent ONLINE");
     expect(row).toMatchObject({ gateway_id: s.env.config.gatewayId, session_id: welcome.session_id, hostname: "lab-host" });
-    expect(JSON.parse(row.gpus)).toEqual([{ name: "RTX 4090", memory_mb: 24564 }]);
+    // An agent that sends no index (older ones) gets its GPUs' positions as indices.
+    expect(JSON.parse(row.gpus)).toEqual([{ index: 0, name: "RTX 4090", memory_mb: 24564 }]);
   });
 
   it("a first frame other than hello closes the connection with 4400", async () => {

@@ -54,6 +54,28 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...hello, os: "x".repeat(33) })).toEqual(["os"]);
   });
 
+  it("accepts a hello with full GPU readings and a host reading, and refuses out-of-range readings", () => {
+    const gpu = {
+      index: 0, uuid: "GPU-5a1b2c3d", name: "NVIDIA GeForce RTX 4090", memory_mb: 24564, memory_used_mb: 812,
+      utilization_percent: 3, temperature_c: 41, other_processes: { count: 1, memory_mb: null },
+    };
+    const full = { ...hello, gpus: [gpu], host: [12, 65536, 20000, 400000] };
+    expect(parseAgentMessage(JSON.stringify(full))).toEqual({ ok: true, value: full });
+    expect(fieldsOf({ ...full, gpus: [{ ...gpu, utilization_percent: 101 }] })).toEqual(["gpus"]);
+    expect(fieldsOf({ ...full, gpus: [{ ...gpu, other_processes: { count: -1, memory_mb: 0 } }] })).toEqual(["gpus"]);
+    expect(fieldsOf({ ...full, gpus: Array.from({ length: 17 }, (_, i) => ({ ...gpu, index: i })) })).toEqual(["gpus"]);
+    expect(fieldsOf({ ...full, host: [12, 1, 2] })).toEqual(["host"]);
+  });
+
+  it("accepts a heartbeat with compact GPU and host readings and refuses malformed ones", () => {
+    expect(accepts({ type: "heartbeat", running: [], g: [[0, 812, 3, 41, 0, null]], h: [5, 65536, 20000, 400000] })).toBe(true);
+    expect(accepts({ type: "heartbeat", running: [], gpus: [{ index: 1, name: "NVIDIA H100", memory_mb: 81559 }] })).toBe(true);
+    expect(fieldsOf({ type: "heartbeat", running: [], g: [[0, 812, 3, 41, 0]] })).toEqual(["g"]);
+    expect(fieldsOf({ type: "heartbeat", running: [], g: [[0, 812, 300, 41, 0, 0]] })).toEqual(["g"]);
+    expect(fieldsOf({ type: "heartbeat", running: [], h: [101, 1, 1, 1] })).toEqual(["h"]);
+    expect(fieldsOf({ type: "heartbeat", running: [], gpus: [{ name: "x" }] })).toEqual(["gpus"]);
+  });
+
   it("checks heartbeat, start request and progress fields", () => {
     expect(accepts({ type: "heartbeat", running: [att] })).toBe(true);
     expect(fieldsOf({ type: "heartbeat", running: "att" })).toEqual(["running"]);

@@ -17,7 +17,6 @@
 // Jobs of a job account (linux_jobs.ts): root may signal processes of any uid and read
 // every /proc/<pid>/stat, status and environ, so killing them needs nothing extra; and
 // every such process holds its attempt's own gid, which finds what left the group.
-import type { Gpu } from "../../../packages/protocol/src/index.ts";
 import { ATTEMPT_GID_BASE } from "../attempt_account.ts";
 import { sleep } from "../timers.ts";
 import { jobSpawn, ownFolder, resolveJobAccount } from "./linux_jobs.ts";
@@ -67,6 +66,32 @@ export function parseProcStats(text: string): Map<number, ProcInfo> {
 }
 
 /** Every process visible in /proc, or null where there is no /proc (macOS) or no shell. */
+/**
+ * The pids of the job trees rooted at `roots`: each root's process group (a job starts as
+ * its own group leader) and every descendant of a member, wherever it moved its group.
+ */
+export function jobTreePids(procs: Map<number, ProcInfo>, roots: number[]): Set<number> {
+  const rootSet = new Set(roots);
+  const inTree = new Map<number, boolean>();
+  const walk = (pid: number): boolean => {
+    const seen: number[] = [];
+    let cur = procs.get(pid);
+    let found = false;
+    while (cur && !inTree.has(cur.pid) && seen.length < 4096) {
+      if (rootSet.has(cur.pid) || rootSet.has(cur.pgid)) { found = true; break; }
+      seen.push(cur.pid);
+      cur = cur.ppid > 1 ? procs.get(cur.ppid) : undefined;
+    }
+    if (!found && cur && inTree.has(cur.pid)) found = inTree.get(cur.pid)!;
+    for (const p of seen) inTree.set(p, found);
+    if (cur && found) inTree.set(cur.pid, true);
+    return found;
+  };
+  const pids = new Set(roots);
+  for (const pid of procs.keys()) if (walk(pid)) pids.add(pid);
+  return pids;
+}
+
 export async function readProcs(): Promise<Map<number, ProcInfo> | null> {
   // A process that ends between the glob and the read makes cat complain and exit 1; the
   // other files are still printed, so the exit status is ignored.
@@ -241,7 +266,11 @@ export const linuxSeam: OsSeam = {
     await terminateAttemptGid(gid, 2_000);
     return Math.max(members.length, strays);
   },
-  gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi"]),
+  readGpus: () => runNvidiaSmi(["nvidia-smi"]),
+  async jobProcessIds(roots) {
+    const procs = roots.length > 0 ? await readProcs() : null;
+    return procs ? jobTreePids(procs, roots) : new Set(roots);
+  },
   // SIGHUP: the terminal closed (an SSH session dropped); stopping cleanly beats dying with the job trees orphaned.
   shutdownSignals: () => ["SIGINT", "SIGTERM", "SIGHUP"],
   localPathProblem: () => null,

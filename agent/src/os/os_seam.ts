@@ -1,7 +1,7 @@
 // Everything that differs between Windows and Linux lives behind this interface, so the
 // rest of the agent is one code path and the OS-specific parts are small enough to review
 // (and to list for a manual check on a real Windows box).
-import type { Gpu } from "../../../packages/protocol/src/index.ts";
+import type { SmiReading } from "./nvidia_smi.ts";
 
 /** Who jobs run as, decided at startup (docs/decisions/0009-job-account-and-folders.md). */
 export type JobAccount =
@@ -92,8 +92,14 @@ export interface OsSeam {
    * environment, or the attempt's own `gid` from process.json). Returns how many it signalled.
    */
   killStale(pid: number, attemptId: string, gid?: number | null): Promise<number>;
-  /** GPUs from nvidia-smi; [] when there is no NVIDIA driver. */
-  gpuInventory(): Promise<Gpu[]>;
+  /** GPUs and the processes using them, from nvidia-smi; no GPUs when there is no NVIDIA driver. */
+  readGpus(): Promise<SmiReading>;
+  /**
+   * Every live process of the job trees whose main processes are `roots`, roots included,
+   * so GPU use by anything else counts as someone else's (Linux: process groups and
+   * descendants; Windows: every process in each job's Job Object).
+   */
+  jobProcessIds(roots: number[]): Promise<Set<number>>;
   /** Signals that mean "stop the agent" on this OS. */
   shutdownSignals(): Deno.Signal[];
   /** Why a relative input path cannot be created on this OS (beyond the protocol's checks), or null. */

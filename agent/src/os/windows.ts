@@ -11,7 +11,7 @@
 // orphans whose parent already died, and it cannot be used once the pid may be reused.
 // Windows has no polite signal a service can send a console program, so the kill is
 // forced at once (graceMs is not used).
-import { type Gpu, windowsPathProblem } from "../../../packages/protocol/src/index.ts";
+import { windowsPathProblem } from "../../../packages/protocol/src/index.ts";
 import { createLogger, errorText, type Logger } from "../log.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
@@ -102,6 +102,18 @@ export function windowsKill(deps: WindowsKillDeps): Pick<OsSeam, "killTree" | "k
 }
 
 /** The Job Objects of this agent process's running attempts; spawnAsUser adds to it, the kill path takes from it. */
+/**
+ * The pids of the jobs whose main processes are `roots`: every process in each one's Job
+ * Object (children cannot break away), plus the roots themselves. A root without a job (or
+ * whose job cannot be asked) counts alone, so a child of it on a GPU counts as someone
+ * else's: a false "busy", never a missed one.
+ */
+export function jobTreePidsFromJobs(jobs: JobTable, roots: number[]): Set<number> {
+  const pids = new Set(roots);
+  for (const root of roots) for (const pid of jobs.get(root)?.processIds() ?? []) pids.add(pid);
+  return pids;
+}
+
 export const windowsJobs = new JobTable();
 
 const windowsKillPath = windowsKill({
@@ -124,7 +136,8 @@ export const windowsSeam: OsSeam = {
   // Windows ignores POSIX modes; the state folder's ACL (README) is what protects it.
   ownFolder: () => Promise.resolve(),
   ...windowsKillPath,
-  gpuInventory: (): Promise<Gpu[]> => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
+  readGpus: () => runNvidiaSmi(["nvidia-smi", "C:\\Windows\\System32\\nvidia-smi.exe"]),
+  jobProcessIds: (roots) => Promise.resolve(jobTreePidsFromJobs(windowsJobs, roots)),
   // SIGTERM cannot be listened to on Windows; WinSW stops a service with Ctrl+C (SIGINT)
   // and Ctrl+Break arrives as SIGBREAK.
   shutdownSignals: () => ["SIGINT", "SIGBREAK"],

@@ -35,6 +35,8 @@ export class FakeWin32 implements Win32 {
   readonly openHandles = new Map<bigint, string>();
   /** Named job objects that exist, by name -> handle of their first opener. */
   readonly namedJobs = new Map<string, bigint>();
+  /** Pids that QueryInformationJobObject(JobObjectBasicProcessIdList) lists, per job handle (default none). */
+  readonly pidsByJob = new Map<bigint, number[]>();
   /** ActiveProcesses that QueryInformationJobObject reports, per job handle (default 0). */
   readonly activeByJob = new Map<bigint, number>();
   /** Exit code GetExitCodeProcess reports. */
@@ -71,8 +73,16 @@ export class FakeWin32 implements Win32 {
         return h;
       },
       SetInformationJobObject: () => 1,
-      QueryInformationJobObject: (job: bigint, _cls: number, info: Uint8Array) => {
-        new DataView(info.buffer, info.byteOffset).setUint32(40, this.activeByJob.get(job) ?? 0, true);
+      QueryInformationJobObject: (job: bigint, cls: number, info: Uint8Array) => {
+        const view = new DataView(info.buffer, info.byteOffset);
+        if (cls === 3) { // JobObjectBasicProcessIdList
+          const pids = this.pidsByJob.get(job) ?? [];
+          view.setUint32(0, pids.length, true);
+          view.setUint32(4, pids.length, true);
+          pids.forEach((pid, i) => view.setBigUint64(8 + 8 * i, BigInt(pid), true));
+          return 1;
+        }
+        view.setUint32(40, this.activeByJob.get(job) ?? 0, true);
         return 1;
       },
       AssignProcessToJobObject: () => 1,

@@ -32,12 +32,62 @@ export const CLOSE_CODES = {
   rate_limited: 4429,
 } as const;
 
-/** A GPU as nvidia-smi reports it. */
+/** Most GPUs one agent may report. */
+export const MAX_GPUS = 16;
+
+/**
+ * A GPU as the agent reports it in hello: its inventory (index, uuid, name, memory_mb, as
+ * stored in MySQL `agents.gpus`) and, from a current agent, the reading at that moment.
+ * Older agents send only name, memory_mb and maybe uuid and utilization_percent.
+ */
 export interface Gpu {
+  /** nvidia-smi's index; absent from older agents (then the position in the list). */
+  index?: number;
   name: string;
   memory_mb: number;
   uuid?: string;
+  memory_used_mb?: number;
   utilization_percent?: number;
+  temperature_c?: number;
+  /** Processes on this GPU that are not the agent's jobs: how many, and the memory they use (null: not reported, e.g. Windows WDDM). */
+  other_processes?: { count: number; memory_mb: number | null };
+}
+
+/** The GPU inventory kept in MySQL `agents.gpus` and matched on by the scheduler. */
+export interface GpuInventory {
+  index: number;
+  uuid?: string;
+  name: string;
+  memory_mb: number;
+}
+
+/**
+ * One GPU's live reading, compact for heartbeats:
+ * [index, memory_used_mb, utilization_percent, temperature_c, other_processes_count, other_processes_mb].
+ * null means "not known" (nvidia-smi said [N/A], or an older agent does not report it).
+ */
+export type GpuReading = [number, number | null, number | null, number | null, number | null, number | null];
+
+/** The host's live reading, compact for heartbeats: [cpu_percent, memory_mb, memory_used_mb, disk_free_mb] (disk: the work folder's). */
+export type HostReading = [number | null, number | null, number | null, number | null];
+
+/** A GPU that the scheduler gave an attempt to itself: the agent sets CUDA_VISIBLE_DEVICES from these. */
+export interface AssignedGpu {
+  index: number;
+  uuid?: string;
+}
+
+/** The inventory part of a reported GPU (what MySQL keeps); `position` stands in for a missing index. */
+export function gpuInventoryOf(g: Gpu, position: number): GpuInventory {
+  const inv: GpuInventory = { index: g.index ?? position, name: g.name, memory_mb: g.memory_mb };
+  if (g.uuid !== undefined) inv.uuid = g.uuid;
+  return inv;
+}
+
+/** The reading part of a reported GPU, in heartbeat form. */
+export function gpuReadingOf(g: Gpu, position: number): GpuReading {
+  return [g.index ?? position, g.memory_used_mb ?? null, g.utilization_percent ?? null, g.temperature_c ?? null,
+    g.other_processes?.count ?? null, g.other_processes?.memory_mb ?? null];
 }
 
 /** One file the agent produced, as reported in `attempt.finished`. */
@@ -64,11 +114,23 @@ export interface HelloMessage {
   restarted: boolean;
   /** Frame compressions the agent reads and writes (frame_codec.ts); older agents leave it out. */
   compression?: string[];
+  /** The host's reading at hello; older agents leave it out. */
+  host?: HostReading;
 }
-/** Periodic proof of life; renews presence and the leases of `running`. */
+/**
+ * Periodic proof of life; renews presence and the leases of `running`. Telemetry rides
+ * along only when it changed since the last acknowledged heartbeat (hello counts as one),
+ * so an idle agent's heartbeat is `{"type":"heartbeat","running":[]}`.
+ */
 export interface HeartbeatMessage {
   type: "heartbeat";
   running: string[];
+  /** Readings of the GPUs that changed. */
+  g?: GpuReading[];
+  /** The host's reading, when it changed. */
+  h?: HostReading;
+  /** The whole GPU list again, when the inventory itself changed (a GPU appeared, went, or was swapped). */
+  gpus?: Gpu[];
 }
 /** The agent asks to start an attempt; it spawns nothing until `attempt.start_granted`. */
 export interface StartRequestMessage {
@@ -167,6 +229,11 @@ export interface AssignMessage {
   env: Record<string, string>;
   inputs: (JobInput & { url: string })[];
   timeout_seconds: number;
+  /**
+   * The GPUs the job gets to itself ([] for a job that asked for none: it sees no GPU).
+   * Absent from an older gateway: the agent then leaves CUDA_VISIBLE_DEVICES alone.
+   */
+  gpus?: AssignedGpu[];
 }
 /** The lease is marked started: the agent may spawn the process now. */
 export interface StartGrantedMessage {
@@ -272,9 +339,29 @@ function parseJsonObject(text: string): Record<string, unknown> | null {
 const isAttemptId = (v: unknown) => isId(v, ID_PREFIX.attempt);
 const isShortString = (v: unknown, max = 256): v is string => typeof v === "string" && v.length <= max;
 
+const isOptIntIn = (v: unknown, min: number, max: number) => v === undefined || isIntIn(v, min, max);
+const isNullOrIntIn = (v: unknown, min: number, max: number) => v === null || isIntIn(v, min, max);
+const MAX_MB = 1 << 24;
+
 function checkGpus(v: unknown): boolean {
-  return Array.isArray(v) && v.length <= 16 &&
-    v.every((g) => isObject(g) && isShortString(g.name) && isIntIn(g.memory_mb, 0, 1 << 24));
+  return Array.isArray(v) && v.length <= MAX_GPUS &&
+    v.every((g) => isObject(g) && isShortString(g.name) && isIntIn(g.memory_mb, 0, MAX_MB) &&
+      isOptIntIn(g.index, 0, 255) && (g.uuid === undefined || isShortString(g.uuid, 128)) &&
+      isOptIntIn(g.memory_used_mb, 0, MAX_MB) && isOptIntIn(g.utilization_percent, 0, 100) &&
+      isOptIntIn(g.temperature_c, -100, 300) &&
+      (g.other_processes === undefined || (isObject(g.other_processes) && isIntIn(g.other_processes.count, 0, 1_000_000) &&
+        isNullOrIntIn(g.other_processes.memory_mb, 0, MAX_MB))));
+}
+
+function checkGpuReadings(v: unknown): boolean {
+  return Array.isArray(v) && v.length <= MAX_GPUS && v.every((r) =>
+    Array.isArray(r) && r.length === 6 && isIntIn(r[0], 0, 255) && isNullOrIntIn(r[1], 0, MAX_MB) &&
+    isNullOrIntIn(r[2], 0, 100) && isNullOrIntIn(r[3], -100, 300) && isNullOrIntIn(r[4], 0, 1_000_000) && isNullOrIntIn(r[5], 0, MAX_MB));
+}
+
+function checkHostReading(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 4 && isNullOrIntIn(v[0], 0, 100) &&
+    v.slice(1).every((x) => isNullOrIntIn(x, 0, Number.MAX_SAFE_INTEGER));
 }
 
 const isSha256 = (v: unknown) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
@@ -302,13 +389,17 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(isShortString(m.agent_version, 64), "agent_version", "must be a short string");
       need(isShortString(m.os, 32), "os", "must be a short string");
       need(isShortString(m.hostname), "hostname", "must be a short string");
-      need(checkGpus(m.gpus), "gpus", "must be a list of {name, memory_mb}");
+      need(checkGpus(m.gpus), "gpus", "must be a list of at most 16 GPUs {index, uuid, name, memory_mb, readings}");
+      need(m.host === undefined || checkHostReading(m.host), "host", "must be [cpu_percent, memory_mb, memory_used_mb, disk_free_mb]");
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
       need(typeof m.restarted === "boolean", "restarted", "must be a boolean");
       need(m.compression === undefined || (isStringArray(m.compression) && m.compression.length <= 8 && m.compression.every((c) => isShortString(c, 32))), "compression", "must be a short list of names");
       break;
     case "heartbeat":
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
+      need(m.g === undefined || checkGpuReadings(m.g), "g", "must be a list of GPU readings [index, used_mb, util, temp, others, others_mb]");
+      need(m.h === undefined || checkHostReading(m.h), "h", "must be [cpu_percent, memory_mb, memory_used_mb, disk_free_mb]");
+      need(m.gpus === undefined || checkGpus(m.gpus), "gpus", "must be a list of at most 16 GPUs {index, uuid, name, memory_mb, readings}");
       break;
     case "attempt.start_request":
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");

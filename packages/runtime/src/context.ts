@@ -5,7 +5,7 @@ import type { Config } from "@labbridge/config";
 import { createLogger, type Logger } from "@labbridge/logging";
 import { streamNames } from "@labbridge/protocol";
 import { createPool, type Pool } from "@labbridge/store";
-import { connectRedis, Leases, Presence, redisKeys, type Redis } from "@labbridge/streams";
+import { AgentTelemetry, connectRedis, Leases, Presence, redisKeys, type Redis } from "@labbridge/streams";
 import { type Clock, systemClock } from "./clock.ts";
 
 /** Shared dependencies of a service. */
@@ -17,6 +17,8 @@ export interface ServiceContext {
   streams: ReturnType<typeof streamNames>;
   leases: Leases;
   presence: Presence;
+  /** Live GPU and host readings of connected agents (hot, expiring). */
+  telemetry: AgentTelemetry;
   clock: Clock;
   /** A fresh connection for a loop that blocks on XREADGROUP. */
   blockingRedis: (name: string) => Redis;
@@ -40,6 +42,7 @@ export function createContext(service: string, config: Config, opts: { clock?: C
     streams: streamNames(config.prefix),
     leases: new Leases(redis, keys),
     presence: new Presence(redis, keys),
+    telemetry: new AgentTelemetry(redis, keys),
     clock: opts.clock ?? systemClock,
     blockingRedis: (name) => {
       const r = connectRedis(config.redisUrl, `${config.prefix}:${service}:${name}`);

@@ -7,3 +7,4 @@ export * from "./redis_errors.ts";
 export * from "./keys.ts";
 export * from "./leases.ts";
 export * from "./presence.ts";
+export * from "./telemetry.ts";

@@ -18,6 +18,8 @@ export interface SocketData {
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;
+  /** The agent.online data of this session's hello, announced again with the new list when its GPUs change. */
+  online?: Record<string, unknown>;
   /** Whether this session agreed on compressed frames (hello offered, welcome said so): frame_codec.ts. */
   compress: boolean;
   closed: boolean;

@@ -2,7 +2,7 @@
 // An agent that has moved to another gateway gets the command forwarded there; one that
 // is not connected anywhere gets nothing, and its lease decides what happens.
 import { CLOSE_CODES, type ServerMessage, type StreamEntry } from "@labbridge/protocol";
-import type { JobInput } from "@labbridge/protocol";
+import type { AssignedGpu, JobInput } from "@labbridge/protocol";
 import { appendEntry, consumeGroup } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
 import { closeSocket, sendTo } from "./agent_sessions.ts";
@@ -21,6 +21,8 @@ function toMessage(ctx: GatewayContext, entry: StreamEntry): ServerMessage | nul
         // Input URLs are signed here, at delivery, so no signature sits in a stream.
         inputs: ((d.inputs as JobInput[]) ?? []).map((i) => ({ ...i, url: ctx.storage.presignGet(i.key, ctx.config.presignSeconds).url })),
         timeout_seconds: Number(d.timeout_seconds),
+        // The GPUs the scheduler gave the attempt, passed on as given ([]: none); an entry without them says nothing.
+        ...(Array.isArray(d.gpus) ? { gpus: (d.gpus as AssignedGpu[]).map((g) => (g.uuid ? { index: g.index, uuid: g.uuid } : { index: g.index })) } : {}),
       };
     case "attempt.cancel":
     case "attempt.abort":

@@ -3,7 +3,7 @@
 // session of the same credential is healthy: a stolen credential does not win), welcomes it
 // with the server's heartbeat interval and lease TTL, announces it ONLINE, keeps the
 // attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
-import { CLOSE_CODES, type HelloMessage } from "@labbridge/protocol";
+import { CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HelloMessage } from "@labbridge/protocol";
 import { FRAME_COMPRESSION } from "@labbridge/protocol/frame_codec";
 import { activeAttempts } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
@@ -19,6 +19,11 @@ import { ownLostAttempts } from "./own_attempts.ts";
  */
 export function silentAfterMs(ctx: GatewayContext): number {
   return 2 * ctx.config.heartbeatSeconds * 1000;
+}
+
+/** How long an agent's readings live without a heartbeat renewing them: as long as its presence. */
+export function telemetryTtlMs(ctx: GatewayContext): number {
+  return ctx.config.leaseTtlSeconds * 1000;
 }
 
 /** Handles the first frame of an agent session. */
@@ -47,6 +52,8 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
     });
   }
   data.helloDone = true;
+  // Everything the hello read replaces what an earlier session left (GPUs that went must not linger).
+  await ctx.telemetry.write(agent.id, data.sessionId, { replace: true, gpus: msg.gpus.map(gpuReadingOf), host: msg.host }, telemetryTtlMs(ctx));
   const compression = msg.compression?.includes(FRAME_COMPRESSION) ? FRAME_COMPRESSION : null;
   sendTo(ws, {
     type: "welcome", agent_id: agent.id, session_id: data.sessionId,
@@ -67,10 +74,10 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   if (msg.os !== agent.os) log.warn({ claimed_os: msg.os, enrolled_os: agent.os }, "hello claims another OS than the enrolled one; keeping the enrolled OS");
   // Announced last: when the scheduler sees the agent online (and re-sends assignments it
   // has not started), the attempts it lost are already settled.
-  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
-    type: "agent.online", agent_id: agent.id,
-    data: { gateway_id: ctx.gatewayId, session_id: data.sessionId, os: agent.os, hostname: msg.hostname, gpus: msg.gpus, connected_since: now, agent_version: msg.agent_version },
-  });
+  data.online = {
+    gateway_id: ctx.gatewayId, session_id: data.sessionId, os: agent.os, hostname: msg.hostname, gpus: msg.gpus.map(gpuInventoryOf), connected_since: now, agent_version: msg.agent_version,
+  };
+  await appendEntry(ctx.redis, ctx.streams.agentEvents, { type: "agent.online", agent_id: agent.id, data: data.online });
   log.info({ gateway_id: ctx.gatewayId, os: agent.os, running: msg.running.length, restarted: msg.restarted }, "agent connected");
 }
 

@@ -8,6 +8,8 @@
 import { closeHandle, type Kernel32, lastError } from "./kernel32.ts";
 import {
   JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE,
+  JOBOBJECT_BASIC_PROCESS_ID_LIST_SIZE,
+  readProcessIdList,
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION_SIZE,
   packExtendedLimitInformation,
   readAccountingInformation,
@@ -18,6 +20,7 @@ import {
   JOB_OBJECT_QUERY,
   JOB_OBJECT_TERMINATE,
   JobObjectBasicAccountingInformation,
+  JobObjectBasicProcessIdList,
   JobObjectExtendedLimitInformation,
   PROCESS_SET_QUOTA,
   PROCESS_TERMINATE,
@@ -97,6 +100,14 @@ export class JobObject {
     const info = new Uint8Array(JOBOBJECT_BASIC_ACCOUNTING_INFORMATION_SIZE);
     const ok = this.k32.QueryInformationJobObject(this.handle, JobObjectBasicAccountingInformation, info, info.byteLength, null);
     return ok === 0 ? null : readAccountingInformation(info).activeProcesses;
+  }
+
+  /** The pids of the processes in the job (up to JOB_PROCESS_ID_LIST_CAPACITY); null when it cannot be asked. */
+  processIds(): number[] | null {
+    if (!this.open) return null;
+    const info = new Uint8Array(JOBOBJECT_BASIC_PROCESS_ID_LIST_SIZE);
+    const ok = this.k32.QueryInformationJobObject(this.handle, JobObjectBasicProcessIdList, info, info.byteLength, null);
+    return ok === 0 ? null : readProcessIdList(info);
   }
 
   /** Closes the agent's handle (idempotent). With KILL_ON_JOB_CLOSE this ends what is left, once no other handle is open. */

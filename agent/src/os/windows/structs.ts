@@ -74,6 +74,27 @@ export function readAccountingInformation(bytes: Uint8Array): { activeProcesses:
 }
 
 /**
+ * JOBOBJECT_BASIC_PROCESS_ID_LIST (x64), read back from QueryInformationJobObject to learn
+ * which processes a job holds (their GPU use is the job's own, not someone else's).
+ *
+ *   offset size  field
+ *        0    4  NumberOfAssignedProcesses   DWORD
+ *        4    4  NumberOfProcessIdsInList    DWORD
+ *        8  8*n  ProcessIdList               ULONG_PTR[n]
+ */
+export const JOB_PROCESS_ID_LIST_CAPACITY = 1024;
+export const JOBOBJECT_BASIC_PROCESS_ID_LIST_SIZE = 8 + 8 * JOB_PROCESS_ID_LIST_CAPACITY;
+
+/** The pids listed in a JOBOBJECT_BASIC_PROCESS_ID_LIST. */
+export function readProcessIdList(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Math.min(view.getUint32(4, true), Math.floor((bytes.byteLength - 8) / 8));
+  const pids: number[] = [];
+  for (let i = 0; i < n; i++) pids.push(Number(view.getBigUint64(8 + 8 * i, true)));
+  return pids;
+}
+
+/**
  * STARTUPINFOW (x64, 104 bytes).
  *
  *   offset size  field

@@ -7,6 +7,7 @@ export const JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x0000_2000;
 export const JOB_OBJECT_LIMIT_BREAKAWAY_OK = 0x0000_0800;
 export const JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK = 0x0000_1000;
 export const JobObjectBasicAccountingInformation = 1;
+export const JobObjectBasicProcessIdList = 3;
 export const JobObjectExtendedLimitInformation = 9;
 
 // winnt.h: access rights.

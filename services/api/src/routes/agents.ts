@@ -2,7 +2,7 @@
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
 import { isId, ID_PREFIX, isIntIn, isObject, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
 import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
-import { appendEntry } from "@labbridge/streams";
+import { type AgentReadings, appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
@@ -10,9 +10,34 @@ import { requireAdmin } from "../auth.ts";
 import { jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
+/**
+ * The GPUs as MySQL lists them (inventory), each with its live reading where the agent is
+ * connected and reported one (null otherwise), and the host's readings.
+ */
+function liveGpus(inventory: Gpu[], readings: AgentReadings | null) {
+  const host = readings?.host ?? null;
+  return {
+    gpus: inventory.map((g, i) => {
+      const index = g.index ?? i;
+      const r = readings?.gpus.get(index);
+      return {
+        index, name: g.name, uuid: g.uuid ?? null, memory_mb: g.memory_mb,
+        memory_used_mb: r?.[1] ?? null, utilization_percent: r?.[2] ?? null, temperature_c: r?.[3] ?? null,
+        other_processes: r && r[4] !== null ? { count: r[4], memory_mb: r[5] } : null,
+      };
+    }),
+    cpu_percent: host?.[0] ?? null,
+    memory_mb: host?.[1] ?? null,
+    memory_used_mb: host?.[2] ?? null,
+    disk_free_mb: host?.[3] ?? null,
+  };
+}
+
 async function view(ctx: ApiContext, a: AgentRow) {
-  const session = await ctx.presence.session(a.id);
+  const [session, readings] = await Promise.all([ctx.presence.session(a.id), ctx.telemetry.read(a.id)]);
   const lastSeen = session ? new Date(session.lastSeen) : a.last_seen_at;
+  // Readings of a session that is gone are not live any more, even before they expire.
+  const live = liveGpus(JSON.parse(a.gpus) as Gpu[], session ? readings : null);
   return {
     id: a.id,
     name: a.name,
@@ -23,10 +48,14 @@ async function view(ctx: ApiContext, a: AgentRow) {
     os: a.os,
     hostname: a.hostname,
     slots: a.slots,
-    gpus: JSON.parse(a.gpus) as Gpu[],
+    gpus: live.gpus,
     running: await activeAttemptIds(ctx.pool, a.id),
     last_seen_at: lastSeen ? lastSeen.toISOString() : null,
     connected_since: a.status === "ONLINE" && a.connected_since ? a.connected_since.toISOString() : null,
+    cpu_percent: live.cpu_percent,
+    memory_mb: live.memory_mb,
+    memory_used_mb: live.memory_used_mb,
+    disk_free_mb: live.disk_free_mb,
   };
 }
 
