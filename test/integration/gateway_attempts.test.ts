@@ -85,6 +85,8 @@ describe("assignment and start", () => {
       type: "attempt.assign", attempt_id: attemptId, job_id: jobId, command: ["python", "train.py", "--epochs", "3"],
       env: { WANDB_MODE: "offline" }, timeout_seconds: 600,
       inputs: [{ key: "inputs/upl_1/data.zip", path: "data.zip", url: expect.stringContaining("/inputs/upl_1/data.zip?") }],
+      // It asked for no GPU, so it is given none (and the agent hides every GPU from it).
+      gpus: [],
     });
     expect(new URL(assign.inputs[0]!.url).searchParams.get("Signature")).toBeTruthy();
     expect(await s.job(jobId)).toMatchObject({ state: "ASSIGNED", attempts: [{ id: attemptId, agent_id: agentId, state: "ASSIGNED" }] });
