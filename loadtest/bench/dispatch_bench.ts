@@ -90,6 +90,28 @@ async function drainAssigned(b: BenchBridge, jobIds: string[], timeoutMs: number
   while (performance.now() < deadline && jobIds.some((id) => !b.assignedAt.has(id))) await sleep(20);
 }
 
+/** States a job holds until it is over. */
+const UNFINISHED = ["PENDING", "ASSIGNED", "RUNNING"] as const;
+
+/**
+ * Waits until the API lists no unfinished job, or `timeoutMs` passes: a run's results are
+ * still being recorded after its last assignment, and the next run must not queue behind them.
+ */
+export async function settle(b: BenchBridge, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    let busy = false;
+    for (const state of UNFINISHED) {
+      const res = await b.bridge.api("GET", `/v1/jobs?state=${state}&limit=1`);
+      if (res.status !== 200) throw new Error(`GET /v1/jobs?state=${state} answered ${res.status}`);
+      if ((res.body!.items as unknown[]).length > 0) busy = true;
+    }
+    if (!busy) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
 /** One paced run: `rate` jobs/s for `seconds`, following every `succeededEvery`-th job to SUCCEEDED. */
 export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: number, opts: { succeededEvery: number; drainMs: number }): Promise<PacedRun> {
   const starts = new Map<string, number>();

@@ -16,7 +16,7 @@ import { ROOT } from "../../test/harness/bridge.ts";
 import { deleteKeys, TEST_REDIS_URL } from "../../test/harness/test_env.ts";
 import { startBenchBridge } from "./bench_bridge.ts";
 import { BullBench } from "./bullmq_bench.ts";
-import { pacedDispatchRun, unpacedDispatchRun } from "./dispatch_bench.ts";
+import { pacedDispatchRun, settle, unpacedDispatchRun } from "./dispatch_bench.ts";
 import { plotSvg, svgToPng } from "./plot.ts";
 import { redisFloorRun } from "./redis_floor.ts";
 import { buildReport, reportProblems, type BenchRuns, type BenchSettings } from "./report.ts";
@@ -67,14 +67,21 @@ settings.slotsVia = b.slotsVia;
 try {
   // Warm-up, not counted: first requests pay for JIT, pools and prepared statements.
   await pacedDispatchRun(b, 10, 1, { succeededEvery: 1, drainMs });
+  // Before every run, the previous one's jobs are all over, so no run queues behind another's.
+  const settled = async () => {
+    if (!(await settle(b, drainMs))) throw new Error(`jobs still unfinished ${drainMs} ms after a run`);
+  };
+  await settled();
   for (let run = 1; run <= settings.runs; run++) {
     for (const rate of rates) {
       const r = await pacedDispatchRun(b, rate, settings.seconds, { succeededEvery: settings.succeededEvery, drainMs });
       runs.dispatch.push(r);
+      await settled();
       say(`labbridge paced run ${run} at ${rate}/s`, r);
     }
     const u = await unpacedDispatchRun(b, settings.unpacedJobs, settings.clients, drainMs);
     runs.unpaced.push(u);
+    await settled();
     say(`labbridge unpaced run ${run}`, u);
   }
   const agentErrors = b.agents.reduce((n, x) => n + x.stats.errors + x.stats.refused, 0);
