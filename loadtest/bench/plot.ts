@@ -30,8 +30,9 @@ export function plotSvg(title: string, series: Series[]): string {
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => Number.isFinite(y) && y > 0);
   const xMax = niceCeil(Math.max(...xs, 1));
-  const yMinRaw = Math.min(...ys, 1);
-  const yMaxRaw = Math.max(...ys, 1);
+  // With no drawable point the axes still need a range: 1 ms.
+  const yMinRaw = ys.length ? Math.min(...ys) : 1;
+  const yMaxRaw = ys.length ? Math.max(...ys) : 1;
   const log = yMaxRaw / yMinRaw > 20;
   const yLo = log ? 10 ** Math.floor(Math.log10(yMinRaw)) : 0;
   const yHi = log ? 10 ** Math.ceil(Math.log10(yMaxRaw)) : niceCeil(yMaxRaw);
