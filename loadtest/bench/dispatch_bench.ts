@@ -18,6 +18,9 @@ export interface PacedRun {
   not_assigned: number;
   submit_to_succeeded_p50_ms: number;
   submit_to_succeeded_p99_ms: number;
+  /** Submit → the server's own timestamp of the SUCCEEDED transition (wall clock, ms resolution): the part before SSE delivery. */
+  succeeded_recorded_p50_ms: number;
+  succeeded_recorded_p99_ms: number;
   /** How many jobs were followed to SUCCEEDED (every `succeededEvery`-th), and how many never got there in time. */
   succeeded_sampled: number;
   not_succeeded: number;
@@ -40,8 +43,9 @@ export interface UnpacedRun {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** POSTs one instant job; resolves with its id and when the POST was about to go out. */
-async function submit(b: BenchBridge, i: number): Promise<{ jobId: string; t0: number; postMs: number }> {
+async function submit(b: BenchBridge, i: number): Promise<{ jobId: string; t0: number; wallT0: number; postMs: number }> {
   const body = JSON.stringify({ name: `bench-${i}`, command: ["true"] });
+  const wallT0 = Date.now(); // for the server's timestamps, which are wall-clock
   const t0 = performance.now();
   const res = await fetch(`${b.bridge.apiUrl}/v1/jobs`, {
     method: "POST",
@@ -51,11 +55,17 @@ async function submit(b: BenchBridge, i: number): Promise<{ jobId: string; t0: n
   const text = await res.text();
   const postMs = performance.now() - t0;
   if (res.status !== 201) throw new Error(`POST /v1/jobs answered ${res.status}: ${text.slice(0, 200)}`);
-  return { jobId: (JSON.parse(text) as { id: string }).id, t0, postMs };
+  return { jobId: (JSON.parse(text) as { id: string }).id, t0, wallT0, postMs };
 }
 
-/** Follows a job's SSE stream until it says SUCCEEDED; resolves with when that was read, or null. */
-export async function watchSucceeded(b: BenchBridge, jobId: string, timeoutMs: number): Promise<number | null> {
+/** When a job's SUCCEEDED was read off its SSE stream (performance.now()), and when the server recorded it (epoch ms). */
+export interface SucceededSeen {
+  readAt: number;
+  recordedAt: number;
+}
+
+/** Follows a job's SSE stream until it says SUCCEEDED; resolves with when, or null if it never did in time. */
+export async function watchSucceeded(b: BenchBridge, jobId: string, timeoutMs: number): Promise<SucceededSeen | null> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   try {
@@ -71,8 +81,9 @@ export async function watchSucceeded(b: BenchBridge, jobId: string, timeoutMs: n
         buffer = buffer.slice(end + 2);
         const data = block.split("\n").find((l) => l.startsWith("data: "));
         if (!data) continue;
-        const m = JSON.parse(data.slice(6)) as { state?: string; to?: string };
-        if (m.to === "SUCCEEDED" || m.state === "SUCCEEDED") return performance.now();
+        // A `state` event carries the transition's time (`at`); a snapshot already SUCCEEDED, its `updated_at`.
+        const m = JSON.parse(data.slice(6)) as { state?: string; to?: string; at?: string; updated_at?: string };
+        if (m.to === "SUCCEEDED" || m.state === "SUCCEEDED") return { readAt: performance.now(), recordedAt: Date.parse(m.at ?? m.updated_at ?? "") };
       }
     }
     return null;
@@ -117,6 +128,8 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
   const starts = new Map<string, number>();
   const succeededStarts = new Map<string, number>();
   const succeededAt = new Map<string, number>();
+  const wallStarts = new Map<string, number>();
+  const recordedAt = new Map<string, number>();
   const watches: Promise<void>[] = [];
   const postMs: number[] = [];
   let errors = 0;
@@ -127,7 +140,12 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
       postMs.push(s.postMs);
       if (i % opts.succeededEvery === 0) {
         succeededStarts.set(s.jobId, s.t0);
-        watches.push(watchSucceeded(b, s.jobId, opts.drainMs).then((t) => void (t !== null && succeededAt.set(s.jobId, t))));
+        wallStarts.set(s.jobId, s.wallT0);
+        watches.push(watchSucceeded(b, s.jobId, opts.drainMs).then((seen) => {
+          if (!seen) return;
+          succeededAt.set(s.jobId, seen.readAt);
+          if (Number.isFinite(seen.recordedAt)) recordedAt.set(s.jobId, seen.recordedAt);
+        }));
       }
     } catch {
       errors++;
@@ -138,6 +156,7 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
   await Promise.all(watches);
   const dispatch = matchLatencies(starts, b.assignedAt);
   const done = matchLatencies(succeededStarts, succeededAt);
+  const recorded = matchLatencies(wallStarts, recordedAt);
   return {
     rate,
     seconds,
@@ -148,6 +167,8 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
     not_assigned: dispatch.missing,
     submit_to_succeeded_p50_ms: round(percentile(done.latencies, 50)),
     submit_to_succeeded_p99_ms: round(percentile(done.latencies, 99)),
+    succeeded_recorded_p50_ms: round(percentile(recorded.latencies, 50)),
+    succeeded_recorded_p99_ms: round(percentile(recorded.latencies, 99)),
     succeeded_sampled: succeededStarts.size,
     not_succeeded: done.missing,
     post_p50_ms: round(percentile(postMs, 50)),
