@@ -18,9 +18,13 @@ export interface PacedRun {
   not_assigned: number;
   submit_to_succeeded_p50_ms: number;
   submit_to_succeeded_p99_ms: number;
-  /** Submit → the server's own timestamp of the SUCCEEDED transition (wall clock, ms resolution): the part before SSE delivery. */
-  succeeded_recorded_p50_ms: number;
-  succeeded_recorded_p99_ms: number;
+  /**
+   * Submit → the time the SUCCEEDED transition carries (wall clock, ms resolution): when the
+   * gateway took the agent's report. What comes after (the scheduler recording the result,
+   * the job-events stream, SSE) is the rest of submit → SUCCEEDED.
+   */
+  finish_reported_p50_ms: number;
+  finish_reported_p99_ms: number;
   /** How many jobs were followed to SUCCEEDED (every `succeededEvery`-th), and how many never got there in time. */
   succeeded_sampled: number;
   not_succeeded: number;
@@ -58,10 +62,10 @@ async function submit(b: BenchBridge, i: number): Promise<{ jobId: string; t0: n
   return { jobId: (JSON.parse(text) as { id: string }).id, t0, wallT0, postMs };
 }
 
-/** When a job's SUCCEEDED was read off its SSE stream (performance.now()), and when the server recorded it (epoch ms). */
+/** When a job's SUCCEEDED was read off its SSE stream (performance.now()), and the time the transition carries (epoch ms). */
 export interface SucceededSeen {
   readAt: number;
-  recordedAt: number;
+  reportedAt: number;
 }
 
 /** Follows a job's SSE stream until it says SUCCEEDED; resolves with when, or null if it never did in time. */
@@ -83,7 +87,7 @@ export async function watchSucceeded(b: BenchBridge, jobId: string, timeoutMs: n
         if (!data) continue;
         // A `state` event carries the transition's time (`at`); a snapshot already SUCCEEDED, its `updated_at`.
         const m = JSON.parse(data.slice(6)) as { state?: string; to?: string; at?: string; updated_at?: string };
-        if (m.to === "SUCCEEDED" || m.state === "SUCCEEDED") return { readAt: performance.now(), recordedAt: Date.parse(m.at ?? m.updated_at ?? "") };
+        if (m.to === "SUCCEEDED" || m.state === "SUCCEEDED") return { readAt: performance.now(), reportedAt: Date.parse(m.at ?? m.updated_at ?? "") };
       }
     }
     return null;
@@ -129,7 +133,7 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
   const succeededStarts = new Map<string, number>();
   const succeededAt = new Map<string, number>();
   const wallStarts = new Map<string, number>();
-  const recordedAt = new Map<string, number>();
+  const reportedAt = new Map<string, number>();
   const watches: Promise<void>[] = [];
   const postMs: number[] = [];
   let errors = 0;
@@ -144,7 +148,7 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
         watches.push(watchSucceeded(b, s.jobId, opts.drainMs).then((seen) => {
           if (!seen) return;
           succeededAt.set(s.jobId, seen.readAt);
-          if (Number.isFinite(seen.recordedAt)) recordedAt.set(s.jobId, seen.recordedAt);
+          if (Number.isFinite(seen.reportedAt)) reportedAt.set(s.jobId, seen.reportedAt);
         }));
       }
     } catch {
@@ -156,7 +160,7 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
   await Promise.all(watches);
   const dispatch = matchLatencies(starts, b.assignedAt);
   const done = matchLatencies(succeededStarts, succeededAt);
-  const recorded = matchLatencies(wallStarts, recordedAt);
+  const reported = matchLatencies(wallStarts, reportedAt);
   return {
     rate,
     seconds,
@@ -167,8 +171,8 @@ export async function pacedDispatchRun(b: BenchBridge, rate: number, seconds: nu
     not_assigned: dispatch.missing,
     submit_to_succeeded_p50_ms: round(percentile(done.latencies, 50)),
     submit_to_succeeded_p99_ms: round(percentile(done.latencies, 99)),
-    succeeded_recorded_p50_ms: round(percentile(recorded.latencies, 50)),
-    succeeded_recorded_p99_ms: round(percentile(recorded.latencies, 99)),
+    finish_reported_p50_ms: round(percentile(reported.latencies, 50)),
+    finish_reported_p99_ms: round(percentile(reported.latencies, 99)),
     succeeded_sampled: succeededStarts.size,
     not_succeeded: done.missing,
     post_p50_ms: round(percentile(postMs, 50)),

@@ -83,7 +83,7 @@ export function buildReport(runs: BenchRuns, s: BenchSettings, now = new Date())
     settings: s,
     /** Median, min and max over the runs of each headline figure (latencies at `settings.headlineRate`). */
     figures,
-    dispatch_by_rate: perRate(runs.dispatch, s.rates, ["dispatch_p50_ms", "dispatch_p99_ms", "submit_to_succeeded_p50_ms", "submit_to_succeeded_p99_ms", "succeeded_recorded_p50_ms", "succeeded_recorded_p99_ms", "post_p50_ms", "post_p99_ms", "not_assigned", "not_succeeded", "submit_errors"]),
+    dispatch_by_rate: perRate(runs.dispatch, s.rates, ["dispatch_p50_ms", "dispatch_p99_ms", "submit_to_succeeded_p50_ms", "submit_to_succeeded_p99_ms", "finish_reported_p50_ms", "finish_reported_p99_ms", "post_p50_ms", "post_p99_ms", "not_assigned", "not_succeeded", "submit_errors"]),
     bullmq_by_rate: perRate(runs.bullPaced, s.rates, ["p50_ms", "p99_ms", "not_started"]),
     redis_floor_p50_ms: spread(runs.floor.map((r) => r.p50_ms)),
     runs,

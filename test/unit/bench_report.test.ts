@@ -10,7 +10,7 @@ const settings: BenchSettings = { rates: [20, 50], seconds: 5, runs: 3, headline
 function paced(rate: number, p50: number, extra: Partial<PacedRun> = {}): PacedRun {
   return {
     rate, seconds: 5, submitted: rate * 5, submit_errors: 0, dispatch_p50_ms: p50, dispatch_p99_ms: p50 * 3, not_assigned: 0,
-    submit_to_succeeded_p50_ms: p50 * 2, submit_to_succeeded_p99_ms: p50 * 4, succeeded_recorded_p50_ms: p50, succeeded_recorded_p99_ms: p50 * 3, succeeded_sampled: rate, not_succeeded: 0, post_p50_ms: 5, post_p99_ms: 9, ...extra,
+    submit_to_succeeded_p50_ms: p50 * 2, submit_to_succeeded_p99_ms: p50 * 4, finish_reported_p50_ms: p50, finish_reported_p99_ms: p50 * 3, succeeded_sampled: rate, not_succeeded: 0, post_p50_ms: 5, post_p99_ms: 9, ...extra,
   };
 }
 
