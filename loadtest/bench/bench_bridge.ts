@@ -27,7 +27,7 @@ export interface BenchBridge {
  */
 async function setSlots(bridge: Bridge, pool: ReturnType<typeof createPool>, agentId: string, slots: number): Promise<SlotsVia> {
   const res = await bridge.api("PATCH", `/v1/agents/${agentId}`, { slots });
-  if (res.status === 200) return "api";
+  if (res.status >= 200 && res.status < 300) return "api";
   await pool.execute("UPDATE agents SET slots = ? WHERE id = ?", [slots, agentId]);
   return "mysql";
 }
