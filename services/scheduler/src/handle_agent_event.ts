@@ -5,7 +5,7 @@ import { isErrorCode, type Gpu, type OutputFile, type StreamEntry } from "@labbr
 import { finishAttempt, markAgentOffline, markAgentOnline, startAttempt, unstartedAssignments, type AttemptResult } from "@labbridge/store";
 import { appendEntry, Leases } from "@labbridge/streams";
 import { publishTransition, type ServiceContext } from "@labbridge/runtime";
-import { dispatchPending, sendAssignment } from "./dispatch.ts";
+import { dispatchPending, sendAssignment, wakeMatcher } from "./dispatch.ts";
 
 const OUTCOME = { "attempt.succeeded": "succeeded", "attempt.failed": "failed", "attempt.canceled": "canceled" } as const;
 
@@ -83,7 +83,11 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
       // The lease has done its work either way; a fenced-out report still must not keep it alive.
       await ctx.leases.release(entry.attempt_id);
       if (t) await publishTransition(ctx, t);
-      await dispatchPending(ctx);
+      // The freed capacity is matched by a pass this result does not wait for: results are
+      // consumed in order, and each waiting out a whole pass made a burst of them queue up
+      // (the bench's submit → SUCCEEDED grew to seconds at 50 jobs/s). The sweep covers a
+      // wake-up lost with the process.
+      wakeMatcher(ctx);
       return;
     }
     case "attempt.expired":
