@@ -1,7 +1,7 @@
 // GPU inventory, live readings and compute processes from nvidia-smi. The parsers are pure
 // functions, tested with captured output; running the binary is a thin wrapper so a box
 // without a driver reports no GPUs and the agent still works.
-import { MAX_GPUS } from "../../../packages/protocol/src/index.ts";
+import { type Gpu, MAX_GPUS } from "../../../packages/protocol/src/index.ts";
 
 /** Columns of the GPU query the agent runs, in order (the parser takes them by name). */
 export const GPU_COLUMNS = ["index", "uuid", "name", "memory.total", "memory.used", "utilization.gpu", "temperature.gpu"] as const;
@@ -15,16 +15,8 @@ export const APPS_QUERY_ARGS = ["--query-compute-apps=pid,used_memory,gpu_uuid",
 
 type Column = (typeof GPU_COLUMNS)[number] | (typeof LEGACY_GPU_COLUMNS)[number];
 
-/** One GPU as nvidia-smi lists it; readings it marks [N/A] are left out, not guessed. */
-export interface SmiGpu {
-  index: number;
-  name: string;
-  memory_mb: number;
-  uuid?: string;
-  memory_used_mb?: number;
-  utilization_percent?: number;
-  temperature_c?: number;
-}
+/** One GPU as nvidia-smi lists it (the protocol's Gpu, always with its index, before other processes are counted); readings it marks [N/A] are left out, not guessed. */
+export type SmiGpu = Omit<Gpu, "index" | "other_processes"> & { index: number };
 
 /** A process holding a GPU context. `used_memory_mb` is null where the driver will not say (Windows WDDM). */
 export interface ComputeApp {
