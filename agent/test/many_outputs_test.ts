@@ -9,24 +9,42 @@ import { FakeStore } from "./helpers/fake_store.ts";
 
 /** A job writing `n` checkpoint-like files under subfolders, 10 per folder. */
 function writeShards(n: number): string[] {
-  return ["sh", "-c", [
-    "i=0",
-    `while [ $i -lt ${n} ]; do`,
-    '  d="$LB_OUTPUT_DIR/ckpt/epoch-$(printf %04d $((i / 10)))"; mkdir -p "$d"',
-    `  printf "shard %d" $i > "$d/shard-$(printf %05d $i)-of-${String(n).padStart(5, "0")}.safetensors"`,
-    "  i=$((i + 1))",
-    "done",
-  ].join("\n")];
+  return [
+    "sh",
+    "-c",
+    [
+      "i=0",
+      `while [ $i -lt ${n} ]; do`,
+      '  d="$LB_OUTPUT_DIR/ckpt/epoch-$(printf %04d $((i / 10)))"; mkdir -p "$d"',
+      `  printf "shard %d" $i > "$d/shard-$(printf %05d $i)-of-${String(n).padStart(5, "0")}.safetensors"`,
+      "  i=$((i + 1))",
+      "done",
+    ].join("\n"),
+  ];
+}
+
+/** A fake gateway and store with a real agent connected to it, each closed after `test`. */
+async function withAgent(
+  test: (t: { gw: FakeGateway; store: FakeStore; agent: Awaited<ReturnType<typeof startAgent>> }) => Promise<void>,
+  timings?: Parameters<typeof startAgent>[1],
+): Promise<void> {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw, timings);
+  try {
+    await test({ gw, store, agent });
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
+  }
 }
 
 const encoder = new TextEncoder();
 const bytesOf = (m: unknown) => encoder.encode(JSON.stringify(m)).length;
 
 Deno.test("400 outputs with long names: presigned in batches that fit a frame, reported in acked chunks, all uploaded", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(writeShards(400));
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -53,18 +71,11 @@ Deno.test("400 outputs with long names: presigned in batches that fit a frame, r
     assertEquals(new TextDecoder().decode(store.puts.get(outputs[123]!.key)!.bytes), "shard 123");
     assertEquals(gw.invalid, []);
     await agent.waitLog("attempt reported");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a chunk whose ack is lost with the connection is sent again on the next session, then the report follows", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(writeShards(300));
     gw.presign = store.presignFor(assign.job_id);
     gw.ackOutputs = null; // the first chunks get no ack: the connection drops before it
@@ -82,18 +93,11 @@ Deno.test("a chunk whose ack is lost with the connection is sent again on the ne
     assertEquals(f.outputs_digest, await outputsDigest(gw.outputsOf(assign.job_id, assign.attempt_id)));
     assertEquals(gw.outputsOf(assign.job_id, assign.attempt_id).length, 300);
     assert(gw.frames.find((x) => x.msg.type === "attempt.finished")!.conn > gw.frames[mark - 1]!.conn, "finished went out on the new session");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a gateway that finds a presign answer too large gets the files again in smaller batches", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(writeShards(120));
     const sign = store.presignFor(assign.job_id);
     // Signed headers far bigger than the agent expects: its batches come back too large.
@@ -108,18 +112,11 @@ Deno.test("a gateway that finds a presign answer too large gets the files again 
     assertEquals([f.outcome, f.error], ["succeeded", null]);
     assertEquals(f.output_count, 120);
     assertEquals(gw.outputsOf(assign.job_id, assign.attempt_id).length, 120);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a refused chunk stops the chunks and the final report still goes out", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(writeShards(300));
     gw.presign = store.presignFor(assign.job_id);
     gw.ackOutputs = false;
@@ -130,19 +127,12 @@ Deno.test("a refused chunk stops the chunks and the final report still goes out"
     assertEquals(f.output_count, 300);
     await agent.waitLog("attempt report not accepted: the server had already settled the attempt");
     assert(gw.framesOf("attempt.outputs").length <= 4, "no more chunks after the refusal than were already in flight");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a store that refuses every upload is given up after a few files in a row, not after every file's retries", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  store.failPuts = 1_000_000;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store }) => {
+    store.failPuts = 1_000_000;
     const assign = makeAssign(writeShards(500));
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -152,18 +142,11 @@ Deno.test("a store that refuses every upload is given up after a few files in a 
     assert(f.error!.message.includes("gave up after 8 files in a row failed"), f.error!.message);
     // 8 files in a row, plus what the other workers had under way, each with its 3 tries.
     assert(store.putAttempts.length <= (8 + 3) * 3, `${store.putAttempts.length} PUTs tried`);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("chunks a gateway never acks are sent again on the same session, and the report completes once it does", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw, { outputsAckTimeoutMs: 300 });
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(writeShards(300));
     gw.presign = store.presignFor(assign.job_id);
     gw.ackOutputs = null; // as when the gateway's MySQL write failed: an error frame, no ack, the connection kept
@@ -175,20 +158,17 @@ Deno.test("chunks a gateway never acks are sent again on the same session, and t
     gw.ackOutputs = true;
     const f = await gw.waitFor("attempt.finished", (m) => m.attempt_id === assign.attempt_id, 30_000);
     assertEquals([f.outcome, f.output_count], ["succeeded", 300]);
-    assertEquals(new Set(gw.frames.filter((x) => x.msg.type === "attempt.outputs" || x.msg.type === "attempt.finished").map((x) => x.conn)).size, 1, "one session throughout");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+    assertEquals(
+      new Set(gw.frames.filter((x) => x.msg.type === "attempt.outputs" || x.msg.type === "attempt.finished").map((x) => x.conn)).size,
+      1,
+      "one session throughout",
+    );
+  }, { outputsAckTimeoutMs: 300 });
 });
 
 Deno.test("the next batch's upload URLs are asked for while the current batch uploads", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  store.putDelayMs = 20;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store }) => {
+    store.putDelayMs = 20;
     const assign = makeAssign(writeShards(120));
     const sign = store.presignFor(assign.job_id);
     const uploadedWhenAsked: number[] = [];
@@ -204,9 +184,5 @@ Deno.test("the next batch's upload URLs are asked for while the current batch up
     // Without asking ahead, batch 2 would be asked for only once all of batch 1 was stored.
     assert(uploadedWhenAsked[1]! < requests[0]!.files.length, `asked for batch 2 with ${uploadedWhenAsked[1]} of ${requests[0]!.files.length} uploaded`);
     assertEquals(requests.flatMap((r) => r.files).length, 122, "each file asked for once");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
