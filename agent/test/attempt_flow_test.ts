@@ -2,7 +2,7 @@
 // start_granted, plus the failure paths that end in a report (bad input, spawn failure,
 // non-zero exit, flaky store).
 import { assert, assertEquals, assertExists } from "./helpers/assert.ts";
-import { exists, makeAssign, sha256, startAgent } from "./helpers/agent_harness.ts";
+import { exists, makeAssign, sha256, startAgent, withAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore, SIGNATURE } from "./helpers/fake_store.ts";
 import { pause } from "./helpers/wait.ts";
@@ -19,10 +19,7 @@ const SCRIPT = [
 ].join("\n");
 
 Deno.test("full attempt: grant, input, run with LB_* env, presign, upload, finished", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const input = new TextEncoder().encode("hello input\n");
     const assign = makeAssign(["sh", "-c", SCRIPT], { env: { MY_VAR: "from-job" } });
     assign.inputs = [{ key: "inputs/upl_x/in.txt", path: "data/in.txt", url: store.getUrl("in.txt", input), size: input.length, sha256: sha256(input) }];
@@ -78,18 +75,11 @@ Deno.test("full attempt: grant, input, run with LB_* env, presign, upload, finis
     assert(
       agent.logs.some((l) => l.msg === "attempt started" && l.attempt_id === assign.attempt_id && l.job_id === assign.job_id && l.agent_id === gw.agentId),
     );
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("progress: the latest stdout line is sent while the job runs", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(["sh", "-c", 'echo "epoch 1"; sleep 0.4; printf "epoch 2 loss=0.1\\r"; sleep 0.6']);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -97,11 +87,7 @@ Deno.test("progress: the latest stdout line is sent while the job runs", async (
     await gw.waitFor("attempt.finished");
     const messages = gw.framesOf("attempt.progress").map((p) => p.message);
     assertEquals(messages, ["epoch 1", "epoch 2 loss=0.1"]);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("no start without start_granted; abort start_refused drops it silently", async () => {
@@ -156,10 +142,7 @@ Deno.test("cancel before start: nothing runs, nothing is reported", async () => 
 });
 
 Deno.test("input with a wrong sha256 fails with input_download_failed and never runs", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const bytes = new TextEncoder().encode("data");
     const assign = makeAssign(["sh", "-c", 'touch "$LB_OUTPUT_DIR/ran"']);
     assign.inputs = [{ key: "inputs/u/a", path: "a.bin", url: store.getUrl("a", bytes), size: 4, sha256: "0".repeat(64) }];
@@ -172,18 +155,11 @@ Deno.test("input with a wrong sha256 fails with input_download_failed and never 
     assertEquals(f.exit_code, null);
     assertEquals(f.outputs, []);
     assertEquals(gw.invalid, []);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("an input path escaping the folder is refused as input_download_failed", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(["true"]);
     assign.inputs = [{ key: "inputs/u/a", path: "../../escape.txt", url: store.getUrl("a", new Uint8Array([1])) }];
     await gw.waitFor("hello");
@@ -191,11 +167,7 @@ Deno.test("an input path escaping the folder is refused as input_download_failed
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.error?.code, "input_download_failed");
     assert(!(await exists(`${agent.stateDir}/escape.txt`)));
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a missing program fails with spawn_failed", async () => {

@@ -18,16 +18,31 @@ Deno.test("a job started by the seam as the job account is followed through its 
       seen.push(spec);
       // The job writes its own log files; nothing is piped through the agent.
       const child = new Deno.Command("sh", {
-        args: ["-c", `printf 'epoch 1\\n' > "$1"; sleep 0.3; printf 'epoch 2\\nlast line\\n' >> "$1"; echo oops > "$2"; exit 3`, "sh", spec.stdoutPath, spec.stderrPath],
-        stdin: "null", stdout: "null", stderr: "null",
+        args: [
+          "-c",
+          `printf 'epoch 1\\n' > "$1"; sleep 0.3; printf 'epoch 2\\nlast line\\n' >> "$1"; echo oops > "$2"; exit 3`,
+          "sh",
+          spec.stdoutPath,
+          spec.stderrPath,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
       }).spawn();
       return Promise.resolve({ pid: child.pid, status: child.status });
     },
   };
   try {
     const proc = await JobProcess.spawn({
-      argv: ["python.exe", "train.py"], cwd: dir, env: { LB_ATTEMPT_ID: "att_1" }, runAs: null,
-      stdoutPath: join(dir, "stdout.log"), stderrPath: join(dir, "stderr.log"), os, logon: LOGON, attemptId: "att_1",
+      argv: ["python.exe", "train.py"],
+      cwd: dir,
+      env: { LB_ATTEMPT_ID: "att_1" },
+      runAs: null,
+      stdoutPath: join(dir, "stdout.log"),
+      stderrPath: join(dir, "stderr.log"),
+      os,
+      logon: LOGON,
+      attemptId: "att_1",
     });
     assertEquals(seen.length, 1);
     assertEquals(seen[0]!.account, LOGON);
@@ -49,7 +64,15 @@ Deno.test("a job account the seam cannot start is a spawn failure that names the
   let message = "";
   try {
     await JobProcess.spawn({
-      argv: ["python.exe"], cwd: "/tmp", env: {}, runAs: null, stdoutPath: "/tmp/x", stderrPath: "/tmp/y", os, logon: LOGON, attemptId: "att_1",
+      argv: ["python.exe"],
+      cwd: "/tmp",
+      env: {},
+      runAs: null,
+      stdoutPath: "/tmp/x",
+      stderrPath: "/tmp/y",
+      os,
+      logon: LOGON,
+      attemptId: "att_1",
     });
   } catch (e) {
     message = `${(e as Error).name}: ${(e as Error).message}`;

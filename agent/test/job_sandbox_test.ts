@@ -7,7 +7,7 @@ import { writeIdentity } from "../src/agent_state.ts";
 import { ATTEMPT_GID_BASE } from "../src/attempt_account.ts";
 import { currentOs } from "../src/os/current.ts";
 import { parsePasswd } from "../src/os/posix_accounts.ts";
-import { exists, makeAssign, startAgent } from "./helpers/agent_harness.ts";
+import { exists, makeAssign, startAgent, withAgent } from "./helpers/agent_harness.ts";
 import { collectLines, CONFIG, MAIN, permissionFlags, runCli } from "./helpers/cli.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
@@ -196,10 +196,7 @@ Deno.test("run refuses a job account with uid 0, whatever it is called", async (
 
 Deno.test("one attempt cannot list the work folder or enter a concurrent attempt's folder", async () => {
   requireRoot();
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     await gw.waitFor("hello");
     const secret = `other-attempt-${crypto.randomUUID()}`;
     const first = makeAssign(["sh", "-c", `echo ${secret} > "$LB_OUTPUT_DIR/secret.txt"; echo ${secret} > "$HOME/secret.txt"; sleep 60`]);
@@ -239,11 +236,7 @@ Deno.test("one attempt cannot list the work folder or enter a concurrent attempt
     gw.send({ type: "attempt.cancel", attempt_id: first.attempt_id, reason: "canceled" });
     await gw.waitFor("attempt.finished", (m) => m.attempt_id === first.attempt_id);
     await until(async () => !(await exists(firstDir)), "the first attempt's folder is removed after its report");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("--pass-env passes exactly the named variables; nothing else of the agent's environment reaches the job", async () => {
@@ -433,10 +426,7 @@ Deno.test("enroll refuses a work folder inside the state folder", async () => {
 
 Deno.test("a process that left the job's session and process group is ended with the job: it still holds the attempt's gid", async () => {
   requireRoot();
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     // setsid: own session and group, so neither the group kill nor (once the job exited)
     // the parent links reach it. Only the attempt's gid still says whose it is.
     const assign = makeAssign([
@@ -453,11 +443,7 @@ Deno.test("a process that left the job's session and process group is ended with
     assert(pid > 0, "the escaped process wrote its pid");
     assertEquals(await pidsOfAttempt(assign.attempt_id), [], "nothing of the attempt is left running");
     assert(!(await isAlive(pid)), `escaped pid ${pid} still runs`);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("after an agent crash, the next run also ends what left the crashed job's group, by the attempt's gid", async () => {

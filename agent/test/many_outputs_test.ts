@@ -3,7 +3,7 @@
 // then attempt.finished with their count and digest.
 import { MAX_FRAME_BYTES, outputsDigest, type PresignRequestMessage } from "../../packages/protocol/src/index.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
+import { makeAssign, withAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
 
@@ -21,23 +21,6 @@ function writeShards(n: number): string[] {
       "done",
     ].join("\n"),
   ];
-}
-
-/** A fake gateway and store with a real agent connected to it, each closed after `test`. */
-async function withAgent(
-  test: (t: { gw: FakeGateway; store: FakeStore; agent: Awaited<ReturnType<typeof startAgent>> }) => Promise<void>,
-  timings?: Parameters<typeof startAgent>[1],
-): Promise<void> {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw, timings);
-  try {
-    await test({ gw, store, agent });
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
 }
 
 const encoder = new TextEncoder();

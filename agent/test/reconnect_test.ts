@@ -3,7 +3,7 @@
 // the server's interval, refused credentials end the agent without hammering.
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
+import { makeAssign, startAgent, withAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
 import { pidsOfAttempt } from "./helpers/procs.ts";
@@ -18,10 +18,7 @@ async function heartbeatsFromNow(gw: FakeGateway, n: number, pred: (h: { running
 }
 
 Deno.test("a drop during a run keeps the job alive; finished is delivered after reconnect", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(["sh", "-c", 'echo begin; sleep 1.5; echo survived > "$LB_OUTPUT_DIR/proof.txt"']);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -44,11 +41,7 @@ Deno.test("a drop during a run keeps the job alive; finished is delivered after 
     const finishedConn = gw.frames.find((r) => r.msg.type === "attempt.finished")!.conn;
     assert(finishedConn > 0, "report went out on the new connection");
     assertEquals(gw.invalid, []);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a report is sent again on each new connection until the gateway acknowledges it", async () => {
@@ -129,10 +122,7 @@ Deno.test("a gateway that goes silent (half-open connection) is left for a new c
 });
 
 Deno.test("presign.request lost with the connection is asked again after reconnect", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
     const assign = makeAssign(["sh", "-c", 'echo out > "$LB_OUTPUT_DIR/o.txt"']);
     await gw.waitFor("hello");
     gw.send(assign);
@@ -144,11 +134,7 @@ Deno.test("presign.request lost with the connection is asked again after reconne
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "succeeded");
     assertEquals(f.outputs.length, 1);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("start_request is sent again when the grant was lost with the connection", async () => {

@@ -90,7 +90,13 @@ Deno.test("without Win32 bindings a job for the installed account is refused wit
     let message = "";
     try {
       await spawnAsInstalledAccount({
-        argv: ["python.exe"], cwd: "C:\\w", env: {}, stdoutPath: "C:\\w\\o", stderrPath: "C:\\w\\e", attemptId: "att_1", account,
+        argv: ["python.exe"],
+        cwd: "C:\\w",
+        env: {},
+        stdoutPath: "C:\\w\\o",
+        stderrPath: "C:\\w\\e",
+        attemptId: "att_1",
+        account,
       }, { win32: () => ({ ok: false, reason: "no --allow-ffi for kernel32.dll" }), jobs: new JobTable() });
     } catch (e) {
       message = (e as Error).message;

@@ -9,7 +9,8 @@ import type { ConnectionEnd } from "../../src/connection_loop.ts";
 import { createLogger } from "../../src/log.ts";
 import { currentOs } from "../../src/os/current.ts";
 import { DEFAULT_TIMINGS, type Timings } from "../../src/timings.ts";
-import type { FakeGateway } from "./fake_gateway.ts";
+import { FakeGateway } from "./fake_gateway.ts";
+import { FakeStore } from "./fake_store.ts";
 import { until } from "./wait.ts";
 
 /** Set to true while debugging a test to see the agent's log lines. */
@@ -132,5 +133,23 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A fake gateway and store with a real agent connected, each closed after `test` however it ends. */
+export async function withAgent(
+  test: (t: { gw: FakeGateway; store: FakeStore; agent: RunningAgent }) => Promise<void>,
+  timings: Partial<Timings> = {},
+  extras: AgentExtras = {},
+): Promise<void> {
+  const gw = new FakeGateway();
+  const store = new FakeStore();
+  const agent = await startAgent(gw, timings, extras);
+  try {
+    await test({ gw, store, agent });
+  } finally {
+    await agent.dispose();
+    await gw.close();
+    await store.close();
   }
 }
