@@ -52,6 +52,25 @@ export async function withTransaction<T>(
   }
 }
 
+/** MySQL error numbers that a lost race produces: the statement can simply be tried again. */
+export const MYSQL_ERRNO = { deadlock: 1213, lockWaitTimeout: 1205, duplicateKey: 1062 } as const;
+
+/** Whether `err` is a MySQL error with one of these numbers. */
+export function hasMysqlErrno(err: unknown, ...errnos: number[]): boolean {
+  return errnos.includes((err as { errno?: number }).errno ?? -1);
+}
+
+/** Runs `fn` again (up to `tries` in all) while it fails with one of `errnos`: the retry reads what the winner wrote. */
+export async function retryOnErrno<T>(errnos: number[], fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries || !hasMysqlErrno(err, ...errnos)) throw err;
+    }
+  }
+}
+
 /** True for errors that mean MySQL could not be reached (the API answers 503 for these). */
 export function isUnavailableError(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? "";

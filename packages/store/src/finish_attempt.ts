@@ -12,7 +12,7 @@ import { outputsDigest, type ErrorCode, type OutputFile, type TransitionCause } 
 import type { Conn, Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
-import { recordedOutputs } from "./record_outputs.ts";
+import { insertOutputs, recordedOutputs } from "./record_outputs.ts";
 
 /** How an attempt ended, as the agent reported it. */
 export interface AttemptResult {
@@ -57,12 +57,7 @@ export async function finishAttempt(
        WHERE id = ?`,
       [to, now, now, result.exitCode, result.error?.code ?? null, result.error?.message.slice(0, 2048) ?? null, attemptId],
     );
-    for (const o of result.outputs) {
-      await conn.execute(
-        "INSERT IGNORE INTO job_outputs (attempt_id, path, job_id, object_key, size, sha256) VALUES (?, ?, ?, ?, ?, ?)",
-        [attemptId, o.path, jobId, o.key, o.size, o.sha256],
-      );
-    }
+    await insertOutputs(conn, jobId, attemptId, result.outputs);
     const cause: TransitionCause = after?.cause ??
       (result.outcome === "succeeded" ? "succeeded" : result.outcome === "canceled" ? "canceled" : causeOf(result.error?.code));
     return recordTransition(conn, { job_id: jobId, attempt_id: attemptId, agent_id: agentId, from: from as "RUNNING", to: jobTo, cause, at: now });

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
-import { withTransaction } from "./db.ts";
+import { MYSQL_ERRNO, retryOnErrno, withTransaction } from "./db.ts";
 import { recordTransition, type Transition } from "./history.ts";
 import { attachQueue } from "./queue_status.ts";
 import { toJobView, type AttemptRow, type JobRow, type JobView, type OutputRow } from "./job_view.ts";
@@ -77,20 +77,8 @@ export async function createJob(
   return { job, created: result.created, transition: result.transition };
 }
 
-const DEADLOCK = 1213;
-const DUPLICATE_KEY = 1062;
-
 // A lost race (deadlock, duplicate key) is retried; the retry reads what the winner wrote.
-async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const errno = (err as { errno?: number }).errno;
-      if (i >= attempts || (errno !== DEADLOCK && errno !== DUPLICATE_KEY)) throw err;
-    }
-  }
-}
+const retryOnConflict = <T>(fn: () => Promise<T>) => retryOnErrno([MYSQL_ERRNO.deadlock, MYSQL_ERRNO.duplicateKey], fn);
 
 /** The job with its attempts, outputs and history, or null. */
 export async function getJob(pool: Pool, jobId: string): Promise<JobView | null> {

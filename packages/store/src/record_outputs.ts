@@ -3,15 +3,12 @@
 // so nothing is added to an attempt that has already ended. INSERT IGNORE on the key
 // (attempt_id, path) makes a chunk sent again (after a reconnect, to any gateway) a no-op.
 import type { OutputFile } from "@labbridge/protocol";
-import { withTransaction, type Conn, type Pool } from "./db.ts";
+import { MYSQL_ERRNO, retryOnErrno, withTransaction, type Conn, type Pool } from "./db.ts";
 
 /** Whether the chunk is recorded, or the attempt no longer takes outputs (ended, or not this agent's). */
 export type RecordOutputsResult = "recorded" | "settled";
 
 const ROWS_PER_STATEMENT = 500;
-const DEADLOCK = 1213;
-const LOCK_WAIT_TIMEOUT = 1205;
-const TRIES = 5;
 
 /**
  * Records outputs of a live attempt; each row at most once. The same chunk arriving at two
@@ -21,14 +18,7 @@ export async function recordOutputs(
   pool: Pool,
   args: { jobId: string; attemptId: string; agentId: string; outputs: readonly OutputFile[] },
 ): Promise<RecordOutputsResult> {
-  for (let i = 1; ; i++) {
-    try {
-      return await recordOnce(pool, args);
-    } catch (err) {
-      const errno = (err as { errno?: number }).errno;
-      if (i >= TRIES || (errno !== DEADLOCK && errno !== LOCK_WAIT_TIMEOUT)) throw err;
-    }
-  }
+  return retryOnErrno([MYSQL_ERRNO.deadlock, MYSQL_ERRNO.lockWaitTimeout], () => recordOnce(pool, args));
 }
 
 async function recordOnce(
@@ -44,15 +34,20 @@ async function recordOnce(
     );
     const state = (rows as { state: string }[])[0]?.state;
     if (state !== "ASSIGNED" && state !== "RUNNING") return "settled";
-    for (let i = 0; i < outputs.length; i += ROWS_PER_STATEMENT) {
-      const part = outputs.slice(i, i + ROWS_PER_STATEMENT);
-      await conn.query(
-        `INSERT IGNORE INTO job_outputs (attempt_id, path, job_id, object_key, size, sha256) VALUES ${part.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
-        part.flatMap((o) => [attemptId, o.path, jobId, o.key, o.size, o.sha256]),
-      );
-    }
+    await insertOutputs(conn, jobId, attemptId, outputs);
     return "recorded";
   });
+}
+
+/** Inserts output rows, a row already there winning (INSERT IGNORE by attempt and path), in a few multi-row statements. */
+export async function insertOutputs(conn: Conn, jobId: string, attemptId: string, outputs: readonly OutputFile[]): Promise<void> {
+  for (let i = 0; i < outputs.length; i += ROWS_PER_STATEMENT) {
+    const part = outputs.slice(i, i + ROWS_PER_STATEMENT);
+    await conn.query(
+      `INSERT IGNORE INTO job_outputs (attempt_id, path, job_id, object_key, size, sha256) VALUES ${part.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
+      part.flatMap((o) => [attemptId, o.path, jobId, o.key, o.size, o.sha256]),
+    );
+  }
 }
 
 /** Every output recorded for an attempt (read with a shared lock), for its count and digest. */

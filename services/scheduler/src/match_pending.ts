@@ -4,7 +4,7 @@
 // Rounds repeat while they assign something, so capacity the plan left (a batch lost to
 // another scheduler's locks, more jobs than one read) is used before the pass ends.
 import {
-  commitAssignments, fitOn, freeAgents, ownersLastAssigned, pendingCandidates, pendingClasses, planMatches,
+  commitAssignments, fitOn, hasMysqlErrno, MYSQL_ERRNO, freeAgents, ownersLastAssigned, pendingCandidates, pendingClasses, planMatches,
   type LeaseGrant,
 } from "@labbridge/store";
 import type { ServiceContext } from "@labbridge/runtime";
@@ -46,7 +46,7 @@ async function matchRound(ctx: ServiceContext): Promise<number> {
       grantLeases: (grants) => grantLeases(ctx, grants, now),
     }).catch((err) => {
       // A batch that lost a lock race to another scheduler is rolled back whole; its jobs are still PENDING.
-      if ((err as { errno?: number }).errno !== DEADLOCK) throw err;
+      if (!hasMysqlErrno(err, MYSQL_ERRNO.deadlock)) throw err;
       ctx.log.info({ jobs: Math.min(COMMIT_BATCH, plan.length - i) }, "assignment batch rolled back after a deadlock");
       return [];
     });
@@ -55,8 +55,6 @@ async function matchRound(ctx: ServiceContext): Promise<number> {
   }
   return assigned;
 }
-
-const DEADLOCK = 1213;
 
 /** Grants the leases of a batch: sent together on the one connection, so one round trip for all. */
 export async function grantLeases(ctx: ServiceContext, grants: LeaseGrant[], now: number): Promise<void> {
