@@ -33,7 +33,7 @@ afterEach(async () => {
 async function onlineAgent(): Promise<string> {
   const { token } = await createEnrollmentToken(ctx.pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now: new Date(now) });
   const { agentId } = (await enrollAgent(ctx.pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now: new Date(now) }))!;
-  await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-a", sessionId: `ses_${agentId}`, os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+  await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-a", sessionId: `ses_${agentId}`, hostname: "ws", gpus: [], at: new Date(now) });
   return agentId;
 }
 
@@ -130,7 +130,7 @@ describe("a stopping agent's agent_stopped report", () => {
     const jobId = await newJob();
     const attemptId = await started(agentId, jobId);
     // The agent reconnected since (a new session, ONLINE again); a report through the old one says nothing about it.
-    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-b", sessionId: "ses_new", os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-b", sessionId: "ses_new", hostname: "ws", gpus: [], at: new Date(now) });
     await handleAgentEvent(ctx, stopped(agentId, jobId, attemptId, "agent stopped while the job ran", `ses_${agentId}`));
     expect(await agentStatus(agentId)).toBe("ONLINE");
     expect((await getJob(ctx.pool, jobId))!.state).toBe("FAILED");

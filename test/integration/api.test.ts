@@ -449,7 +449,7 @@ describe("uploads and outputs", () => {
   it("GET /v1/jobs/{id}/outputs gives presigned GET URLs for the current attempt's outputs", async () => {
     const pool = api.ctx.pool;
     const agentId = await enrolledAgent();
-    await markAgentOnline(pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", os: "linux", hostname: "h", gpus: [], at: new Date(now) });
+    await markAgentOnline(pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", hostname: "h", gpus: [], at: new Date(now) });
     const job = await submit();
     const assignment = await assignJob(pool, { jobId: job.id, now: new Date(now), grantLease: async () => undefined });
     const att = assignment!.attemptId;
@@ -607,7 +607,7 @@ describe("dependencies down", () => {
     // No job.submitted entry was written; the scheduler's MySQL sweep still dispatches the job.
     expect(await redis.exists(api.ctx.streams.jobs)).toBe(0);
     const agentId = await enrolledAgent();
-    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", os: "linux", hostname: "h", gpus: [], at: new Date(now) });
+    await markAgentOnline(api.ctx.pool, { agentId, gatewayId: "gw-x", sessionId: "ses_x", hostname: "h", gpus: [], at: new Date(now) });
     const scheduler = startScheduler(env.config, { clock: () => now, log: silent });
     closers.push(scheduler.close);
     const assigned = await waitFor(async () => {

@@ -41,7 +41,7 @@ afterEach(async () => {
 async function onlineAgent(sessionId = "ses_1", connect = true): Promise<string> {
   const { token } = await createEnrollmentToken(ctx.pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now: new Date(now) });
   const { agentId } = (await enrollAgent(ctx.pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now: new Date(now) }))!;
-  await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId, os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+  await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId, hostname: "ws", gpus: [], at: new Date(now) });
   if (connect) await ctx.presence.connect(agentId, "gw-t", sessionId, now, now + TTL);
   await ctx.pool.execute("UPDATE agents SET slots = 10 WHERE id = ?", [agentId]);
   return agentId;
@@ -245,7 +245,7 @@ describe("markSilentAgents", () => {
   it("does not mark OFFLINE an agent whose MySQL session is newer than the silent one", async () => {
     const agentId = await onlineAgent("ses_old");
     // A newer session is recorded in MySQL, but presence still holds the old, expired one.
-    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId: "ses_new", os: "linux", hostname: "ws", gpus: [], at: new Date(now + 1) });
+    await markAgentOnline(ctx.pool, { agentId, gatewayId: "gw-t", sessionId: "ses_new", hostname: "ws", gpus: [], at: new Date(now + 1) });
     now += TTL + 1;
     await markSilentAgents(ctx);
     expect(await getAgentRow(ctx.pool, agentId)).toMatchObject({ status: "ONLINE", session_id: "ses_new" });

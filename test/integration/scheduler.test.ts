@@ -30,7 +30,7 @@ afterEach(async () => {
 async function onlineAgent(gatewayId = "gw-a", slots = 1): Promise<string> {
   const { token } = await createEnrollmentToken(ctx.pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now: new Date(now) });
   const { agentId } = (await enrollAgent(ctx.pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now: new Date(now) }))!;
-  await markAgentOnline(ctx.pool, { agentId, gatewayId, sessionId: `ses_${agentId}`, os: "linux", hostname: "ws", gpus: [], at: new Date(now) });
+  await markAgentOnline(ctx.pool, { agentId, gatewayId, sessionId: `ses_${agentId}`, hostname: "ws", gpus: [], at: new Date(now) });
   await ctx.pool.execute("UPDATE agents SET slots = ? WHERE id = ?", [slots, agentId]);
   return agentId;
 }

@@ -51,7 +51,7 @@ async function newAgent(opts: { os?: string; labels?: Record<string, string>; on
   if (!enrolled) throw new Error("enrollment failed");
   if (opts.online !== false) {
     const ok = await markAgentOnline(pool, {
-      agentId: enrolled.agentId, gatewayId: "gw-1", sessionId: `ses_${enrolled.agentId}`, os: opts.os ?? "linux", hostname: "ws", gpus: [], at: at(0),
+      agentId: enrolled.agentId, gatewayId: "gw-1", sessionId: `ses_${enrolled.agentId}`, hostname: "ws", gpus: [], at: at(0),
     });
     if (!ok) throw new Error("markAgentOnline failed");
   }

@@ -109,8 +109,6 @@ export async function markAgentOnline(
   pool: Pool,
   args: {
     agentId: string; gatewayId: string; sessionId: string; hostname: string; gpus: Gpu[]; at: Date;
-    /** @deprecated Ignored: the OS recorded at enrollment stands. */
-    os?: string;
   },
 ): Promise<boolean> {
   const [res] = await pool.execute(
