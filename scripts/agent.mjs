@@ -39,7 +39,7 @@ export function permissionFlags() {
 
 /**
  * The deno command line for the given agent.mjs arguments. `lifelineParent`: the pid the
- * agent lives and dies with (agent/src/lifeline.ts), passed ahead of the agent's own arguments.
+ * agent lives and dies with (agent/src/runtime/lifeline.ts), passed ahead of the agent's own arguments.
  */
 export function denoArgs(args, { lifelineParent = null } = {}) {
   const [first, ...rest] = args;

@@ -2,25 +2,25 @@
 // presigner, and routes each gateway frame to the attempt it concerns.
 import { type AssignMessage, type Gpu, type HostReading, PROTOCOL_VERSION, type ServerMessage } from "../../packages/protocol/src/index.ts";
 import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
-import type { AgentIdentity } from "./agent_state.ts";
-import { AttemptRunner } from "./attempt_runner.ts";
-import { Backoff } from "./backoff.ts";
-import { type ConnectionEnd, connectionLoop } from "./connection_loop.ts";
-import type { Logger } from "./log.ts";
-import { runAsFor } from "./attempt_account.ts";
+import type { AgentIdentity } from "./runtime/agent_state.ts";
+import { AttemptRunner } from "./attempt/attempt_runner.ts";
+import { Backoff } from "./session/backoff.ts";
+import { type ConnectionEnd, connectionLoop } from "./session/connection_loop.ts";
+import type { Logger } from "./runtime/log.ts";
+import { runAsFor } from "./attempt/attempt_account.ts";
 import type { JobAccount, OsSeam } from "./os/os_seam.ts";
-import { Outbox } from "./outbox.ts";
-import { Presigner } from "./presigner.ts";
-import { endpointUrl } from "./server_url.ts";
-import { SessionHub } from "./session_hub.ts";
-import { readGpus } from "./gpu_readings.ts";
-import { HostReadings } from "./host_readings.ts";
-import { Telemetry } from "./telemetry.ts";
-import { telemetryLoop, type TelemetrySources } from "./telemetry_loop.ts";
-import type { Timings } from "./timings.ts";
-import { raceWith } from "./timers.ts";
-import { AGENT_VERSION } from "./version.ts";
-import { workDirOf } from "./work_dir.ts";
+import { Outbox } from "./session/outbox.ts";
+import { Presigner } from "./transfer/presigner.ts";
+import { endpointUrl } from "./session/server_url.ts";
+import { SessionHub } from "./session/session_hub.ts";
+import { readGpus } from "./telemetry/gpu_readings.ts";
+import { HostReadings } from "./telemetry/host_readings.ts";
+import { Telemetry } from "./telemetry/telemetry.ts";
+import { telemetryLoop, type TelemetrySources } from "./telemetry/telemetry_loop.ts";
+import type { Timings } from "./runtime/timings.ts";
+import { raceWith } from "./runtime/timers.ts";
+import { AGENT_VERSION } from "./runtime/version.ts";
+import { workDirOf } from "./attempt/work_dir.ts";
 
 /** How long abandoned attempts get to let go after the stop timeout. */
 const ABANDON_WAIT_MS = 2_000;

@@ -1,14 +1,14 @@
 // CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
 // Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
 import { resolve } from "node:path";
-import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
-import { enrollCommand } from "./enroll.ts";
-import { takeLifeline } from "./lifeline.ts";
-import { createLogger, errorText, stdoutSink } from "./log.ts";
+import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli/cli_args.ts";
+import { enrollCommand } from "./cli/enroll.ts";
+import { takeLifeline } from "./runtime/lifeline.ts";
+import { createLogger, errorText, stdoutSink } from "./runtime/log.ts";
 import { currentOs } from "./os/current.ts";
-import { runCommand } from "./run_command.ts";
-import { statusCommand } from "./status.ts";
-import { DEFAULT_TIMINGS } from "./timings.ts";
+import { runCommand } from "./cli/run_command.ts";
+import { statusCommand } from "./cli/status.ts";
+import { DEFAULT_TIMINGS } from "./runtime/timings.ts";
 
 function hostname(): string {
   try {

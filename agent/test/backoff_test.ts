@@ -1,4 +1,4 @@
-import { Backoff, jittered } from "../src/backoff.ts";
+import { Backoff, jittered } from "../src/session/backoff.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 Deno.test("backoff: ceiling doubles from the base and stops at the cap", () => {

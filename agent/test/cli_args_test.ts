@@ -1,4 +1,4 @@
-import { parseCliArgs, parseLabels, parsePassEnv, parseServerList, UsageError } from "../src/cli_args.ts";
+import { parseCliArgs, parseLabels, parsePassEnv, parseServerList, UsageError } from "../src/cli/cli_args.ts";
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };

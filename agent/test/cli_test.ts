@@ -1,7 +1,7 @@
 // The real CLI as a separate process: (a) enroll, status, usage errors, and `run` stopping
 // cleanly on SIGTERM / recovering after being killed.
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { writeIdentity } from "../src/agent_state.ts";
+import { writeIdentity } from "../src/runtime/agent_state.ts";
 import { currentOs } from "../src/os/current.ts";
 import { exists, makeAssign } from "./helpers/agent_harness.ts";
 import { collectLines, CONFIG, MAIN, permissionFlags, runCli, spawnCli } from "./helpers/cli.ts";

@@ -2,7 +2,7 @@
 // its list, and what it held carries over: hello lists held attempts, an unacknowledged
 // report is sent again, a start request is asked again (and the job starts once, on a grant).
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
-import { endpointUrl } from "../src/server_url.ts";
+import { endpointUrl } from "../src/session/server_url.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { exists, makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";

@@ -3,9 +3,9 @@
 // processes that are not its jobs, and a GPU list read again while it runs. The GPUs come
 // from a fake nvidia-smi process first on PATH; the jobs are real processes.
 import type { Gpu, HeartbeatMessage } from "../../packages/protocol/src/index.ts";
-import { createLogger } from "../src/log.ts";
-import { Telemetry } from "../src/telemetry.ts";
-import { FAILED_READS_BEFORE_GONE, telemetryLoop } from "../src/telemetry_loop.ts";
+import { createLogger } from "../src/runtime/log.ts";
+import { Telemetry } from "../src/telemetry/telemetry.ts";
+import { FAILED_READS_BEFORE_GONE, telemetryLoop } from "../src/telemetry/telemetry_loop.ts";
 import { assert, assertEquals, assertExists } from "./helpers/assert.ts";
 import { makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";

@@ -1,5 +1,5 @@
 // Picking the job account from /etc/passwd and /etc/group text, and the per-attempt gid.
-import { ATTEMPT_GID_BASE, attemptGid, runAsFor } from "../src/attempt_account.ts";
+import { ATTEMPT_GID_BASE, attemptGid, runAsFor } from "../src/attempt/attempt_account.ts";
 import { JobAccountError, parseGroup, parsePasswd, pickJobAccount, supplementaryGroups } from "../src/os/posix_accounts.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 

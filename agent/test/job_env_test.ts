@@ -1,6 +1,6 @@
 // The job environment allow-list (job_env.ts), as pure functions: what is taken from the
 // agent's environment, what the agent sets, and Windows' case-insensitive names.
-import { attemptEnv, inheritedEnv, isAllowListed, missingPassEnv } from "../src/job_env.ts";
+import { attemptEnv, inheritedEnv, isAllowListed, missingPassEnv } from "../src/attempt/job_env.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 const AGENT_ENV = {

@@ -3,7 +3,7 @@
 // spawnAsAccount starts a real process that writes the file itself, as such a job does.
 import { join } from "node:path";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { JobProcess } from "../src/job_process.ts";
+import { JobProcess } from "../src/attempt/job_process.ts";
 import { linuxSeam } from "../src/os/linux.ts";
 import type { DirectJobSpec, OsSeam } from "../src/os/os_seam.ts";
 

@@ -3,10 +3,10 @@
 // concurrent attempt's folder; where the agent is root it runs as the job account. These
 // tests run real jobs; as root (CI) they exercise the separate-account path.
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { writeIdentity } from "../src/agent_state.ts";
-import { ATTEMPT_GID_BASE } from "../src/attempt_account.ts";
+import { writeIdentity } from "../src/runtime/agent_state.ts";
+import { ATTEMPT_GID_BASE } from "../src/attempt/attempt_account.ts";
 import { currentOs } from "../src/os/current.ts";
-import { parsePasswd } from "../src/os/posix_accounts.ts";
+import { GPU_GROUPS, parsePasswd } from "../src/os/posix_accounts.ts";
 import { exists, makeAssign, startAgent, withAgent } from "./helpers/agent_harness.ts";
 import { collectLines, CONFIG, MAIN, permissionFlags, runCli } from "./helpers/cli.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
@@ -142,8 +142,11 @@ Deno.test("where the agent is root, jobs run as the job account with a group of 
       assert(agent.logs.some((l) => l.msg === "jobs run as a separate account" && l.job_user === name));
       // The account's own group and the GPU group travel with it (through setpriv; README).
       assert(await exists("/usr/bin/setpriv"), "setpriv (util-linux) is installed here");
-      const video = /^video:x:(\d+):/m.exec(await Deno.readTextFile("/etc/group"))?.[1];
-      assertEquals(groups!.split(" ").sort(), [gid!, String(account.gid), ...(video ? [video] : [])].sort());
+      // video and render where this machine has them (render comes with Mesa/udev, e.g. when
+      // a browser is installed for the dashboard's tests).
+      const etcGroup = await Deno.readTextFile("/etc/group");
+      const gpuGroups = GPU_GROUPS.flatMap((g) => new RegExp(`^${g}:x:(\\d+):`, "m").exec(etcGroup)?.[1] ?? []);
+      assertEquals(groups!.split(" ").sort(), [gid!, String(account.gid), ...gpuGroups].sort());
     } finally {
       await agent.dispose();
     }

@@ -1,5 +1,5 @@
 // The lifeline's pure parts: which argument names the wrapper, and that losing it is noticed.
-import { takeLifeline, watchParent } from "../src/lifeline.ts";
+import { takeLifeline, watchParent } from "../src/runtime/lifeline.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { until } from "./helpers/wait.ts";
 

@@ -1,4 +1,4 @@
-import { LineTracker, truncateMessage } from "../src/line_tracker.ts";
+import { LineTracker, truncateMessage } from "../src/attempt/line_tracker.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 const enc = new TextEncoder();

@@ -1,8 +1,8 @@
 // The log tailer on real files: a writer appends, the tailer must hand over every byte
 // once, in order, including what was written just before it was stopped.
 import { assertEquals } from "./helpers/assert.ts";
-import { LineTracker } from "../src/line_tracker.ts";
-import { tailLog } from "../src/log_tailer.ts";
+import { LineTracker } from "../src/attempt/line_tracker.ts";
+import { tailLog } from "../src/attempt/log_tailer.ts";
 import { until } from "./helpers/wait.ts";
 
 async function withTail(fn: (ctx: { path: string; text: () => string; lines: LineTracker; stop: () => Promise<void> }) => Promise<void>) {

@@ -1,4 +1,4 @@
-import { createLogger, redactText, redactUrl } from "../src/log.ts";
+import { createLogger, redactText, redactUrl } from "../src/runtime/log.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 Deno.test("redactUrl: query, fragment and userinfo are stripped", () => {

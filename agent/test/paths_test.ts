@@ -2,9 +2,9 @@
 import { join } from "node:path";
 import { linuxSeam } from "../src/os/linux.ts";
 import { windowsPathProblem, windowsSeam } from "../src/os/windows.ts";
-import { listOutputs } from "../src/outputs.ts";
-import { resolveInside, UnsafePathError } from "../src/safe_paths.ts";
-import { silentLogger } from "../src/log.ts";
+import { listOutputs } from "../src/transfer/outputs.ts";
+import { resolveInside, UnsafePathError } from "../src/attempt/safe_paths.ts";
+import { silentLogger } from "../src/runtime/log.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 
 Deno.test("resolveInside: ordinary relative paths land under the base", () => {

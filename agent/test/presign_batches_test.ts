@@ -4,7 +4,7 @@
 // short ones, and in the full answer format of a gateway that predates compact answers.
 import { attemptPrefix, ID_PREFIX, MAX_FRAME_BYTES, newId, type PresignResponseMessage } from "../../packages/protocol/src/index.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { presignBatches } from "../src/presigner.ts";
+import { presignBatches } from "../src/transfer/presigner.ts";
 
 const job = newId(ID_PREFIX.job);
 const att = newId(ID_PREFIX.attempt);

@@ -1,6 +1,6 @@
 import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
-import { Backoff } from "../src/backoff.ts";
-import { capWhileHolding, delayAfterSession, GatewayRotation, GO_AWAY_JITTER_MS, isGoAway, SERVICE_RESTART_CLOSE } from "../src/reconnect_policy.ts";
+import { Backoff } from "../src/session/backoff.ts";
+import { capWhileHolding, delayAfterSession, GatewayRotation, GO_AWAY_JITTER_MS, isGoAway, SERVICE_RESTART_CLOSE } from "../src/session/reconnect_policy.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const URLS = ["ws://a/v1/agent", "ws://b/v1/agent", "ws://c/v1/agent"];

@@ -1,5 +1,5 @@
-import { defaultWorkRoot, readIdentity, StateError, workRootProblem, writeIdentity } from "../src/agent_state.ts";
-import { endpointUrl, isCleartextRemote, serverUrlProblem } from "../src/server_url.ts";
+import { defaultWorkRoot, readIdentity, StateError, workRootProblem, writeIdentity } from "../src/runtime/agent_state.ts";
+import { endpointUrl, isCleartextRemote, serverUrlProblem } from "../src/session/server_url.ts";
 import { parseProcStat, parseProcStats } from "../src/os/linux.ts";
 import { linuxSeam } from "../src/os/linux.ts";
 import { ID_PREFIX, newId } from "../../packages/protocol/src/index.ts";

@@ -5,14 +5,14 @@
 // report to, it still exits at that timeout.
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { maxStopMs } from "../src/agent.ts";
-import { writeIdentity } from "../src/agent_state.ts";
+import { writeIdentity } from "../src/runtime/agent_state.ts";
 import { currentOs } from "../src/os/current.ts";
 import { exists, makeAssign, startAgent } from "./helpers/agent_harness.ts";
 import { collectLines, spawnCli } from "./helpers/cli.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore } from "./helpers/fake_store.ts";
 import { pidsOfAttempt } from "./helpers/procs.ts";
-import { DEFAULT_TIMINGS } from "../src/timings.ts";
+import { DEFAULT_TIMINGS } from "../src/runtime/timings.ts";
 import { until } from "./helpers/wait.ts";
 
 Deno.test("on SIGTERM the agent reports its running attempt failed with agent_stopped and closes with 1000 only after the ack", async () => {

@@ -1,4 +1,4 @@
-import { raceWith, sleep } from "../src/timers.ts";
+import { raceWith, sleep } from "../src/runtime/timers.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 Deno.test("sleep: a delay beyond setTimeout's 24.8-day limit does not fire at once", async () => {

@@ -2,7 +2,7 @@
 // bindings: Job Objects where the attempt has one, taskkill /T (with a warning) where not.
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { FakeWin32 } from "./helpers/fake_win32.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/runtime/log.ts";
 import { windowsKill } from "../src/os/windows.ts";
 import { JobObject, jobObjectName, JobTable } from "../src/os/windows/job_object.ts";
 import type { Win32Load } from "../src/os/windows/kernel32.ts";

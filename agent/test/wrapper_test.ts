@@ -5,7 +5,7 @@
 // collected and seen alive first; afterwards none of them may be left. The test signals
 // only the processes it started, by pid or by the group it created.
 import { fileURLToPath } from "node:url";
-import { writeIdentity } from "../src/agent_state.ts";
+import { writeIdentity } from "../src/runtime/agent_state.ts";
 import { currentOs } from "../src/os/current.ts";
 import { readProcs } from "../src/os/linux.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";

@@ -17,8 +17,8 @@
 // Jobs of a job account (linux_jobs.ts): root may signal processes of any uid and read
 // every /proc/<pid>/stat, status and environ, so killing them needs nothing extra; and
 // every such process holds its attempt's own gid, which finds what left the group.
-import { ATTEMPT_GID_BASE } from "../attempt_account.ts";
-import { sleep } from "../timers.ts";
+import { ATTEMPT_GID_BASE } from "../attempt/attempt_account.ts";
+import { sleep } from "../runtime/timers.ts";
 import { jobSpawn, ownFolder, resolveJobAccount } from "./linux_jobs.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";

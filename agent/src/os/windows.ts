@@ -12,7 +12,7 @@
 // Windows has no polite signal a service can send a console program, so the kill is
 // forced at once (graceMs is not used).
 import { windowsPathProblem } from "../../../packages/protocol/src/index.ts";
-import { createLogger, errorText, type Logger } from "../log.ts";
+import { createLogger, errorText, type Logger } from "../runtime/log.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 import { endJob, JobObject, jobObjectName, JobTable, type Sleep } from "./windows/job_object.ts";

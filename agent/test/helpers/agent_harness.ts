@@ -3,12 +3,12 @@
 import { createHash } from "node:crypto";
 import { type AssignMessage, ID_PREFIX, newId } from "../../../packages/protocol/src/index.ts";
 import { Agent } from "../../src/agent.ts";
-import { DEFAULT_JOB_USER, writeIdentity } from "../../src/agent_state.ts";
-import { setUpJobs } from "../../src/job_setup.ts";
-import type { ConnectionEnd } from "../../src/connection_loop.ts";
-import { createLogger } from "../../src/log.ts";
+import { DEFAULT_JOB_USER, writeIdentity } from "../../src/runtime/agent_state.ts";
+import { setUpJobs } from "../../src/attempt/job_setup.ts";
+import type { ConnectionEnd } from "../../src/session/connection_loop.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { currentOs } from "../../src/os/current.ts";
-import { DEFAULT_TIMINGS, type Timings } from "../../src/timings.ts";
+import { DEFAULT_TIMINGS, type Timings } from "../../src/runtime/timings.ts";
 import { FakeGateway } from "./fake_gateway.ts";
 import { FakeStore } from "./fake_store.ts";
 import { until } from "./wait.ts";

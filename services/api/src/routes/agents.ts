@@ -93,7 +93,7 @@ async function patch(ctx: ApiContext, req: Request, [id]: string[], who: Princip
 
 const MAX_SLOTS = 64;
 const MAX_LABELS = 64;
-// The agent's own --labels rule (agent/src/cli_args.ts), so labels set either way read alike.
+// The agent's own --labels rule (agent/src/cli/cli_args.ts), so labels set either way read alike.
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
 
 function checkAgentPatch(body: unknown): AgentPatch {

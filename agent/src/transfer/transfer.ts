@@ -1,0 +1,186 @@
+// File transfer against the object store, by presigned URL: inputs by GET, outputs and
+// logs by PUT. Bytes stream between disk and network (model checkpoints are gigabytes)
+// and are hashed on the way, so each file is read once per try.
+//
+// Uploads use node:http(s) rather than fetch: Deno's fetch sends a streamed body with
+// `Transfer-Encoding: chunked` and drops Content-Length, which presigned PUTs to OSS/S3
+// refuse. node:http sends the exact Content-Length we give it.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { dirname } from "node:path";
+import { redactUrl } from "../runtime/log.ts";
+import { sleep } from "../runtime/timers.ts";
+
+export class TransferError extends Error {
+  override name = "TransferError";
+}
+
+export interface RetryPolicy {
+  tries: number;
+  baseDelayMs: number;
+  /** A request that moves no byte for this long is abandoned (stalled lab uplink). */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { tries: 4, baseDelayMs: 500, idleTimeoutMs: 60_000 };
+
+/** Runs `fn` up to `policy.tries` times with doubling delays; rethrows the last error. */
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  signal: AbortSignal,
+  fn: (attempt: number) => Promise<T>,
+  onRetry?: (e: unknown, attempt: number) => void,
+): Promise<T> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= policy.tries; attempt++) {
+    if (signal.aborted) throw signal.reason ?? new TransferError("aborted");
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      last = e;
+      if (signal.aborted || attempt === policy.tries) break;
+      onRetry?.(e, attempt);
+      await sleep(policy.baseDelayMs * 2 ** (attempt - 1), signal);
+    }
+  }
+  throw last;
+}
+
+/** Streamed sha256 of a file, as lowercase hex. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/**
+ * GETs `url` into `dest` (via a .part file renamed on success), checking the expected size
+ * and sha256 when given. Returns the size and hash of what arrived.
+ */
+export async function downloadFile(
+  url: string,
+  dest: string,
+  expect: { size?: number; sha256?: string },
+  policy: RetryPolicy,
+  signal: AbortSignal,
+): Promise<{ size: number; sha256: string }> {
+  const scheme = new URL(url).protocol;
+  if (scheme !== "http:" && scheme !== "https:") throw new TransferError(`input URL scheme ${scheme} is not http(s)`);
+  await Deno.mkdir(dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+  const idle = new AbortController();
+  let idleTimer = setTimeout(() => idle.abort(), policy.idleTimeoutMs);
+  const bump = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => idle.abort(), policy.idleTimeoutMs);
+  };
+  const both = AbortSignal.any([signal, idle.signal]);
+  try {
+    const res = await fetch(url, { signal: both });
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new TransferError(`GET ${redactUrl(url)} answered ${res.status}`);
+    }
+    const hash = createHash("sha256");
+    let size = 0;
+    const file = await Deno.open(part, { write: true, create: true, truncate: true });
+    const counting = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        bump();
+        hash.update(chunk);
+        size += chunk.length;
+        if (expect.size !== undefined && size > expect.size) {
+          ctl.error(new TransferError(`input is larger than its declared ${expect.size} bytes`));
+          return;
+        }
+        ctl.enqueue(chunk);
+      },
+    });
+    // pipeTo closes (or aborts) the file handle whatever happens.
+    await res.body.pipeThrough(counting).pipeTo(file.writable, { signal: both });
+    const sha256 = hash.digest("hex");
+    if (expect.size !== undefined && size !== expect.size) throw new TransferError(`input has ${size} bytes, expected ${expect.size}`);
+    if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) throw new TransferError(`input sha256 is ${sha256}, expected ${expect.sha256}`);
+    await Deno.rename(part, dest);
+    return { size, sha256 };
+  } catch (e) {
+    await Deno.remove(part).catch(() => {});
+    if (idle.signal.aborted && !signal.aborted) throw new TransferError(`GET ${redactUrl(url)} stalled for ${policy.idleTimeoutMs} ms`);
+    throw e;
+  } finally {
+    clearTimeout(idleTimer);
+  }
+}
+
+/**
+ * PUTs the first `size` bytes of `path` to a presigned URL with exactly `headers` plus
+ * Content-Length; resolves with the sha256 of the bytes sent when the store answers 2xx.
+ */
+export function uploadFile(
+  url: string,
+  headers: Record<string, string>,
+  path: string,
+  size: number,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    if (target.protocol !== "http:" && target.protocol !== "https:") return reject(new TransferError(`upload URL scheme ${target.protocol} is not http(s)`));
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const hash = createHash("sha256");
+    let sent = 0;
+    let done = false;
+    let source: ReturnType<typeof createReadStream> | null = null;
+    const fail = (e: Error) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener("abort", onAbort);
+      req.destroy();
+      source?.destroy();
+      reject(e);
+    };
+    const onAbort = () => fail(new TransferError("upload aborted"));
+    // Presigned signatures cover some headers: send them exactly as the gateway gave them.
+    const req = send(target, { method: "PUT", headers: { ...headers, "Content-Length": String(size) } }, (res) => {
+      const status = res.statusCode ?? 0;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        if (body.length < 512) body += c;
+      });
+      res.on("end", () => {
+        if (done) return;
+        if (status < 200 || status > 299) return fail(new TransferError(`PUT ${redactUrl(url)} answered ${status}${body ? `: ${body.slice(0, 200)}` : ""}`));
+        if (sent !== size) return fail(new TransferError(`sent ${sent} of ${size} bytes`));
+        done = true;
+        signal.removeEventListener("abort", onAbort);
+        resolve(hash.digest("hex"));
+      });
+      res.on("error", (e: Error) => fail(e));
+    });
+    req.setTimeout(policy.idleTimeoutMs, () => fail(new TransferError(`PUT ${redactUrl(url)} stalled for ${policy.idleTimeoutMs} ms`)));
+    req.on("error", (e: Error) => fail(new TransferError(`PUT ${redactUrl(url)} failed: ${e.message}`)));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    // Reading exactly `size` bytes keeps Content-Length true even if the file grows meanwhile.
+    if (size === 0) {
+      req.end();
+      return;
+    }
+    source = createReadStream(path, { start: 0, end: size - 1 });
+    source.on("data", (chunk: Buffer | string) => {
+      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+      hash.update(bytes);
+      sent += bytes.length;
+    });
+    source.on("end", () => {
+      if (sent !== size) fail(new TransferError(`file shrank to ${sent} of ${size} bytes during upload`));
+    });
+    source.on("error", (e: Error) => fail(new TransferError(`reading ${path} failed: ${e.message}`)));
+    source.pipe(req);
+  });
+}
