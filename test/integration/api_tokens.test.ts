@@ -184,3 +184,21 @@ describe("DELETE /v1/api-tokens/{id}", () => {
     expectError(await f.call("DELETE", "/v1/api-tokens/tok_00000000000000000000000000"), 404, "not_found");
   });
 });
+
+describe("GET /openapi.json", () => {
+  it("describes the users, tokens, audit, usage and job logs endpoints and the new job list filters", async () => {
+    const doc = (await f.call("GET", "/openapi.json", { token: null })).body;
+    const methods = (path: string) => Object.keys(doc.paths[path] ?? {}).sort();
+    expect(methods("/v1/api-tokens")).toEqual(["get", "post"]);
+    expect(methods("/v1/api-tokens/{id}")).toEqual(["delete"]);
+    expect(methods("/v1/me")).toEqual(["get"]);
+    expect(methods("/v1/audit")).toEqual(["get"]);
+    expect(methods("/v1/usage")).toEqual(["get"]);
+    expect(methods("/v1/jobs/{id}/logs")).toEqual(["get"]);
+    const names = (path: string) => doc.paths[path].get.parameters.map((p: { name: string }) => p.name);
+    expect(names("/v1/jobs")).toEqual(["state", "agent_id", "owner", "name_prefix", "limit", "cursor"]);
+    expect(names("/v1/usage")).toEqual(["from", "to", "group_by", "owner"]);
+    expect(doc.paths["/v1/jobs"].get.summary).toMatch(/owner= naming another owner is 403/);
+    expect(doc.paths["/v1/api-tokens"].post.requestBody.content["application/json"].schema.additionalProperties).toBe(false);
+  });
+});
