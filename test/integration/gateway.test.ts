@@ -316,5 +316,8 @@ describe("admin actions through the API", () => {
     expect(await agent.next("attempt.cancel", undefined, 10_000)).toEqual({ type: "attempt.cancel", attempt_id: attemptId, reason: "canceled" });
     agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "canceled", exit_code: null, error: null, outputs: [] });
     await s.jobIn(jobId, "CANCELED");
+    expect(await listAudit(s.pool, { targetId: jobId })).toEqual([expect.objectContaining({
+      actor: "admin", action: "job.cancel_requested", result: "ok", details: { cause: "agent_paused", agent_id: agentId },
+    })]);
   });
 });

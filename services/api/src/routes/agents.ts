@@ -1,7 +1,7 @@
 // /v1/agents: list, get, patch, pause, resume, revoke. Pause and revoke are recorded in MySQL
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
 import { isId, ID_PREFIX, isIntIn, isObject, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
-import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
+import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, requestCancel, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
 import { type AgentReadings, appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -148,7 +148,8 @@ async function pause(ctx: ApiContext, req: Request, [id]: string[], who: Princip
     const running = await activeAttemptIds(ctx.pool, agent.id);
     const [rows] = await ctx.pool.query(`SELECT job_id FROM attempts WHERE id IN (${running.map(() => "?").join(",") || "NULL"})`, running);
     for (const { job_id } of rows as { job_id: string }[]) {
-      await ctx.pool.execute("UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ?", [new Date(ctx.clock()), job_id]);
+      // Each job stopped is a cancel by the admin of (usually) someone else's job: on the trail too.
+      await requestCancel(ctx.pool, job_id, new Date(ctx.clock()), { by, details: { cause: "agent_paused", agent_id: agent.id } });
       await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id, data: { by: who.owner, cause: "agent_paused" } });
     }
   }
