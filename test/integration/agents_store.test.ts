@@ -96,14 +96,36 @@ describe("presence in MySQL", () => {
 });
 
 describe("API tokens", () => {
+  const by = { actor: "admin", role: "admin" as const, requestId: null };
+  const ok = (owner: string, role: string, tokenId: string | null) => ({ status: "ok", principal: { owner, role, tokenId } });
+
   it("the admin token and minted tokens resolve to their owner and role; others do not", async () => {
     const admin = "admin-secret";
-    expect(await authenticateApiToken(pool, admin, admin)).toEqual({ owner: "admin", role: "admin" });
-    const bob = await createApiToken(pool, { owner: "bob", role: "user", now: at(0) });
-    expect(await authenticateApiToken(pool, bob, admin)).toEqual({ owner: "bob", role: "user" });
-    expect(await authenticateApiToken(pool, `${bob}x`, admin)).toBeNull();
-    expect(await authenticateApiToken(pool, "anything", null)).toBeNull();
+    expect(await authenticateApiToken(pool, admin, admin, at(0))).toEqual(ok("admin", "admin", null));
+    const bob = await createApiToken(pool, { owner: "bob", role: "user", ttlSeconds: 600, now: at(0), by });
+    expect(await authenticateApiToken(pool, bob.token, admin, at(0))).toEqual(ok("bob", "user", bob.id));
+    expect(await authenticateApiToken(pool, `${bob.token}x`, admin, at(0))).toEqual({ status: "unknown" });
+    expect(await authenticateApiToken(pool, "anything", null, at(0))).toEqual({ status: "unknown" });
     await pool.execute("UPDATE api_tokens SET revoked_at = ?", [at(1)]);
-    expect(await authenticateApiToken(pool, bob, admin)).toBeNull();
+    expect(await authenticateApiToken(pool, bob.token, admin, at(0))).toEqual({ status: "unknown" });
+  });
+
+  it("a minted token is refused as expired from its expiry on, and not a millisecond before", async () => {
+    const bob = await createApiToken(pool, { owner: "bob", role: "user", ttlSeconds: 60, now: at(0), by });
+    expect(bob.expiresAt).toEqual(at(60_000));
+    expect(await authenticateApiToken(pool, bob.token, null, at(59_999))).toEqual(ok("bob", "user", bob.id));
+    expect(await authenticateApiToken(pool, bob.token, null, at(60_000))).toEqual({ status: "expired", tokenId: bob.id });
+  });
+
+  it("no token is minted for the reserved owner admin in any case, and one already in the table is not honoured", async () => {
+    for (const owner of ["admin", "Admin", "ADMIN"]) {
+      await expect(createApiToken(pool, { owner, role: "user", ttlSeconds: 600, now: at(0), by })).rejects.toThrow(/reserved/);
+    }
+    const [rows] = await pool.query("SELECT COUNT(*) AS n FROM api_tokens");
+    expect((rows as { n: number }[])[0]!.n).toBe(0);
+    // A token minted before the fix (written straight into the table) still does not authenticate.
+    const bob = await createApiToken(pool, { owner: "bob", role: "user", ttlSeconds: 600, now: at(0), by });
+    await pool.execute("UPDATE api_tokens SET owner = 'admin' WHERE id = ?", [bob.id]);
+    expect(await authenticateApiToken(pool, bob.token, "admin-secret", at(0))).toEqual({ status: "unknown" });
   });
 });

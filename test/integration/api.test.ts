@@ -523,7 +523,9 @@ describe("PATCH /v1/agents/{id}", () => {
     expectError(await call("PATCH", `/v1/agents/${agentId}`, { token: await userToken("bob"), body: { slots: 2 } }), 403, "forbidden");
     expectError(await call("PATCH", "/v1/agents/agt_00000000000000000000000000", { body: { slots: 2 } }), 404, "not_found");
     expect((await call("GET", `/v1/agents/${agentId}`)).body).toMatchObject({ slots: 1, labels: { lab: "b201" } });
-    expect(await listAudit(api.ctx.pool, { targetId: agentId })).toEqual([]);
+    // Nothing changed, so nothing is recorded as done; the user's try is on the trail as refused.
+    const audit = await listAudit(api.ctx.pool, { targetId: agentId });
+    expect(audit.map((r) => [r.action, r.actor, r.role, r.result])).toEqual([["agent.patched", "bob", "user", "refused"]]);
   });
 
   it("more slots wake the scheduler, which assigns a waiting job at once rather than at its next sweep", async () => {

@@ -24,6 +24,10 @@ describe("enrollment", () => {
     const row = await s.agentRow(enrolled.agent_id);
     expect(row).toMatchObject({ name: "ws-b201-07", os: "windows", status: "OFFLINE" });
     expect(JSON.parse(row!.labels)).toEqual({ lab: "b201", gpu: "rtx4090" });
+    // The use of the token is on the audit trail, committed with the enrollment, naming the session.
+    const used = (await listAudit(s.pool)).filter((r) => r.action === "enrollment_token.used");
+    expect(used.map((r) => [r.actor, r.role, r.target_type, r.result])).toEqual([[enrolled.agent_id, "agent", "enrollment_token", "ok"]]);
+    expect(used[0]!.request_id).toMatch(/^ses_[0-9A-Z]{26}$/);
   });
 
   it("reusing an enrollment token is refused with close code 4401", async () => {
@@ -279,9 +283,11 @@ describe("admin actions through the API", () => {
     expect((await again.waitClosed()).code).toBe(CLOSE_CODES.revoked);
     expect(again.all("error")).toEqual([expect.objectContaining({ code: "forbidden" })]);
     await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 5000, "revoked agent OFFLINE");
-    expect(await listAudit(s.pool, { targetId: agentId })).toEqual([expect.objectContaining({
-      actor: agentId, role: "agent", action: "agent.credential_refused", target_id: agentId, result: "revoked",
-    })]);
+    // The admin's revoke (committed with it) comes first, then the gateway's refusal of the credential.
+    expect(await listAudit(s.pool, { targetId: agentId })).toEqual([
+      expect.objectContaining({ actor: "admin", role: "admin", action: "agent.revoked", target_id: agentId, result: "ok" }),
+      expect.objectContaining({ actor: agentId, role: "agent", action: "agent.credential_refused", target_id: agentId, result: "revoked" }),
+    ]);
   });
 
   it("a paused agent is told so and gets no new work until resumed", async () => {
@@ -310,5 +316,8 @@ describe("admin actions through the API", () => {
     expect(await agent.next("attempt.cancel", undefined, 10_000)).toEqual({ type: "attempt.cancel", attempt_id: attemptId, reason: "canceled" });
     agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "canceled", exit_code: null, error: null, outputs: [] });
     await s.jobIn(jobId, "CANCELED");
+    expect(await listAudit(s.pool, { targetId: jobId })).toEqual([expect.objectContaining({
+      actor: "admin", action: "job.cancel_requested", result: "ok", details: { cause: "agent_paused", agent_id: agentId },
+    })]);
   });
 });

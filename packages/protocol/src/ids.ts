@@ -11,6 +11,8 @@ export const ID_PREFIX = {
   upload: "upl_",
   session: "ses_",
   request: "req_",
+  apiToken: "tok_",
+  enrollmentToken: "enr_",
 } as const;
 
 /** Makes a new time-sortable id such as `job_01JD5…`. */

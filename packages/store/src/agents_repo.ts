@@ -3,6 +3,7 @@
 import { ID_PREFIX, newId, type AgentStatus, type Gpu } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
 import { withTransaction } from "./db.ts";
+import { recordAudit, type AuditActor } from "./audit_repo.ts";
 import { normalizeAgentOs } from "./queue_reason.ts";
 import { hashSecret, newSecret, SECRET_PREFIX } from "./secrets.ts";
 
@@ -26,27 +27,40 @@ export interface AgentRow {
   revoked_at: Date | null;
 }
 
-/** Creates a one-use enrollment token; returns the token (shown once) and its expiry. */
+/**
+ * Creates a one-use enrollment token; returns the token (shown once), its id and expiry.
+ * With `by` (the API's admin), its `enrollment_token.created` audit row commits with it.
+ */
 export async function createEnrollmentToken(
   pool: Pool,
-  args: { createdBy: string; ttlSeconds: number; labels: Record<string, string>; now: Date },
-): Promise<{ token: string; expiresAt: Date }> {
+  args: { createdBy: string; ttlSeconds: number; labels: Record<string, string>; now: Date; by?: AuditActor },
+): Promise<{ id: string; token: string; expiresAt: Date }> {
   const token = newSecret(SECRET_PREFIX.enrollment);
+  const id = newId(ID_PREFIX.enrollmentToken, args.now.getTime());
   const expiresAt = new Date(args.now.getTime() + args.ttlSeconds * 1000);
-  await pool.execute(
-    "INSERT INTO enrollment_tokens (id, token_hash, labels, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-    [newId("enr_", args.now.getTime()), hashSecret(token), JSON.stringify(args.labels), args.createdBy, args.now, expiresAt],
-  );
-  return { token, expiresAt };
+  await withTransaction(pool, async (conn) => {
+    await conn.execute(
+      "INSERT INTO enrollment_tokens (id, token_hash, labels, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      [id, hashSecret(token), JSON.stringify(args.labels), args.createdBy, args.now, expiresAt],
+    );
+    if (args.by) {
+      await recordAudit(conn, {
+        at: args.now, actor: args.by.actor, role: args.by.role, action: "enrollment_token.created", target_type: "enrollment_token", target_id: id,
+        result: "ok", request_id: args.by.requestId, details: { labels: args.labels, expires_at: expiresAt.toISOString() },
+      });
+    }
+  });
+  return { id, token, expiresAt };
 }
 
 /**
  * Uses an enrollment token (once, before it expires) to create an agent and its
- * credential. Returns null when the token is unknown, used or expired.
+ * credential, recording `enrollment_token.used` (by the new agent, with the enrolling
+ * session's id) in the same transaction. Returns null when the token is unknown, used or expired.
  */
 export async function enrollAgent(
   pool: Pool,
-  args: { token: string; name: string; hostname: string; os: string; labels: Record<string, string>; now: Date },
+  args: { token: string; name: string; hostname: string; os: string; labels: Record<string, string>; now: Date; sessionId?: string },
 ): Promise<{ agentId: string; credential: string } | null> {
   const { now } = args;
   return withTransaction(pool, async (conn) => {
@@ -70,6 +84,10 @@ export async function enrollAgent(
       "INSERT INTO agent_credentials (id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
       [newId("crd_", now.getTime()), agentId, hashSecret(credential), now],
     );
+    await recordAudit(conn, {
+      at: now, actor: agentId, role: "agent", action: "enrollment_token.used", target_type: "enrollment_token", target_id: token.id,
+      result: "ok", request_id: args.sessionId ?? null, details: { agent_id: agentId, name: args.name, hostname: args.hostname, labels },
+    });
     return { agentId, credential };
   });
 }
@@ -129,24 +147,49 @@ export async function markAgentOffline(pool: Pool, args: { agentId: string; sess
   return (res as { affectedRows: number }).affectedRows === 1;
 }
 
-/** Sets or clears an agent's pause; false when no such live agent. */
-export async function setAgentPaused(pool: Pool, args: { agentId: string; paused: boolean; reason: string | null }): Promise<boolean> {
-  const [res] = await pool.execute(
-    "UPDATE agents SET paused = ?, pause_reason = ? WHERE id = ? AND revoked_at IS NULL",
-    [args.paused ? 1 : 0, args.paused ? args.reason : null, args.agentId],
-  );
-  return (res as { affectedRows: number }).affectedRows === 1;
+/**
+ * Sets or clears an agent's pause; false when no such live agent. With `audit` (the API's
+ * admin), `agent.paused` or `agent.resumed` is recorded in the same transaction.
+ */
+export async function setAgentPaused(
+  pool: Pool,
+  args: { agentId: string; paused: boolean; reason: string | null; audit?: { by: AuditActor; at: Date; details?: Record<string, unknown> } },
+): Promise<boolean> {
+  return withTransaction(pool, async (conn) => {
+    const [res] = await conn.execute(
+      "UPDATE agents SET paused = ?, pause_reason = ? WHERE id = ? AND revoked_at IS NULL",
+      [args.paused ? 1 : 0, args.paused ? args.reason : null, args.agentId],
+    );
+    // affectedRows counts matched rows (mysql2 sets FOUND_ROWS): pausing a paused agent is still an act someone did.
+    const found = (res as { affectedRows: number }).affectedRows === 1;
+    const audit = args.audit;
+    if (found && audit) {
+      await recordAudit(conn, {
+        at: audit.at, actor: audit.by.actor, role: audit.by.role, action: args.paused ? "agent.paused" : "agent.resumed",
+        target_type: "agent", target_id: args.agentId, result: "ok", request_id: audit.by.requestId,
+        details: { ...(args.paused ? { reason: args.reason } : {}), ...audit.details },
+      });
+    }
+    return found;
+  });
 }
 
-/** Revokes an agent and its credentials; false when no such live agent. */
-export async function revokeAgent(pool: Pool, args: { agentId: string; now: Date }): Promise<boolean> {
+/** Revokes an agent and its credentials; false when no such live agent. With `by`, `agent.revoked` commits with it. */
+export async function revokeAgent(pool: Pool, args: { agentId: string; now: Date; by?: AuditActor }): Promise<boolean> {
   return withTransaction(pool, async (conn) => {
     const [res] = await conn.execute(
       "UPDATE agents SET revoked_at = ?, status = 'OFFLINE' WHERE id = ? AND revoked_at IS NULL",
       [args.now, args.agentId],
     );
     await conn.execute("UPDATE agent_credentials SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL", [args.now, args.agentId]);
-    return (res as { affectedRows: number }).affectedRows === 1;
+    const revoked = (res as { affectedRows: number }).affectedRows === 1;
+    if (revoked && args.by) {
+      await recordAudit(conn, {
+        at: args.now, actor: args.by.actor, role: args.by.role, action: "agent.revoked", target_type: "agent", target_id: args.agentId,
+        result: "ok", request_id: args.by.requestId, details: {},
+      });
+    }
+    return revoked;
   });
 }
 

@@ -26,3 +26,4 @@ export * from "./record_outputs.ts";
 export * from "./secrets.ts";
 export * from "./start_attempt.ts";
 export * from "./uploads_repo.ts";
+export * from "./usage_report.ts";

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
 import { MYSQL_ERRNO, retryOnErrno, withTransaction } from "./db.ts";
+import { recordAudit, type AuditActor } from "./audit_repo.ts";
 import { recordTransition, type Transition } from "./history.ts";
 import { attachQueue } from "./queue_status.ts";
 import { toJobView, type AttemptRow, type JobRow, type JobView, type OutputRow } from "./job_view.ts";
@@ -138,12 +139,14 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 /** Lists jobs newest first, filtered, with a cursor to the next page. */
 export async function listJobs(
   pool: Pool,
-  filter: { owner?: string; state?: JobState; agentId?: string; limit: number; cursor?: string },
+  filter: { owner?: string; state?: JobState; agentId?: string; namePrefix?: string; limit: number; cursor?: string },
 ): Promise<{ items: JobView[]; next_cursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.owner) where.push("j.owner = ?"), params.push(filter.owner);
   if (filter.state) where.push("j.state = ?"), params.push(filter.state);
+  // LIKE with the prefix's own % and _ escaped: "run_1" must not match "runX1…".
+  if (filter.namePrefix) where.push("j.name LIKE ?"), params.push(`${filter.namePrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   if (filter.agentId) where.push("EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.agent_id = ?)"), params.push(filter.agentId);
   if (filter.cursor) {
     const { createdAt, id } = decodeCursor(filter.cursor);
@@ -161,14 +164,32 @@ export async function listJobs(
 /** Outcome of a cancel request. */
 export type CancelRequest = "requested" | "not_found" | "already_finished";
 
-/** Marks a job as wanted canceled (durable, so a lost stream entry loses no cancel). */
-export async function requestCancel(pool: Pool, jobId: string, now: Date): Promise<CancelRequest> {
+/**
+ * Marks a job as wanted canceled (durable, so a lost stream entry loses no cancel). With
+ * `audit` (an admin canceling another owner's job), `job.cancel_requested` commits with it.
+ */
+export async function requestCancel(
+  pool: Pool,
+  jobId: string,
+  now: Date,
+  audit?: { by: AuditActor; details: Record<string, unknown> },
+): Promise<CancelRequest> {
   const terminal = TERMINAL_JOB_STATES.map(() => "?").join(",");
-  const [res] = await pool.execute(
-    `UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), updated_at = ?
-     WHERE id = ? AND state NOT IN (${terminal})`,
-    [now, now, jobId, ...TERMINAL_JOB_STATES],
-  );
-  if ((res as { affectedRows: number }).affectedRows > 0) return "requested";
+  const requested = await withTransaction(pool, async (conn) => {
+    const [res] = await conn.execute(
+      `UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), updated_at = ?
+       WHERE id = ? AND state NOT IN (${terminal})`,
+      [now, now, jobId, ...TERMINAL_JOB_STATES],
+    );
+    if ((res as { affectedRows: number }).affectedRows === 0) return false;
+    if (audit) {
+      await recordAudit(conn, {
+        at: now, actor: audit.by.actor, role: audit.by.role, action: "job.cancel_requested", target_type: "job", target_id: jobId,
+        result: "ok", request_id: audit.by.requestId, details: audit.details,
+      });
+    }
+    return true;
+  });
+  if (requested) return "requested";
   return (await getJobRow(pool, jobId)) ? "already_finished" : "not_found";
 }

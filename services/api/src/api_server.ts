@@ -5,16 +5,21 @@ import type { ApiContext } from "./api_context.ts";
 import { errorResponse } from "./api_error.ts";
 import { route, type Route } from "./router.ts";
 import { agentRoutes } from "./routes/agents.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { jobEventRoutes } from "./routes/job_events.ts";
+import { jobLogRoutes } from "./routes/job_logs.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { serviceRoutes } from "./routes/service.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
+import { usageRoutes } from "./routes/usage.ts";
 
 /** Largest request body: job specs are small, files never come here. */
 export const BODY_LIMIT = 64 * 1024;
 
-const ROUTES: Route[] = [...serviceRoutes, ...jobRoutes, ...jobEventRoutes, ...uploadRoutes, ...agentRoutes, ...tokenRoutes];
+const ROUTES: Route[] = [
+  ...serviceRoutes, ...jobRoutes, ...jobEventRoutes, ...jobLogRoutes, ...uploadRoutes, ...agentRoutes, ...tokenRoutes, ...auditRoutes, ...usageRoutes,
+];
 
 /** Starts the API; returns its port and a close function. */
 export function startApiServer(ctx: ApiContext, uws: UwsModule): Promise<{ port: number; close: () => void }> {

@@ -6,13 +6,17 @@ const job = { $ref: "#/components/schemas/Job" };
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const errors = {
   400: { description: "Malformed JSON", ...json(error) },
-  401: { description: "Missing or invalid token", ...json(error) },
+  401: { description: "Missing, invalid, revoked (invalid_token) or expired (token_expired) token", ...json(error) },
   403: { description: "Not allowed", ...json(error) },
   404: { description: "Not found", ...json(error) },
   422: { description: "Invalid request", ...json(error) },
   503: { description: "MySQL or Redis unavailable; nothing was applied", ...json(error) },
 };
 const idParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+const query = (name: string, description: string, schema: Record<string, unknown> = { type: "string" }) => ({ name, in: "query", schema, description });
+const page = [query("limit", "1 to 500, default 50", { type: "integer", minimum: 1, maximum: 500 }), query("cursor", "next_cursor of the page before; opaque")];
+const listOf = (items: unknown) => json({ type: "object", properties: { items: { type: "array", items }, next_cursor: { type: ["string", "null"] } } });
+const unknownParameter = { 400: { description: "Malformed input, or a query parameter the endpoint does not know (unknown_parameter)", ...json(error) } };
 
 /** The OpenAPI 3.1 document. */
 export const openApiDocument = {
@@ -65,6 +69,25 @@ export const openApiDocument = {
           priority: { type: "integer", minimum: -10, maximum: 10, default: 0, description: "Orders one owner's own jobs; owners share fairly" },
         },
       },
+      ApiToken: {
+        type: "object",
+        description: "A minted token as lists show it: never the secret",
+        properties: {
+          id: { type: "string" }, owner: { type: "string" }, role: { enum: ["user", "admin"] }, name: { type: "string" },
+          created_at: { type: "string", format: "date-time" }, created_by: { type: ["string", "null"] },
+          expires_at: { type: ["string", "null"], format: "date-time", description: "null only for tokens made before expiries existed" },
+        },
+      },
+      AuditRow: {
+        type: "object",
+        properties: {
+          at: { type: "string", format: "date-time" }, actor: { type: "string", description: "owner, agent id, or unknown" },
+          role: { enum: ["admin", "user", "agent", "anonymous"] }, action: { type: "string", description: "e.g. api_token.created, agent.paused, job.cancel_requested" },
+          target_type: { type: "string" }, target_id: { type: ["string", "null"] },
+          result: { type: "string", description: "ok, or refused (a 403), or what the gateway found (unknown, revoked)" },
+          request_id: { type: ["string", "null"] }, details: { type: "object" },
+        },
+      },
       Job: {
         type: "object",
         properties: {
@@ -95,13 +118,19 @@ export const openApiDocument = {
         responses: { 201: { description: "Created", ...json(job) }, 200: { description: "Replay of an idempotent create", ...json(job) }, ...errors },
       },
       get: {
-        summary: "List jobs",
-        parameters: ["state", "agent_id", "limit", "cursor"].map((name) => ({ name, in: "query", schema: { type: "string" } })),
-        responses: { 200: { description: "A page of jobs" }, ...errors },
+        summary: "List jobs, newest first. A user sees only their own jobs; owner= naming another owner is 403 forbidden for a user (naming themselves is allowed); an admin sees all, or one owner's",
+        parameters: [
+          query("state", "One of the job states", { enum: ["PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] }),
+          query("agent_id", "Jobs with an attempt on this agent"),
+          query("owner", "Jobs of this owner (admin; a user may name only themselves)"),
+          query("name_prefix", "Jobs whose name starts with this text, taken literally (% and _ included); at most 200 characters"),
+          ...page,
+        ],
+        responses: { 200: { description: "A page of jobs", ...listOf(job) }, ...errors, ...unknownParameter },
       },
     },
     "/v1/jobs/{id}": { get: { summary: "Get a job", parameters: [idParam("id")], responses: { 200: { description: "The job", ...json(job) }, ...errors } } },
-    "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
+    "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job (an admin canceling another owner's job is audited as job.cancel_requested)", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
     "/v1/jobs/{id}/events": {
       get: {
         summary: "Server-Sent Events: a `job` snapshot, then `state` and `progress` events until the job ends",
@@ -110,6 +139,34 @@ export const openApiDocument = {
       },
     },
     "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs (all at once, or pages by path with limit/cursor)", parameters: [idParam("id"), ...["limit", "cursor"].map((name) => ({ name, in: "query", schema: { type: "string" } }))], responses: { 200: { description: "Outputs" }, ...errors } } },
+    "/v1/jobs/{id}/logs": {
+      get: {
+        summary: "Presigned GETs of each attempt's full stdout and stderr, latest attempt first; a log the store does not hold is left out; the bytes never pass through the API",
+        parameters: [idParam("id")],
+        responses: {
+          200: {
+            description: "Logs",
+            ...json({
+              type: "object",
+              properties: {
+                items: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      attempt_id: { type: "string" }, stream: { enum: ["stdout", "stderr"] }, key: { type: "string", description: "jobs/<job>/<attempt>/logs/<stream>.log" },
+                      size: { type: "integer" }, url: { type: "string" }, expires_at: { type: "string", format: "date-time" },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors, ...unknownParameter,
+          503: { description: "The object store, MySQL or Redis could not be reached", ...json(error) },
+        },
+      },
+    },
     "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
@@ -131,12 +188,102 @@ export const openApiDocument = {
         },
         responses: { 200: { description: "The agent as changed" }, ...errors },
       },
-      delete: { summary: "Revoke an agent (admin)", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
+      delete: { summary: "Revoke an agent (admin); audited as agent.revoked", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
     },
-    "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },
-    "/v1/agents/{id}/resume": { post: { summary: "Resume an agent (admin)", parameters: [idParam("id")], responses: { 202: { description: "Resumed" }, ...errors } } },
-    "/v1/enrollment-tokens": { post: { summary: "One-use enrollment token (admin)", responses: { 201: { description: "Token" }, ...errors } } },
-    "/v1/api-tokens": { post: { summary: "API token for a user (admin)", responses: { 201: { description: "Token" }, ...errors } } },
+    "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin); audited as agent.paused", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },
+    "/v1/agents/{id}/resume": { post: { summary: "Resume an agent (admin); audited as agent.resumed", parameters: [idParam("id")], responses: { 202: { description: "Resumed" }, ...errors } } },
+    "/v1/enrollment-tokens": { post: { summary: "One-use enrollment token (admin); audited as enrollment_token.created, and its use as enrollment_token.used", responses: { 201: { description: "Token" }, ...errors } } },
+    "/v1/api-tokens": {
+      post: {
+        summary: "Mint an API token (admin); the token is shown once and audited as api_token.created",
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object",
+            additionalProperties: false,
+            required: ["owner"],
+            properties: {
+              owner: { type: "string", pattern: "^[A-Za-z0-9_.@-]{1,64}$", description: "Not admin in any case: that owner is LB_ADMIN_TOKEN's (422 reserved_owner)" },
+              role: { enum: ["user", "admin"], default: "user" },
+              name: { type: "string", maxLength: 128, default: "" },
+              ttl_seconds: { type: "integer", minimum: 60, maximum: 31_622_400, default: 7_776_000 },
+            },
+          }),
+        },
+        responses: {
+          201: {
+            description: "Token",
+            ...json({ type: "object", properties: { id: { type: "string" }, token: { type: "string" }, owner: { type: "string" }, role: { type: "string" }, name: { type: "string" }, expires_at: { type: "string", format: "date-time" } } }),
+          },
+          ...errors,
+        },
+      },
+      get: {
+        summary: "Live API tokens (expired ones included, revoked ones not), by id: an admin sees all (or one owner's), a user their own; never a secret",
+        parameters: [query("owner", "Tokens of this owner (admin; a user may name only themselves)"), ...page],
+        responses: { 200: { description: "A page of tokens", ...listOf({ $ref: "#/components/schemas/ApiToken" }) }, ...errors, ...unknownParameter },
+      },
+    },
+    "/v1/api-tokens/{id}": {
+      delete: {
+        summary: "Revoke a token at once (admin: any; a user: their own, another's is 404); audited as api_token.revoked; revoking again is a 204 that records nothing",
+        parameters: [idParam("id")],
+        responses: { 204: { description: "Revoked" }, ...errors },
+      },
+    },
+    "/v1/me": {
+      get: {
+        summary: "Who the token is",
+        responses: {
+          200: { description: "The caller", ...json({ type: "object", properties: { owner: { type: "string" }, role: { enum: ["user", "admin"] }, token_id: { type: ["string", "null"], description: "null for LB_ADMIN_TOKEN" } } }) },
+          ...errors,
+        },
+      },
+    },
+    "/v1/audit": {
+      get: {
+        summary: "The audit trail, newest first (admin; a user's try is 403 and is itself audited as audit.read refused)",
+        parameters: [
+          query("action", "e.g. api_token.revoked"), query("actor", "owner or agent id"), query("target_type", "e.g. agent, api_token, job"),
+          query("target_id", "id of the target"), query("result", "ok, refused, …"),
+          query("from", "Rows at or after this RFC 3339 time", { type: "string", format: "date-time" }),
+          query("to", "Rows before this RFC 3339 time", { type: "string", format: "date-time" }),
+          ...page,
+        ],
+        responses: { 200: { description: "A page of audit rows", ...listOf({ $ref: "#/components/schemas/AuditRow" }) }, ...errors, ...unknownParameter },
+      },
+    },
+    "/v1/usage": {
+      get: {
+        summary: "GPU-hours and wall-hours of attempts in [from, to), per owner or per agent, largest GPU use first. Attempts count from start to end (a running one up to now), clipped to the range, times the GPUs they held (their agent's GPUs where they recorded none). A user sees only their own; owner= naming another owner is 403",
+        parameters: [
+          query("from", "RFC 3339; default: 30 days before to", { type: "string", format: "date-time" }),
+          query("to", "RFC 3339; default: now", { type: "string", format: "date-time" }),
+          query("group_by", "owner (default) or agent", { enum: ["owner", "agent"] }),
+          query("owner", "Only this owner's attempts (admin; a user may name only themselves)"),
+        ],
+        responses: {
+          200: {
+            description: "Usage",
+            ...json({
+              type: "object",
+              properties: {
+                from: { type: "string", format: "date-time" }, to: { type: "string", format: "date-time" }, group_by: { enum: ["owner", "agent"] },
+                items: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    description: "owner or agent_id by group_by; hours to 6 decimals",
+                    properties: { owner: { type: "string" }, agent_id: { type: "string" }, attempts: { type: "integer" }, gpu_hours: { type: "number" }, wall_hours: { type: "number" } },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors, ...unknownParameter,
+        },
+      },
+    },
     "/healthz": { get: { security: [], summary: "Process up", responses: { 200: { description: "OK" } } } },
     "/readyz": { get: { security: [], summary: "Redis and MySQL reachable", responses: { 200: { description: "Ready" }, 503: { description: "Not ready" } } } },
     "/metrics": { get: { security: [], summary: "Prometheus metrics", responses: { 200: { description: "Metrics" } } } },

@@ -9,7 +9,7 @@ import type { GatewayContext } from "./gateway_context.ts";
 export async function handleEnroll(ctx: GatewayContext, ws: AgentSocket, msg: EnrollMessage): Promise<void> {
   const data = ws.getUserData();
   const enrolled = data.token
-    ? await enrollAgent(ctx.pool, { token: data.token, name: msg.name, hostname: msg.hostname, os: msg.os, labels: msg.labels, now: new Date(ctx.clock()) })
+    ? await enrollAgent(ctx.pool, { token: data.token, name: msg.name, hostname: msg.hostname, os: msg.os, labels: msg.labels, now: new Date(ctx.clock()), sessionId: data.sessionId })
     : null;
   data.token = null;
   if (!enrolled) {

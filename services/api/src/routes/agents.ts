@@ -1,12 +1,12 @@
 // /v1/agents: list, get, patch, pause, resume, revoke. Pause and revoke are recorded in MySQL
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
 import { isId, ID_PREFIX, isIntIn, isObject, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
-import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
+import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, requestCancel, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
 import { type AgentReadings, appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
-import { requireAdmin } from "../auth.ts";
+import { auditActor, requireAdmin } from "../auth.ts";
 import { jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
@@ -77,13 +77,14 @@ async function get(ctx: ApiContext, _req: Request, [id]: string[]): Promise<Resp
 }
 
 async function patch(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
-  requireAdmin(who);
+  await requireAdmin(ctx, req, who, { action: "agent.patched", targetType: "agent", targetId: id! });
   const changes = checkAgentPatch(jsonBody(req));
   const agent = await liveAgent(ctx, id!);
-  if (!(await patchAgent(ctx.pool, { agentId: agent.id, patch: changes, actor: who.owner, role: who.role, requestId: null, now: new Date(ctx.clock()) }))) {
+  const by = auditActor(req, who);
+  if (!(await patchAgent(ctx.pool, { agentId: agent.id, patch: changes, actor: by.actor, role: by.role, requestId: by.requestId, now: new Date(ctx.clock()) }))) {
     throw new ApiError("not_found", `Agent "${id}" not found`);
   }
-  ctx.log.info({ agent_id: agent.id, slots: changes.slots, labels: changes.labels, by: who.owner }, "agent patched");
+  ctx.log.info({ agent_id: agent.id, slots: changes.slots, labels: changes.labels, by: who.owner, request_id: by.requestId }, "agent patched");
   // More slots or other labels may fit PENDING jobs now: wake a scheduler. MySQL holds the
   // change, so a lost entry only waits for the scheduler's sweep.
   await appendEntry(ctx.redis, ctx.streams.agentEvents, { type: "agent.updated", agent_id: agent.id, data: { by: who.owner } })
@@ -129,42 +130,49 @@ async function sendToAgent(ctx: ApiContext, agentId: string, type: "agent.pause"
 }
 
 async function pause(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
-  requireAdmin(who);
+  await requireAdmin(ctx, req, who, { action: "agent.paused", targetType: "agent", targetId: id! });
   const body = jsonBody(req, true);
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
   const reason = body.reason ?? null;
   if (reason !== null && (typeof reason !== "string" || reason.length > 500)) throw validationError([{ field: "reason", reason: "must be a string of at most 500 characters" }]);
   if (body.stop_running !== undefined && typeof body.stop_running !== "boolean") throw validationError([{ field: "stop_running", reason: "must be a boolean" }]);
   const agent = await liveAgent(ctx, id!);
-  await setAgentPaused(ctx.pool, { agentId: agent.id, paused: true, reason: reason as string | null });
-  ctx.log.info({ agent_id: agent.id, reason, stop_running: body.stop_running === true, by: who.owner }, "agent paused");
+  const by = auditActor(req, who);
+  await setAgentPaused(ctx.pool, {
+    agentId: agent.id, paused: true, reason: reason as string | null,
+    audit: { by, at: new Date(ctx.clock()), details: { stop_running: body.stop_running === true } },
+  });
+  ctx.log.info({ agent_id: agent.id, reason, stop_running: body.stop_running === true, by: who.owner, request_id: by.requestId }, "agent paused");
   await sendToAgent(ctx, agent.id, "agent.pause", { reason });
   if (body.stop_running === true) {
     const running = await activeAttemptIds(ctx.pool, agent.id);
     const [rows] = await ctx.pool.query(`SELECT job_id FROM attempts WHERE id IN (${running.map(() => "?").join(",") || "NULL"})`, running);
     for (const { job_id } of rows as { job_id: string }[]) {
-      await ctx.pool.execute("UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ?", [new Date(ctx.clock()), job_id]);
+      // Each job stopped is a cancel by the admin of (usually) someone else's job: on the trail too.
+      await requestCancel(ctx.pool, job_id, new Date(ctx.clock()), { by, details: { cause: "agent_paused", agent_id: agent.id } });
       await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id, data: { by: who.owner, cause: "agent_paused" } });
     }
   }
   return { status: 202, body: await view(ctx, await liveAgent(ctx, agent.id)) };
 }
 
-async function resume(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
-  requireAdmin(who);
+async function resume(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  await requireAdmin(ctx, req, who, { action: "agent.resumed", targetType: "agent", targetId: id! });
   const agent = await liveAgent(ctx, id!);
-  await setAgentPaused(ctx.pool, { agentId: agent.id, paused: false, reason: null });
-  ctx.log.info({ agent_id: agent.id, by: who.owner }, "agent resumed");
+  const by = auditActor(req, who);
+  await setAgentPaused(ctx.pool, { agentId: agent.id, paused: false, reason: null, audit: { by, at: new Date(ctx.clock()) } });
+  ctx.log.info({ agent_id: agent.id, by: who.owner, request_id: by.requestId }, "agent resumed");
   await sendToAgent(ctx, agent.id, "agent.resume", {});
   await appendEntry(ctx.redis, ctx.streams.agentEvents, { type: "agent.resumed", agent_id: agent.id, data: { by: who.owner } });
   return { status: 202, body: await view(ctx, await liveAgent(ctx, agent.id)) };
 }
 
-async function revoke(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
-  requireAdmin(who);
+async function revoke(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  await requireAdmin(ctx, req, who, { action: "agent.revoked", targetType: "agent", targetId: id! });
   const agent = await liveAgent(ctx, id!);
-  await revokeAgent(ctx.pool, { agentId: agent.id, now: new Date(ctx.clock()) });
-  ctx.log.info({ agent_id: agent.id, by: who.owner }, "agent revoked");
+  const by = auditActor(req, who);
+  await revokeAgent(ctx.pool, { agentId: agent.id, now: new Date(ctx.clock()), by });
+  ctx.log.info({ agent_id: agent.id, by: who.owner, request_id: by.requestId }, "agent revoked");
   await sendToAgent(ctx, agent.id, "agent.disconnect", { reason: "revoked" });
   return { status: 204 };
 }

@@ -8,6 +8,8 @@ import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
+import { auditActor } from "../auth.ts";
+import { checkQuery, textParam } from "../query_params.ts";
 import { jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
@@ -66,35 +68,49 @@ async function get(ctx: ApiContext, _req: Request, [id]: string[], who: Principa
   return { status: 200, body: await visibleJob(ctx, id!, who) };
 }
 
+const MAX_NAME_PREFIX = 200;
+
+// A user sees only their own jobs: ?owner= naming someone else is a 403 (not an empty page,
+// which would read as "that owner has no jobs"); naming themselves is allowed. An admin sees
+// every job, or one owner's with ?owner=.
 async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
+  checkQuery(req, ["state", "agent_id", "owner", "name_prefix", "limit", "cursor"]);
   const state = req.query.get("state");
   if (state !== null && !JOB_STATES.includes(state as JobState)) {
     throw new ApiError("validation_failed", `Invalid state "${state}": expected one of ${JOB_STATES.join(", ")}`);
   }
+  const asked = textParam(req, "owner", 64);
+  if (who.role !== "admin" && asked !== undefined && asked !== who.owner) {
+    throw new ApiError("forbidden", `Only an admin may list the jobs of owner "${asked}"`, { parameter: "owner" });
+  }
   const cursor = req.query.get("cursor") ?? undefined;
+  const filter = {
+    owner: who.role === "admin" ? asked : who.owner,
+    state: (state as JobState | null) ?? undefined,
+    agentId: textParam(req, "agent_id", 64),
+    namePrefix: textParam(req, "name_prefix", MAX_NAME_PREFIX),
+    limit: limitParam(req),
+    cursor,
+  };
   try {
-    const page = await listJobs(ctx.pool, {
-      owner: who.role === "admin" ? undefined : who.owner,
-      state: (state as JobState | null) ?? undefined,
-      agentId: req.query.get("agent_id") ?? undefined,
-      limit: limitParam(req),
-      cursor,
-    });
-    return { status: 200, body: page };
+    return { status: 200, body: await listJobs(ctx.pool, filter) };
   } catch (err) {
     if ((err as Error).message === "Invalid cursor" || err instanceof SyntaxError) throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
     throw err;
   }
 }
 
-async function cancel(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
-  await visibleJob(ctx, id!, who);
-  const outcome = await requestCancel(ctx.pool, id!, new Date(ctx.clock()));
+async function cancel(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  const job = await visibleJob(ctx, id!, who);
+  const by = auditActor(req, who);
+  // Only an admin reaches another owner's job (visibleJob): that cancel is on the audit trail.
+  const audit = job.owner !== who.owner ? { by, details: { owner: job.owner, state: job.state } } : undefined;
+  const outcome = await requestCancel(ctx.pool, id!, new Date(ctx.clock()), audit);
   if (outcome === "already_finished") {
     const row = await getJobRow(ctx.pool, id!);
     throw new ApiError("job_already_finished", `Job "${id}" has already finished: ${row?.state}`, { state: row?.state });
   }
-  ctx.log.info({ job_id: id, by: who.owner }, "job cancel requested");
+  ctx.log.info({ job_id: id, by: who.owner, request_id: by.requestId }, "job cancel requested");
   // Durable in MySQL already; the entry wakes the scheduler, whose sweep is the fallback.
   await appendEntry(ctx.redis, ctx.streams.jobs, { type: "job.cancel_requested", job_id: id!, data: { by: who.owner } })
     .catch((err) => ctx.log.warn({ job_id: id, err: (err as Error).message }, "job.cancel_requested not published; the sweep will apply it"));
