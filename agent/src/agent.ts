@@ -5,7 +5,8 @@ import { FRAME_COMPRESSION } from "../../packages/protocol/src/frame_codec.ts";
 import type { AgentIdentity } from "./runtime/agent_state.ts";
 import { AttemptRunner } from "./attempt/attempt_runner.ts";
 import { Backoff } from "./session/backoff.ts";
-import { type ConnectionEnd, connectionLoop } from "./session/connection_loop.ts";
+import { type ConnectionEnd, connectionLoop, PERSON_BACKOFF } from "./session/connection_loop.ts";
+import { ConnectionStatus } from "./session/connection_status.ts";
 import type { Logger } from "./runtime/log.ts";
 import { runAsFor } from "./attempt/attempt_account.ts";
 import type { JobAccount, OsSeam } from "./os/os_seam.ts";
@@ -73,6 +74,8 @@ export class Agent {
   /** Attempts this process already saw through (reported or dropped), oldest first. */
   private readonly settled = new Set<string>();
   private readonly hub = new SessionHub();
+  /** What the agent knows of its network and gateway (status, doctor and the control endpoint read it). */
+  readonly connection = new ConnectionStatus();
   private readonly outbox: Outbox;
   private readonly presigner: Presigner;
   private readonly telemetry: Telemetry;
@@ -131,6 +134,8 @@ export class Agent {
         telemetry: () => this.telemetry.beat(),
         onMessage: (msg) => this.handle(msg),
         backoff: new Backoff({ baseMs: opts.timings.backoffBaseMs, capMs: opts.timings.backoffCapMs, random: opts.random }),
+        personBackoff: new Backoff({ ...PERSON_BACKOFF, ...opts.timings.personBackoff, random: opts.random }),
+        status: this.connection,
         connectTimeoutMs: opts.timings.connectTimeoutMs,
         welcomeTimeoutMs: opts.timings.welcomeTimeoutMs,
         silenceHeartbeats: opts.timings.silenceHeartbeats,

@@ -39,7 +39,7 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run":
         return await runCommand(
-          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs) },
+          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs), proxy: cmd.proxy },
           { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid },
         );
       case "status":

@@ -53,6 +53,16 @@ describe("GPU inventory and live telemetry", () => {
     expect(ttl).toBeLessThanOrEqual(s.env.config.leaseTtlSeconds * 1000);
   });
 
+  it("hello's clock is compared with the gateway's: welcome carries the server time and GET /v1/agents/{id} shows the agent's skew", async () => {
+    const { agentId, credential } = await s.enroll();
+    const before = Date.now();
+    const { welcome } = await s.online(credential, { clock_ms: before + 7 * 60_000 });
+    expect(welcome.server_time_ms).toBeGreaterThanOrEqual(before - 1000);
+    const skew = (await agentView(agentId)).clock_skew_ms as number;
+    // Seven minutes ahead, give or take the test's own latency.
+    expect(Math.abs(skew - 7 * 60_000)).toBeLessThan(5_000);
+  });
+
   it("a heartbeat merges only the readings it carries; the others stay as hello left them", async () => {
     const { agentId, credential } = await s.enroll();
     const { agent } = await s.online(credential, { gpus: HELLO_GPUS, host: [12, 65536, 20000, 400000] });
@@ -97,7 +107,7 @@ describe("GPU inventory and live telemetry", () => {
     const many = await s.gw.ctx.telemetry.readMany([a.agentId, b.agentId, "agt_never_seen"]);
     expect([...many.keys()]).toEqual([a.agentId, b.agentId]);
     expect(many.get(a.agentId)!.gpus.get(1)).toEqual([1, 210, 0, 38, 1, null]);
-    expect(many.get(b.agentId)).toEqual({ gpus: new Map(), host: [1, 2, 3, 4] });
+    expect(many.get(b.agentId)).toEqual({ gpus: new Map(), clockSkewMs: null, host: [1, 2, 3, 4] });
   });
 
   it("an older agent's GPUs (name and memory only) show with their positions as indices and every reading unknown", async () => {

@@ -2,11 +2,13 @@
 // Every mistake is a UsageError: main prints it with the usage line and exits 2, so a
 // typo in a service definition is caught at once instead of running with a default.
 import { endpointUrl, serverUrlProblem } from "../session/server_url.ts";
+import { proxyUrlProblem } from "../session/proxy.ts";
 
 export const USAGE = [
   "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
-  "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2]",
+  "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2] [--proxy <http://[user:pass@]host:port|none>] [--no-proxy <hosts>]",
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
+  "                              [--proxy <url|none>] [--no-proxy <hosts>]",
   "       labbridge-agent status --state-dir <dir>",
 ].join("\n");
 
@@ -20,10 +22,19 @@ export interface JobFlags {
   passEnv: string[] | null;
 }
 
+/**
+ * The HTTP proxy for the gateway and the transfers (session/proxy.ts); null: not given
+ * (agent.json's, else the environment's HTTPS_PROXY/NO_PROXY).
+ */
+export interface ProxyFlags {
+  proxy: string | null;
+  noProxy: string | null;
+}
+
 export type CliCommand =
-  | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags }
-  /** `servers` and `jobs` override agent.json's for this run; null keeps agent.json's. */
-  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags }
+  | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags; proxy: ProxyFlags }
+  /** `servers`, `jobs` and `proxy` override agent.json's for this run; null keeps agent.json's. */
+  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; proxy: ProxyFlags }
   | { command: "status"; stateDir: string }
   | { command: "help" };
 
@@ -32,8 +43,8 @@ export class UsageError extends Error {
 }
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
-  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env"] },
-  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env"] },
+  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
+  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
   status: { required: ["state-dir"], optional: [] },
 };
 
@@ -104,6 +115,13 @@ function jobFlags(values: Map<string, string>): JobFlags {
   return { workDir: values.get("work-dir") ?? null, jobUser, passEnv: passEnv === undefined ? null : parsePassEnv(passEnv) };
 }
 
+function proxyFlags(values: Map<string, string>): ProxyFlags {
+  const proxy = values.get("proxy") ?? null;
+  const problem = proxy === null ? null : proxyUrlProblem(proxy);
+  if (problem) throw new UsageError(`--proxy "${proxy}" ${problem}`);
+  return { proxy, noProxy: values.get("no-proxy") ?? null };
+}
+
 /** Parses argv (without the program name) into one command, or throws UsageError. */
 export function parseCliArgs(argv: string[]): CliCommand {
   const [command, ...rest] = argv;
@@ -129,7 +147,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
       if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
       i++;
     }
-    if (value === "" && name !== "labels" && name !== "pass-env") throw new UsageError(`--${name} must not be empty`);
+    if (value === "" && name !== "labels" && name !== "pass-env" && name !== "no-proxy") throw new UsageError(`--${name} must not be empty`);
     values.set(name, value);
   }
   for (const name of spec.required) if (!values.has(name)) throw new UsageError(`missing --${name}`);
@@ -137,7 +155,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const stateDir = values.get("state-dir")!;
   if (command === "run") {
     const server = values.get("server");
-    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values) };
+    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values), proxy: proxyFlags(values) };
   }
   if (command === "status") return { command, stateDir };
   const name = values.get("name") ?? null;
@@ -150,5 +168,6 @@ export function parseCliArgs(argv: string[]): CliCommand {
     name,
     labels: parseLabels(values.get("labels") ?? ""),
     jobs: jobFlags(values),
+    proxy: proxyFlags(values),
   };
 }

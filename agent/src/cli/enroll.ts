@@ -3,8 +3,9 @@
 // or a frame) and neither it nor the credential is ever printed. With several gateways,
 // they are tried in the order given; every one of them is stored for `run`.
 import { CLOSE_CODES, ID_PREFIX, isId } from "../../../packages/protocol/src/index.ts";
+import { effectiveProxy, setUpProxy } from "./proxy_setup.ts";
 import { DEFAULT_JOB_USER, defaultWorkRoot, readIdentity, StateError, workRootProblem, writeIdentity } from "../runtime/agent_state.ts";
-import { type JobFlags, UsageError } from "./cli_args.ts";
+import { type JobFlags, type ProxyFlags, UsageError } from "./cli_args.ts";
 import { ConnectError, FrameSocket } from "../session/frame_socket.ts";
 import { errorText, type Logger } from "../runtime/log.ts";
 import type { OsSeam } from "../os/os_seam.ts";
@@ -20,6 +21,8 @@ export interface EnrollArgs {
   labels: Record<string, string>;
   /** Job settings kept in agent.json; null: the defaults (`<state-dir>-work`, labbridge-job, none). */
   jobs: JobFlags;
+  /** Proxy kept in agent.json; absent or null fields: the environment decides. */
+  proxy?: ProxyFlags;
 }
 
 export interface EnrollDeps {
@@ -54,6 +57,8 @@ export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise
     if (isCleartextRemote(server)) log.warn("gateway address is ws:// to a remote host: the token travels unencrypted", { server });
   }
 
+  const proxy = effectiveProxy(args.proxy ?? { proxy: null, noProxy: null }, {});
+  setUpProxy(proxy, args.servers, log);
   const hostname = deps.hostname();
   const name = args.name ?? hostname;
   for (const server of args.servers) {
@@ -70,6 +75,7 @@ export async function enrollCommand(args: EnrollArgs, deps: EnrollDeps): Promise
       work_dir: workDir,
       job_user: args.jobs.jobUser ?? DEFAULT_JOB_USER,
       pass_env: args.jobs.passEnv ?? [],
+      ...proxy,
     }, os);
     log.info("enrolled", { agent_id: answer.agent_id, name, server, state_dir: args.stateDir });
     return 0;

@@ -11,7 +11,8 @@ import type { OsSeam } from "../os/os_seam.ts";
 import { watchParent } from "../runtime/lifeline.ts";
 import { isCleartextRemote } from "../session/server_url.ts";
 import type { Timings } from "../runtime/timings.ts";
-import type { JobFlags } from "./cli_args.ts";
+import type { JobFlags, ProxyFlags } from "./cli_args.ts";
+import { effectiveProxy, setUpProxy } from "./proxy_setup.ts";
 import { jobSettings, JobSetupError, setUpJobs } from "../attempt/job_setup.ts";
 import { sweepWork } from "../attempt/work_dir.ts";
 
@@ -30,6 +31,8 @@ export interface RunArgs {
   servers: string[] | null;
   /** Job settings for this run instead of agent.json's; null fields keep agent.json's. */
   jobs: JobFlags;
+  /** Proxy for this run instead of agent.json's; absent or null fields keep agent.json's. */
+  proxy?: ProxyFlags;
 }
 
 /** Exit codes: 0 stopped by a signal, 1 not enrolled / broken state, 3 credential refused or revoked. */
@@ -53,6 +56,7 @@ export async function runCommand(args: RunArgs, deps: RunDeps): Promise<number> 
     log.info("gateway list from --server replaces the enrolled one for this run", { enrolled: identity.servers, servers: args.servers });
     identity = { ...identity, servers: args.servers };
   }
+  setUpProxy(effectiveProxy(args.proxy ?? { proxy: null, noProxy: null }, identity), identity.servers, log);
   const lock = await acquireRunLock(stateDir);
   if (!lock) {
     log.error("another agent process is already running with this state folder", { state_dir: stateDir });

@@ -6,6 +6,7 @@ import { agentFilePath, readIdentity } from "../runtime/agent_state.ts";
 import { jobSettings } from "../attempt/job_setup.ts";
 import { errorText } from "../runtime/log.ts";
 import type { OsSeam } from "../os/os_seam.ts";
+import { effectiveProxy, proxyInUse } from "./proxy_setup.ts";
 
 const NO_FLAGS = { workDir: null, jobUser: null, passEnv: null };
 
@@ -33,7 +34,8 @@ export async function statusCommand(stateDir: string, os: OsSeam, print: (line: 
       return 1;
     }
     const jobs = await jobsStatus(stateDir, id, os);
-    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, servers: id.servers, state_dir: stateDir, jobs }));
+    const proxy = proxyInUse(effectiveProxy({ proxy: null, noProxy: null }, id), id.servers[0]!);
+    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, servers: id.servers, state_dir: stateDir, proxy, jobs }));
     return 0;
   } catch (e) {
     print(JSON.stringify({ enrolled: false, state_dir: stateDir, error: `${agentFilePath(stateDir)}: ${errorText(e)}` }));

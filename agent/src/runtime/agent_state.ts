@@ -1,6 +1,6 @@
 // The state folder: agent.json (identity, credential, job settings) and the run lock.
 //
-//   <state-dir>/agent.json            {servers, agent_id, credential, name, work_dir, job_user, pass_env}, 0600
+//   <state-dir>/agent.json            {servers, agent_id, credential, name, work_dir, job_user, pass_env, proxy, no_proxy}, 0600
 //   <state-dir>/agent.lock            held (flock) by the one `run` process using the folder
 //   <work-dir>/<attempt_id>/          inputs/ outputs/ logs/ home/ tmp/ process.json (work_dir.ts)
 //
@@ -27,6 +27,10 @@ export interface AgentIdentity {
   job_user?: string;
   /** Names of the agent's environment variables jobs also get; absent: none. */
   pass_env?: string[];
+  /** HTTP proxy for the gateway and transfers ("none": direct); absent: the environment's HTTPS_PROXY. */
+  proxy?: string;
+  /** NO_PROXY list; absent: the environment's. */
+  no_proxy?: string;
 }
 
 /** The job account `--job-user` defaults to. */
@@ -102,6 +106,11 @@ export async function readIdentity(stateDir: string): Promise<AgentIdentity | nu
       throw new StateError(`${agentFilePath(stateDir)}: pass_env must be a list of variable names`);
     }
     identity.pass_env = o.pass_env;
+  }
+  for (const field of ["proxy", "no_proxy"] as const) {
+    if (o[field] === undefined) continue;
+    if (typeof o[field] !== "string") throw new StateError(`${agentFilePath(stateDir)}: ${field} must be a string`);
+    identity[field] = o[field];
   }
   return identity;
 }

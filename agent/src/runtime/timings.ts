@@ -25,6 +25,8 @@ export interface Timings {
   welcomeTimeoutMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
+  /** Reconnect delays while the network needs a person (captive portal, untrusted TLS); absent: connection_loop's PERSON_BACKOFF. */
+  personBackoff?: { baseMs: number; capMs: number };
   transfer: RetryPolicy;
 }
 

@@ -16,7 +16,9 @@
 // agent reconnects, so a short network cut does not outlive the lease.
 import { CLOSE_CODES, type HelloMessage, type ServerMessage } from "../../../packages/protocol/src/index.ts";
 import { FRAME_COMPRESSION } from "../../../packages/protocol/src/frame_codec.ts";
-import type { Backoff } from "./backoff.ts";
+import { Backoff } from "./backoff.ts";
+import { clockSkewMs, skewWarning } from "./clock_skew.ts";
+import { classifyConnectFailure, ConnectionStatus, NEEDS_A_PERSON, type PortalProbe, probeForPortal, worthProbing } from "./connection_status.ts";
 import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
 import { heartbeatLoop } from "./heartbeat_loop.ts";
 import type { TelemetryFields } from "../telemetry/telemetry.ts";
@@ -46,7 +48,20 @@ export interface ConnectionLoopOptions {
   silenceHeartbeats?: number;
   /** Uniform [0, 1): picks the first gateway and jitters heartbeats and go-away reconnects. */
   random?: () => number;
+  /** Where the loop keeps what it knows of the network (status, doctor, the control endpoint read it). */
+  status?: ConnectionStatus;
+  /**
+   * Delays while the network needs a person (captive portal, untrusted TLS, proxy credentials):
+   * slower than `backoff`, since retrying fast cannot help and only fills the log.
+   */
+  personBackoff?: Backoff;
+  /** The plain GET that tells a captive portal's page from a gateway; injectable for tests. */
+  probe?: (url: string) => Promise<PortalProbe | null>;
+  clock?: () => number;
 }
+
+/** Default delays while a person must act on the network: 5 s growing to 5 min. */
+export const PERSON_BACKOFF = { baseMs: 5_000, capMs: 300_000 };
 
 /** Close code the agent uses when it gives up on a silent gateway (4000–4999: application). */
 export const SILENT_GATEWAY_CLOSE = 4008;
@@ -70,12 +85,20 @@ interface SessionState {
   leaseTtlMs: number | null;
 }
 
+async function looksLikePortal(probe: (url: string) => Promise<PortalProbe | null>, url: string): Promise<boolean> {
+  const seen = await probe(url);
+  return seen?.contentType?.toLowerCase().includes("text/html") ?? false;
+}
+
 /** Runs until `signal` aborts (closing with 1000) or a gateway refuses the credential. */
 export async function connectionLoop(opts: ConnectionLoopOptions, signal: AbortSignal): Promise<ConnectionEnd> {
   const { log, backoff } = opts;
   const random = opts.random ?? Math.random;
   const gateways = new GatewayRotation(opts.urls, random);
   const state: SessionState = { restarted: true, leaseTtlMs: null };
+  const network = opts.status ?? new ConnectionStatus(opts.clock);
+  const personBackoff = opts.personBackoff ?? new Backoff({ ...PERSON_BACKOFF, random });
+  const probe = opts.probe ?? ((u: string) => probeForPortal(u, opts.connectTimeoutMs ?? 15_000));
   while (!signal.aborted) {
     const url = gateways.current();
     let sock: FrameSocket;
@@ -84,16 +107,28 @@ export async function connectionLoop(opts: ConnectionLoopOptions, signal: AbortS
     } catch (e) {
       if (signal.aborted) break;
       const status = e instanceof ConnectError ? e.httpStatus : null;
-      if (status === 401 || status === 403) {
+      // A refused credential ends the loop, but a captive portal may answer 401/403 to
+      // everything: only a non-HTML answer is the gateway's own refusal.
+      if ((status === 401 || status === 403) && !(await looksLikePortal(probe, url))) {
         return { kind: "rejected", code: status === 401 ? CLOSE_CODES.unauthorized : CLOSE_CODES.revoked, reason: `gateway answered HTTP ${status}` };
       }
-      const delay = capWhileHolding(backoff.next(), opts.running().length > 0, state.leaseTtlMs);
-      log.warn("cannot reach gateway", { url, error: errorText(e), retry_in_ms: delay, next_url: gateways.advance() });
+      const error = errorText(e);
+      const reading = classifyConnectFailure(error, new URL(url).host, worthProbing(error) ? await probe(url) : null);
+      const slow = NEEDS_A_PERSON.has(reading.state);
+      const raw = slow ? Math.max(personBackoff.next(), backoff.next()) : backoff.next();
+      const delay = capWhileHolding(raw, opts.running().length > 0, state.leaseTtlMs);
+      const fields = { url, state: reading.state, reason: reading.message, fix: reading.fix, error, retry_in_ms: delay, next_url: gateways.advance() };
+      // A warning when the network's state changes; the same failure again is a debug line,
+      // so a night behind a captive portal is two warnings, not thousands.
+      if (network.failed(url, reading)) log.warn("cannot reach gateway", fields);
+      else log.debug("cannot reach gateway", { ...fields, failures: network.current.failures });
       await sleep(delay, signal);
       continue;
     }
 
-    const { close, welcomed } = await runSession(sock, url, opts, state, signal);
+    const { close, welcomed } = await runSession(sock, url, opts, state, signal, network);
+    network.disconnected();
+    if (welcomed) personBackoff.reset();
     if (signal.aborted) break;
     if (isRefusal(close.code)) return { kind: "rejected", code: close.code, reason: close.reason };
     const delay = capWhileHolding(delayAfterSession(close, welcomed, backoff, random), opts.running().length > 0, state.leaseTtlMs);
@@ -110,7 +145,9 @@ async function runSession(
   opts: ConnectionLoopOptions,
   state: SessionState,
   signal: AbortSignal,
+  network: ConnectionStatus,
 ): Promise<{ close: CloseInfo; welcomed: boolean }> {
+  const clock = opts.clock ?? Date.now;
   const { log } = opts;
   const sessionStop = new AbortController();
   const stopOnAbort = () => sessionStop.abort();
@@ -123,7 +160,8 @@ async function runSession(
   sock.closed.then(() => ended.resolve());
   const unacknowledged = { code: 1006, reason: "close not acknowledged" };
   try {
-    if (!sock.send(opts.hello(state.restarted))) {
+    const helloSentAt = clock();
+    if (!sock.send({ ...opts.hello(state.restarted), clock_ms: Math.round(helloSentAt) })) {
       sock.close(1000, "hello not sent");
       return { close: await withTimeout(sock.closed, 2_000, unacknowledged), welcomed: false };
     }
@@ -134,6 +172,11 @@ async function runSession(
     }
     state.restarted = false;
     opts.backoff.reset();
+    const skew = clockSkewMs(helloSentAt, clock(), welcome.server_time_ms);
+    const after = network.connected(url, welcome.session_id, skew);
+    if (after !== null && after !== "unreachable") log.info("network is clear again", { url, was: after });
+    const skewText = skewWarning(skew);
+    if (skewText) log.warn(skewText, { clock_skew_ms: skew });
     // Offered in hello (agent.ts); from here both sides may send large frames deflated.
     sock.compress = welcome.compression === FRAME_COMPRESSION;
     const session: Session = {
@@ -152,6 +195,7 @@ async function runSession(
       session_id: session.id,
       heartbeat_seconds: welcome.heartbeat_seconds,
       lease_ttl_seconds: welcome.lease_ttl_seconds,
+      clock_skew_ms: skew,
     });
     opts.hub.open(session);
     const beats = heartbeatLoop({ session, running: opts.running, telemetry: opts.telemetry, random: opts.random }, sessionStop.signal);

@@ -12,6 +12,8 @@ import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { redactUrl } from "../runtime/log.ts";
 import { sleep } from "../runtime/timers.ts";
+import { type ProxyEnv, proxyFor, readProxyEnv } from "../session/proxy.ts";
+import { proxiedRequest } from "./proxy_tunnel.ts";
 
 export class TransferError extends Error {
   override name = "TransferError";
@@ -22,6 +24,8 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** A request that moves no byte for this long is abandoned (stalled lab uplink). */
   idleTimeoutMs: number;
+  /** The proxy variables uploads follow; absent: this process's environment (as fetch and the WebSocket do). */
+  proxyEnv?: ProxyEnv;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { tries: 4, baseDelayMs: 500, idleTimeoutMs: 60_000 };
@@ -56,9 +60,35 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** What arrived is not what was declared (size or sha256): the partial file is worthless. */
+export class IntegrityError extends TransferError {
+  override name = "IntegrityError";
+}
+
+/** Bytes already in `part` that a retry may build on, or 0. */
+async function resumableBytes(part: string, expectedSize: number | undefined): Promise<number> {
+  try {
+    const have = (await Deno.stat(part)).size;
+    return expectedSize !== undefined && have >= expectedSize ? 0 : have;
+  } catch {
+    return 0;
+  }
+}
+
+/** Feeds the bytes already downloaded into `hash` (a resumed download hashes the whole file). */
+async function hashExisting(part: string, hash: ReturnType<typeof createHash>): Promise<void> {
+  const file = await Deno.open(part, { read: true });
+  for await (const chunk of file.readable) hash.update(chunk);
+}
+
 /**
  * GETs `url` into `dest` (via a .part file renamed on success), checking the expected size
  * and sha256 when given. Returns the size and hash of what arrived.
+ *
+ * A try that failed on the network keeps its .part file, and the next try asks only for the
+ * rest (`Range`), so a multi-gigabyte input over a flaky campus link is not fetched from the
+ * start each time; a store that ignores Range (200) just sends it all again. A file that
+ * arrived wrong (size or sha256) is thrown away.
  */
 export async function downloadFile(
   url: string,
@@ -79,21 +109,30 @@ export async function downloadFile(
   };
   const both = AbortSignal.any([signal, idle.signal]);
   try {
-    const res = await fetch(url, { signal: both });
-    if (!res.ok || !res.body) {
+    const have = await resumableBytes(part, expect.size);
+    const res = await fetch(url, { signal: both, headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
+    const resumed = have > 0 && res.status === 206 && (res.headers.get("content-range") ?? "").startsWith(`bytes ${have}-`);
+    if (!(res.ok && res.status !== 206) && !resumed) {
       await res.body?.cancel();
+      // 416: what we hold cannot be continued; start over on the next try.
+      if (res.status === 416) await Deno.remove(part).catch(() => {});
       throw new TransferError(`GET ${redactUrl(url)} answered ${res.status}`);
     }
+    if (!res.body) throw new TransferError(`GET ${redactUrl(url)} answered without a body`);
     const hash = createHash("sha256");
     let size = 0;
-    const file = await Deno.open(part, { write: true, create: true, truncate: true });
+    if (resumed) {
+      await hashExisting(part, hash);
+      size = have;
+    }
+    const file = await Deno.open(part, resumed ? { write: true, append: true } : { write: true, create: true, truncate: true });
     const counting = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, ctl) {
         bump();
         hash.update(chunk);
         size += chunk.length;
         if (expect.size !== undefined && size > expect.size) {
-          ctl.error(new TransferError(`input is larger than its declared ${expect.size} bytes`));
+          ctl.error(new IntegrityError(`input is larger than its declared ${expect.size} bytes`));
           return;
         }
         ctl.enqueue(chunk);
@@ -102,12 +141,13 @@ export async function downloadFile(
     // pipeTo closes (or aborts) the file handle whatever happens.
     await res.body.pipeThrough(counting).pipeTo(file.writable, { signal: both });
     const sha256 = hash.digest("hex");
-    if (expect.size !== undefined && size !== expect.size) throw new TransferError(`input has ${size} bytes, expected ${expect.size}`);
-    if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) throw new TransferError(`input sha256 is ${sha256}, expected ${expect.sha256}`);
+    if (expect.size !== undefined && size !== expect.size) throw new IntegrityError(`input has ${size} bytes, expected ${expect.size}`);
+    if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) throw new IntegrityError(`input sha256 is ${sha256}, expected ${expect.sha256}`);
     await Deno.rename(part, dest);
     return { size, sha256 };
   } catch (e) {
-    await Deno.remove(part).catch(() => {});
+    // Keep what arrived for the next try unless it is wrong or the attempt is over.
+    if (e instanceof IntegrityError || signal.aborted) await Deno.remove(part).catch(() => {});
     if (idle.signal.aborted && !signal.aborted) throw new TransferError(`GET ${redactUrl(url)} stalled for ${policy.idleTimeoutMs} ms`);
     throw e;
   } finally {
@@ -119,7 +159,7 @@ export async function downloadFile(
  * PUTs the first `size` bytes of `path` to a presigned URL with exactly `headers` plus
  * Content-Length; resolves with the sha256 of the bytes sent when the store answers 2xx.
  */
-export function uploadFile(
+export async function uploadFile(
   url: string,
   headers: Record<string, string>,
   path: string,
@@ -127,9 +167,24 @@ export function uploadFile(
   policy: RetryPolicy,
   signal: AbortSignal,
 ): Promise<string> {
+  const target = new URL(url);
+  if (target.protocol !== "http:" && target.protocol !== "https:") throw new TransferError(`upload URL scheme ${target.protocol} is not http(s)`);
+  const proxy = proxyFor(target, policy.proxyEnv ?? readProxyEnv((n) => Deno.env.get(n)));
+  const via = proxy ? await proxiedRequest(target, proxy, policy.idleTimeoutMs) : null;
+  return putFile(url, target, via, headers, path, size, policy, signal);
+}
+
+function putFile(
+  url: string,
+  target: URL,
+  via: Awaited<ReturnType<typeof proxiedRequest>> | null,
+  headers: Record<string, string>,
+  path: string,
+  size: number,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    if (target.protocol !== "http:" && target.protocol !== "https:") return reject(new TransferError(`upload URL scheme ${target.protocol} is not http(s)`));
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     const hash = createHash("sha256");
     let sent = 0;
@@ -145,7 +200,16 @@ export function uploadFile(
     };
     const onAbort = () => fail(new TransferError("upload aborted"));
     // Presigned signatures cover some headers: send them exactly as the gateway gave them.
-    const req = send(target, { method: "PUT", headers: { ...headers, "Content-Length": String(size) } }, (res) => {
+    const putHeaders = { ...headers, "Content-Length": String(size) };
+    // Through a proxy: to the proxy in absolute form (http), or over the CONNECT tunnel (https).
+    const req = send({
+      method: "PUT",
+      hostname: via?.hostname ?? target.hostname,
+      port: via?.port ?? (target.port || undefined),
+      path: via?.path ?? `${target.pathname}${target.search}`,
+      headers: { ...via?.headers, ...putHeaders },
+      ...(via?.createConnection ? { createConnection: via.createConnection, agent: false } : {}),
+    }, (res) => {
       const status = res.statusCode ?? 0;
       let body = "";
       res.setEncoding("utf8");

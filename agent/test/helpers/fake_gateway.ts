@@ -62,6 +62,8 @@ export class FakeGateway {
   readonly oversized: number[] = [];
   /** Answer attempt.finished with attempt.report_ack; `false` sends accepted:false; null sends nothing. */
   ackReports: boolean | null = true;
+  /** How far this gateway's clock (welcome's server_time_ms) is ahead of the real one. */
+  clockOffsetMs = 0;
   /** Say nothing at all (a half-open connection: frames go in, nothing comes back). */
   silent = false;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
@@ -141,8 +143,11 @@ export class FakeGateway {
     const u = new URL(req.url);
     const authorization = req.headers.get("authorization");
     if (u.pathname !== "/v1/agent" && u.pathname !== "/v1/enroll") return new Response("not found", { status: 404 });
-    if (u.pathname === "/v1/agent") this.connectAttemptsAt.push(Date.now());
+    // Upgrades only: a plain GET (the agent looking for a captive portal's page) is not a connection attempt.
+    const upgrade = req.headers.get("upgrade") === "websocket";
+    if (u.pathname === "/v1/agent" && upgrade) this.connectAttemptsAt.push(Date.now());
     if (u.pathname === "/v1/agent" && this.refuseUpgradeWith !== null) {
+      if (!upgrade) return new Response("refused", { status: this.refuseUpgradeWith });
       this.conns.push({
         index: this.conns.length,
         path: u.pathname,
@@ -200,6 +205,7 @@ export class FakeGateway {
           session_id: newId(ID_PREFIX.session),
           heartbeat_seconds: this.heartbeatSeconds,
           lease_ttl_seconds: this.leaseTtlSeconds,
+          server_time_ms: Date.now() + this.clockOffsetMs,
         });
       case "attempt.start_request":
         if (this.autoGrant) reply({ type: "attempt.start_granted", attempt_id: msg.attempt_id });

@@ -116,6 +116,11 @@ export interface HelloMessage {
   compression?: string[];
   /** The host's reading at hello; older agents leave it out. */
   host?: HostReading;
+  /**
+   * The agent's clock (ms since the epoch) when it sent hello, so the gateway can tell how far
+   * it is off (presigned URLs expire in minutes); older agents leave it out.
+   */
+  clock_ms?: number;
 }
 /**
  * Periodic proof of life; renews presence and the leases of `running`. Telemetry rides
@@ -219,6 +224,8 @@ export interface WelcomeMessage {
   lease_ttl_seconds: number;
   /** The frame compression both sides use from here on (one the hello offered), or absent/null for none. */
   compression?: string | null;
+  /** The gateway's clock (ms since the epoch) when it sent welcome: the agent measures its clock skew against it. */
+  server_time_ms?: number;
 }
 /** A job to run: the spec plus presigned GET URLs for its inputs. */
 export interface AssignMessage {
@@ -394,6 +401,7 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");
       need(typeof m.restarted === "boolean", "restarted", "must be a boolean");
       need(m.compression === undefined || (isStringArray(m.compression) && m.compression.length <= 8 && m.compression.every((c) => isShortString(c, 32))), "compression", "must be a short list of names");
+      need(m.clock_ms === undefined || isIntIn(m.clock_ms, 0, Number.MAX_SAFE_INTEGER), "clock_ms", "must be a time in ms since the epoch");
       break;
     case "heartbeat":
       need(Array.isArray(m.running) && m.running.every(isAttemptId), "running", "must be a list of attempt ids");

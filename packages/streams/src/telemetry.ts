@@ -23,6 +23,8 @@ export interface TelemetryUpdate {
   replace: boolean;
   gpus?: GpuReading[];
   host?: HostReading;
+  /** How far the agent's clock is ahead of the gateway's (ms; negative: behind), measured at hello. */
+  clockSkewMs?: number;
 }
 
 /** An agent's live readings as held. */
@@ -30,21 +32,25 @@ export interface AgentReadings {
   /** GPU readings by nvidia-smi index. */
   gpus: Map<number, GpuReading>;
   host: HostReading | null;
+  /** The agent's clock skew against its gateway (ms) as measured at hello, or null when not known. */
+  clockSkewMs: number | null;
 }
 
 function decode(h: Record<string, string>): AgentReadings | null {
   const gpus = new Map<number, GpuReading>();
   let host: HostReading | null = null;
+  let clockSkewMs: number | null = null;
   let any = false;
   for (const [field, value] of Object.entries(h)) {
     try {
       if (field === "h") host = JSON.parse(value) as HostReading;
+      else if (field === "skew") clockSkewMs = Number.isFinite(Number(value)) ? Number(value) : null;
       else if (field.startsWith("g:")) gpus.set(Number(field.slice(2)), JSON.parse(value) as GpuReading);
       else continue;
       any = true;
     } catch { /* a field we cannot read is as good as absent */ }
   }
-  return any ? { gpus, host } : null;
+  return any ? { gpus, host, clockSkewMs } : null;
 }
 
 /** Reads and writes agents' live readings. */
@@ -59,6 +65,7 @@ export class AgentTelemetry {
     const pairs: string[] = [];
     for (const r of update.gpus ?? []) pairs.push(`g:${r[0]}`, JSON.stringify(r));
     if (update.host) pairs.push("h", JSON.stringify(update.host));
+    if (update.clockSkewMs !== undefined) pairs.push("skew", String(Math.round(update.clockSkewMs)));
     const r = await this.redis.eval(WRITE, 2, this.keys.agentSession(agentId), this.keys.agentTelemetry(agentId),
       sessionId, Math.max(1, Math.round(ttlMs)), update.replace ? "1" : "0", ...pairs);
     return r === 1;

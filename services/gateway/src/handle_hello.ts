@@ -21,6 +21,9 @@ export function silentAfterMs(ctx: GatewayContext): number {
   return 2 * ctx.config.heartbeatSeconds * 1000;
 }
 
+/** Clock skew past which the gateway warns: presigned URLs are valid for minutes. */
+export const CLOCK_SKEW_WARN_MS = 60_000;
+
 /** How long an agent's readings live without a heartbeat renewing them: as long as its presence. */
 export function telemetryTtlMs(ctx: GatewayContext): number {
   return ctx.config.leaseTtlSeconds * 1000;
@@ -53,11 +56,18 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   }
   data.helloDone = true;
   // Everything the hello read replaces what an earlier session left (GPUs that went must not linger).
-  await ctx.telemetry.write(agent.id, data.sessionId, { replace: true, gpus: msg.gpus.map(gpuReadingOf), host: msg.host }, telemetryTtlMs(ctx));
+  // The agent's clock against ours (one-way latency included: good to a second, enough to
+  // see the minutes of skew that make presigned URLs fail).
+  const clockSkewMs = msg.clock_ms === undefined ? undefined : msg.clock_ms - now;
+  if (clockSkewMs !== undefined && Math.abs(clockSkewMs) > CLOCK_SKEW_WARN_MS) {
+    log.warn({ clock_skew_ms: clockSkewMs }, "agent clock is off: presigned URLs it is given may look expired or not yet valid");
+  }
+  await ctx.telemetry.write(agent.id, data.sessionId, { replace: true, gpus: msg.gpus.map(gpuReadingOf), host: msg.host, clockSkewMs }, telemetryTtlMs(ctx));
   const compression = msg.compression?.includes(FRAME_COMPRESSION) ? FRAME_COMPRESSION : null;
   sendTo(ws, {
     type: "welcome", agent_id: agent.id, session_id: data.sessionId,
     heartbeat_seconds: ctx.config.heartbeatSeconds, lease_ttl_seconds: ctx.config.leaseTtlSeconds, compression,
+    server_time_ms: ctx.clock(),
   }, ctx.metrics.sent);
   // After the welcome, which itself goes as text: the agent reads compressed frames only once it has it.
   data.compress = compression !== null;

@@ -56,6 +56,8 @@ async function view(ctx: ApiContext, a: AgentRow) {
     memory_mb: live.memory_mb,
     memory_used_mb: live.memory_used_mb,
     disk_free_mb: live.disk_free_mb,
+    // Measured by the gateway at hello: presigned URLs fail on a workstation whose clock is minutes off.
+    clock_skew_ms: session ? readings?.clockSkewMs ?? null : null,
   };
 }
 
