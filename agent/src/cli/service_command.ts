@@ -47,7 +47,8 @@ export async function serviceCommand(args: ServiceCommandArgs, deps: ServiceComm
     const ownLinuxBinary = platform === "linux" && seam.platform === "linux" && !isDenoCli(deps.execPath);
     const exe = platform === "windows" ? serviceExecutable("windows", "") : ownLinuxBinary ? deps.execPath : LINUX_BINARY;
     const def = serviceDefinition(exe, stateDir);
-    print(platform === "windows" ? winswXml(def) : systemdUnit(def));
+    // print adds the line end the text already has.
+    print((platform === "windows" ? winswXml(def) : systemdUnit(def)).replace(/\n$/, ""));
     return 0;
   }
   // WinSW expands %ProgramData% itself; the folder we create needs it expanded now.

@@ -23,7 +23,6 @@ export function systemdUnit(def: ServiceDefinition): string {
 # (agent/src/service/systemd_unit.ts). Do not edit by hand: run the command again.
 [Unit]
 Description=${def.displayName}: ${def.description}
-Documentation=https://github.com/labbridge/labbridge/blob/main/agent/README.md
 Wants=network-online.target
 After=network-online.target nvidia-persistenced.service
 # Never give up restarting: a lab box must come back after a long network outage.

@@ -62,6 +62,12 @@ export class FakeGateway {
   readonly oversized: number[] = [];
   /** Answer attempt.finished with attempt.report_ack; `false` sends accepted:false; null sends nothing. */
   ackReports: boolean | null = true;
+  /**
+   * Close an agent socket whose credential is not this gateway's right after it opens, with
+   * this code (4401 unknown, 4403 revoked), as the real gateway does (decision 0005); null:
+   * only at hello, as before.
+   */
+  refuseCredentialAtOpenWith: number | null = null;
   /** Say nothing at all (a half-open connection: frames go in, nothing comes back). */
   silent = false;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
@@ -164,6 +170,8 @@ export class FakeGateway {
     this.conns.push(conn);
     socket.onopen = () => {
       conn.open = true;
+      const refuse = this.refuseCredentialAtOpenWith;
+      if (refuse !== null && u.pathname === "/v1/agent" && authorization !== `Bearer ${this.credential}`) socket.close(refuse, "credential refused");
     };
     socket.onclose = (e) => {
       conn.open = false;
