@@ -138,7 +138,7 @@ export function windowsServiceSeam(deps: WindowsServiceDeps): ServiceSeam {
       return r.code === 0 && isElevatedGroups(r.stdout);
     },
     defaultStateDir: () => expandWindowsEnv(DEFAULT_SERVICE_STATE_DIR.windows, deps.env),
-    host: (def) => winswHost(def, { run: deps.run, installDir: deps.installDir }),
+    host: (def) => winswHost(def, { run: deps.run, installDir: deps.installDir, writeTextFile: write }),
     async ensureJobAccount(user, stateDir) {
       const password = generatePassword(deps.random);
       const out = checked(`creating the job account "${user}"`, await powershell(jobAccountScript(user, password)));
