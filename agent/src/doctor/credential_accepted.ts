@@ -14,7 +14,9 @@ const REENROLL = "ask for a new enrollment token and enroll again (remove agent.
 
 export const credentialAccepted: Check = async (ctx) => {
   const name = "credential accepted";
-  if (!ctx.identity) return { name, status: "fail", detail: `"${ctx.stateDir}" is not enrolled (no agent.json)`, fix: REENROLL };
+  if (!ctx.identity) {
+    return { name, status: "fail", detail: `"${ctx.stateDir}" is not enrolled (no agent.json)`, fix: `enroll: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${ctx.stateDir}"` };
+  }
   const failures: string[] = [];
   for (const server of ctx.servers) {
     let sock: FrameSocket;

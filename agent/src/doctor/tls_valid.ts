@@ -4,6 +4,7 @@ import { isCleartextRemote } from "../session/server_url.ts";
 import { type Check, type CheckResult, hostPort, messageOf, withDeadline } from "./check.ts";
 
 export const tlsValid: Check = async (ctx) => {
+  if (ctx.servers.length === 0) return { name: "TLS valid", status: "skip", detail: "no gateway address to check (not enrolled)" };
   const results: CheckResult[] = [];
   for (const server of ctx.servers) {
     const { hostname, port, tls } = hostPort(server);
