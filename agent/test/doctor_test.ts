@@ -288,3 +288,35 @@ Deno.test("doctor prints one line per check, each failure with its fix, and exit
     await gw.close();
   }
 });
+
+Deno.test("doctor: on Windows the job account check starts nvidia-smi as the logon account through the seam, in a Job Object named for a doctor attempt", async () => {
+  const { GPU_QUERY } = await import("../src/doctor/job_account_usable.ts");
+  const { jobObjectName } = await import("../src/os/windows/job_object.ts");
+  const specs: import("../src/os/os_seam.ts").DirectJobSpec[] = [];
+  const leftovers: number[] = [];
+  const windowsLike = {
+    ...os,
+    platformName: () => "windows",
+    resolveJobAccount: () => Promise.resolve({ account: { kind: "logon" as const, name: "labbridge-job", accountFile: "C:\\ProgramData\\LabBridge\\job-account.json" }, warnings: [] }),
+    readGpus: () => Promise.resolve({ gpus: [{ index: 0, uuid: "GPU-1", name: "NVIDIA GeForce RTX 4090", memory_mb: 24564 }], apps: [] }),
+    spawnAsAccount: async (spec: import("../src/os/os_seam.ts").DirectJobSpec) => {
+      specs.push(spec);
+      await Deno.writeTextFile(spec.stdoutPath, "0, NVIDIA GeForce RTX 4090\r\n");
+      return { pid: 4242, status: Promise.resolve({ success: true, code: 0, signal: null }) };
+    },
+    killLeftovers: (pid: number) => Promise.resolve(void leftovers.push(pid)),
+  };
+  const st = await enrolled(["ws://127.0.0.1:1"], null);
+  try {
+    const env = { Path: "C:\\Windows\\System32", SystemRoot: "C:\\Windows", USERPROFILE: "C:\\Users\\admin", TOKEN_SECRET: "x" };
+    passed(await jobAccountUsable({ ...st.ctx, os: windowsLike, jobUser: "labbridge-job", env }), /"labbridge-job" starts as jobs do and sees 1 GPU/);
+    assertEquals(specs.length, 1);
+    assertEquals(specs[0]!.argv, GPU_QUERY);
+    assertEquals(specs[0]!.env, { Path: "C:\\Windows\\System32", SystemRoot: "C:\\Windows" }, "only what the loader and PATH lookup need");
+    jobObjectName(specs[0]!.attemptId); // throws for a name Windows would not take
+    assertEquals(leftovers, [4242], "the job object is ended and closed");
+    assertEquals(await Deno.stat(specs[0]!.cwd).then(() => true, () => false), false, "the probe's folder is removed");
+  } finally {
+    await st.dispose();
+  }
+});
