@@ -33,7 +33,12 @@ async function enrolled(servers: string[], gw: FakeGateway | null, extra: Partia
   const parent = await Deno.makeTempDir({ prefix: "lb-doctor-test-" });
   const stateDir = `${parent}/state`;
   // Without a gateway of its own: an identity no gateway knows.
-  const identity = { servers, agent_id: gw?.agentId ?? newId(ID_PREFIX.agent), credential: gw?.credential ?? "lbc_unknown_credential_0123456789", name: "doctor-test" };
+  const identity = {
+    servers,
+    agent_id: gw?.agentId ?? newId(ID_PREFIX.agent),
+    credential: gw?.credential ?? "lbc_unknown_credential_0123456789",
+    name: "doctor-test",
+  };
   await writeIdentity(stateDir, identity, os);
   const { ctx } = await doctorContext(stateDir, { os, seam, print: () => {}, limits: { timeoutMs: 3_000, verdictMs: 500 } });
   return { ctx: { ...ctx, ...extra }, parent, dispose: () => Deno.remove(parent, { recursive: true }) };
@@ -90,7 +95,23 @@ async function tlsServer() {
   await Deno.writeTextFile(`${dir}/leaf.ext`, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
   await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=LabBridge doctor test CA");
   await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1");
-  await openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "cert.pem", "-days", "1", "-extfile", "leaf.ext");
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "cert.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "leaf.ext",
+  );
   const ca = await Deno.readTextFile(`${dir}/ca.pem`);
   const cert = await Deno.readTextFile(`${dir}/cert.pem`);
   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key: await Deno.readTextFile(`${dir}/key.pem`) });
@@ -171,7 +192,10 @@ Deno.test("doctor: proxy in use says none, names a proxy that answers, and fails
   try {
     passed(await proxyInUse({ ...st.ctx, env: {} }), /^none/);
     const port = (proxy.addr as Deno.NetAddr).port;
-    passed(await proxyInUse({ ...st.ctx, env: { https_proxy: `http://user:secret@127.0.0.1:${port}`, NO_PROXY: ".example.edu" } }), new RegExp(`https_proxy=http://127.0.0.1:${port}/ answers; NO_PROXY exempts gw.lab.example.edu`));
+    passed(
+      await proxyInUse({ ...st.ctx, env: { https_proxy: `http://user:secret@127.0.0.1:${port}`, NO_PROXY: ".example.edu" } }),
+      new RegExp(`https_proxy=http://127.0.0.1:${port}/ answers; NO_PROXY exempts gw.lab.example.edu`),
+    );
     const res = failed(await proxyInUse({ ...st.ctx, env: { HTTPS_PROXY: `http://127.0.0.1:${closedPort()}` } }), /HTTPS_PROXY=/);
     assert(!res.detail.includes("secret"));
     assert(noProxyCovers({ no_proxy: "localhost,lab.edu" }, "gw.lab.edu"));
@@ -260,7 +284,8 @@ Deno.test("doctor: service fails when not installed or not running, and passes w
   try {
     failed(await serviceRunning(st.ctx), /not installed \(systemd is not running on this machine\)/);
     failed(await serviceRunning({ ...st.ctx, seam: withSystemd }), /not installed/);
-    await withSystemd.host({ id: "labbridge-agent", displayName: "x", description: "x", executable: "/x", stateDir: st.ctx.stateDir, stopTimeoutSec: 30 }).install();
+    await withSystemd.host({ id: "labbridge-agent", displayName: "x", description: "x", executable: "/x", stateDir: st.ctx.stateDir, stopTimeoutSec: 30 })
+      .install();
     failed(await serviceRunning({ ...st.ctx, seam: withSystemd }), /installed, not running \(inactive\)/);
     active = "active";
     passed(await serviceRunning({ ...st.ctx, seam: withSystemd }), /systemd says active/);
@@ -275,10 +300,26 @@ Deno.test("doctor prints one line per check, each failure with its fix, and exit
   const st = await enrolled([gw.url], gw);
   const lines: string[] = [];
   try {
-    const code = await doctorCommand(st.ctx.stateDir, { os, seam, print: (l) => lines.push(l), limits: { timeoutMs: 3_000, verdictMs: 300, minFreeDiskBytes: 1 } });
+    const code = await doctorCommand(st.ctx.stateDir, {
+      os,
+      seam,
+      print: (l) => lines.push(l),
+      limits: { timeoutMs: 3_000, verdictMs: 300, minFreeDiskBytes: 1 },
+    });
     assertEquals(code, 1, lines.join("\n"));
     const names = lines.slice(0, -1).map((l) => /^(?:ok  |warn|FAIL|skip) ([^:]+):/.exec(l)?.[1]);
-    assertEquals(names, ["gateway reachable", "proxy in use", "TLS valid", "credential accepted", "clock skew", "GPUs visible", "job account", "free disk", "state folder permissions", "service"]);
+    assertEquals(names, [
+      "gateway reachable",
+      "proxy in use",
+      "TLS valid",
+      "credential accepted",
+      "clock skew",
+      "GPUs visible",
+      "job account",
+      "free disk",
+      "state folder permissions",
+      "service",
+    ]);
     for (const l of lines.filter((l) => l.startsWith("FAIL"))) assert(l.includes(" — fix: "), l);
     assert(lines.find((l) => l.startsWith("FAIL service:")), "no service here");
     assertEquals(lines.at(-1), `doctor: ${lines.filter((l) => l.startsWith("FAIL")).length} of 10 checks failed for "${st.ctx.stateDir}"`);
@@ -297,7 +338,11 @@ Deno.test("doctor: on Windows the job account check starts nvidia-smi as the log
   const windowsLike = {
     ...os,
     platformName: () => "windows",
-    resolveJobAccount: () => Promise.resolve({ account: { kind: "logon" as const, name: "labbridge-job", accountFile: "C:\\ProgramData\\LabBridge\\job-account.json" }, warnings: [] }),
+    resolveJobAccount: () =>
+      Promise.resolve({
+        account: { kind: "logon" as const, name: "labbridge-job", accountFile: "C:\\ProgramData\\LabBridge\\job-account.json" },
+        warnings: [],
+      }),
     readGpus: () => Promise.resolve({ gpus: [{ index: 0, uuid: "GPU-1", name: "NVIDIA GeForce RTX 4090", memory_mb: 24564 }], apps: [] }),
     spawnAsAccount: async (spec: import("../src/os/os_seam.ts").DirectJobSpec) => {
       specs.push(spec);

@@ -21,7 +21,13 @@ Deno.test("cli: service actions take the state folder, the job account and (prin
     jobUser: "lbjob",
     platform: null,
   });
-  assertEquals(parseCliArgs(["service", "print", "--platform=windows"]), { command: "service", action: "print", stateDir: null, jobUser: null, platform: "windows" });
+  assertEquals(parseCliArgs(["service", "print", "--platform=windows"]), {
+    command: "service",
+    action: "print",
+    stateDir: null,
+    jobUser: null,
+    platform: "windows",
+  });
   for (const action of ["uninstall", "start", "stop", "status"]) assertEquals((parseCliArgs(["service", action]) as { action: string }).action, action);
   assertEquals(parseCliArgs(["doctor"]), { command: "doctor", stateDir: null });
   assertEquals(parseCliArgs(["doctor", "--state-dir", "/x"]), { command: "doctor", stateDir: "/x" });

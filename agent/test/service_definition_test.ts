@@ -102,7 +102,10 @@ Deno.test("systemd unit: systemd-analyze verify accepts it (only the RestartStep
     const out = await new Deno.Command("systemd-analyze", { args: ["verify", path], stdout: "piped", stderr: "piped" }).output().catch(() => null);
     assert(out, "systemd-analyze (the systemd package) is installed here");
     const complaints = new TextDecoder().decode(out.stderr).split("\n").filter((l) => l.trim() !== "");
-    const version = Number(/systemd (\d+)/.exec(new TextDecoder().decode((await new Deno.Command("systemd-analyze", { args: ["--version"], stdout: "piped" }).output()).stdout))?.[1]);
+    const version = Number(
+      /systemd (\d+)/.exec(new TextDecoder().decode((await new Deno.Command("systemd-analyze", { args: ["--version"], stdout: "piped" }).output()).stdout))
+        ?.[1],
+    );
     const expected = version >= 254 ? [] : ["RestartSteps", "RestartMaxDelaySec"];
     assertEquals(complaints.map((l) => /Unknown key '(\w+)'/.exec(l)?.[1] ?? l), expected);
     assertEquals(out.code, 0);

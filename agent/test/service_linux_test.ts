@@ -75,7 +75,11 @@ Deno.test("the state folder is made root's and 0700, and a folder open to others
 Deno.test("without systemd, install writes no unit and prints it instead; status says systemd is not running", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const host = systemdHost(serviceDefinition("/usr/local/bin/labbridge-agent", "/var/lib/labbridge"), { run: runCommandLine, unitDir: dir, systemdRunning: () => false });
+    const host = systemdHost(serviceDefinition("/usr/local/bin/labbridge-agent", "/var/lib/labbridge"), {
+      run: runCommandLine,
+      unitDir: dir,
+      systemdRunning: () => false,
+    });
     const lines = await host.install();
     assertEquals(lines[0], `systemd is not running here: "${dir}/labbridge-agent.service" not written; the unit follows`);
     assertEquals(parseSystemdUnit(lines[1]!).Service!.User, ["root"]);
@@ -92,7 +96,11 @@ Deno.test("with systemd, install writes the unit, reloads and enables it; start,
   const dir = await Deno.makeTempDir();
   const rec = recordingRunner((c) => c.args[0] === "is-active" ? { code: 0, stdout: "active\n" } : undefined);
   try {
-    const host = systemdHost(serviceDefinition("/usr/local/bin/labbridge-agent", "/var/lib/labbridge"), { run: rec.run, unitDir: dir, systemdRunning: () => true });
+    const host = systemdHost(serviceDefinition("/usr/local/bin/labbridge-agent", "/var/lib/labbridge"), {
+      run: rec.run,
+      unitDir: dir,
+      systemdRunning: () => true,
+    });
     assertEquals(await host.install(), [`wrote "${dir}/labbridge-agent.service"`, 'enabled "labbridge-agent.service"']);
     const unit = parseSystemdUnit(await Deno.readTextFile(`${dir}/labbridge-agent.service`));
     assertEquals(splitExecStart(unit.Service!.ExecStart![0]!), ["/usr/local/bin/labbridge-agent", "run", "--state-dir", "/var/lib/labbridge"]);
@@ -144,17 +152,35 @@ Deno.test("`service install` makes the state folder, the job account and the uni
 Deno.test("`service install` refuses to register deno itself, and a non-root caller", async () => {
   const lines: string[] = [];
   const asRoot = { ...seam, isElevated: () => Promise.resolve(true) };
-  assertEquals(await serviceCommand({ action: "install", stateDir: "/tmp/x", jobUser: null, platform: null }, { seam: asRoot, execPath: "/usr/bin/deno", print: (l) => lines.push(l) }), 1);
+  assertEquals(
+    await serviceCommand({ action: "install", stateDir: "/tmp/x", jobUser: null, platform: null }, {
+      seam: asRoot,
+      execPath: "/usr/bin/deno",
+      print: (l) => lines.push(l),
+    }),
+    1,
+  );
   assertEquals(lines, ['error: service install must be run from the compiled agent (labbridge-agent), not from deno at "/usr/bin/deno"']);
   const notRoot = { ...seam, isElevated: () => Promise.resolve(false) };
   lines.length = 0;
-  assertEquals(await serviceCommand({ action: "start", stateDir: null, jobUser: null, platform: null }, { seam: notRoot, execPath: "/x/labbridge-agent", print: (l) => lines.push(l) }), 1);
+  assertEquals(
+    await serviceCommand({ action: "start", stateDir: null, jobUser: null, platform: null }, {
+      seam: notRoot,
+      execPath: "/x/labbridge-agent",
+      print: (l) => lines.push(l),
+    }),
+    1,
+  );
   assertEquals(lines, ["error: service start needs root (sudo)"]);
 });
 
 Deno.test("`service status` prints one JSON line and exits 1 when the service is not running", async () => {
   const lines: string[] = [];
-  const code = await serviceCommand({ action: "status", stateDir: null, jobUser: null, platform: null }, { seam, execPath: "/x/labbridge-agent", print: (l) => lines.push(l) });
+  const code = await serviceCommand({ action: "status", stateDir: null, jobUser: null, platform: null }, {
+    seam,
+    execPath: "/x/labbridge-agent",
+    print: (l) => lines.push(l),
+  });
   assertEquals(code, 1);
   assertEquals(JSON.parse(lines[0]!), {
     service: "labbridge-agent",

@@ -66,7 +66,10 @@ Deno.test("the state folder's ACL drops inherited entries and grants full contro
 Deno.test("an access list with inherited entries, or one that admits Users, is a problem; SYSTEM and Administrators alone is not", () => {
   const dir = "C:\\ProgramData\\LabBridge";
   assertEquals(aclProblem(dir, "S-1-5-18 Allow False\r\nS-1-5-32-544 Allow False\r\n"), null);
-  assertEquals(aclProblem(dir, "S-1-5-18 Allow False\r\nS-1-5-32-545 Allow True\r\n"), `"${dir}" inherits access entries from its parent: any local user may read the credential`);
+  assertEquals(
+    aclProblem(dir, "S-1-5-18 Allow False\r\nS-1-5-32-545 Allow True\r\n"),
+    `"${dir}" inherits access entries from its parent: any local user may read the credential`,
+  );
   assertEquals(aclProblem(dir, "S-1-5-18 Allow False\r\nS-1-5-32-545 Allow False\r\nS-1-1-0 Deny False\r\n"), `"${dir}" also admits S-1-5-32-545`);
   assertEquals(aclProblem(dir, ""), `"${dir}" has no access entries`);
 });
@@ -84,7 +87,19 @@ Deno.test("the job account script creates or updates the user, grants batch logo
   const script = jobAccountScript("labbridge-job", "pa'ss");
   assert(script.includes(`ConvertTo-SecureString ${psQuote("pa'ss")} -AsPlainText -Force`));
   assertEquals(psQuote("pa'ss"), "'pa''ss'");
-  for (const needed of ["New-LocalUser", "Set-LocalUser", "-PasswordNeverExpires", "SeBatchLogonRight", "SeDenyInteractiveLogonRight", "SeDenyRemoteInteractiveLogonRight", "SeDenyNetworkLogonRight", "SpecialAccounts\\UserList", "S-1-5-32-544"]) {
+  for (
+    const needed of [
+      "New-LocalUser",
+      "Set-LocalUser",
+      "-PasswordNeverExpires",
+      "SeBatchLogonRight",
+      "SeDenyInteractiveLogonRight",
+      "SeDenyRemoteInteractiveLogonRight",
+      "SeDenyNetworkLogonRight",
+      "SpecialAccounts\\UserList",
+      "S-1-5-32-544",
+    ]
+  ) {
     assert(script.includes(needed), needed);
   }
 });
@@ -133,7 +148,14 @@ Deno.test("service install on Windows: ACL first, then the job account through P
 Deno.test("service install on Windows without elevation runs nothing and says how to elevate", async () => {
   const { seam, rec, tmp } = await seamWith((c) => c.program === "whoami" ? { stdout: "S-1-16-8192" } : undefined);
   const lines: string[] = [];
-  assertEquals(await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, { seam, execPath: `${INSTALL}\\labbridge-agent.exe`, print: (l) => lines.push(l) }), 1);
+  assertEquals(
+    await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
+      seam,
+      execPath: `${INSTALL}\\labbridge-agent.exe`,
+      print: (l) => lines.push(l),
+    }),
+    1,
+  );
   assertEquals(lines, ["error: service install needs an elevated prompt (Run as administrator)"]);
   assertEquals(rec.calls.map((c) => c.program), ["whoami"]);
   await Deno.remove(tmp, { recursive: true });
@@ -145,8 +167,18 @@ Deno.test("a failing PowerShell step stops the install before WinSW, with PowerS
     if (c.program === POWERSHELL[0]) return { code: 1, stderr: "New-LocalUser : The password does not meet the password policy requirements." };
   });
   const lines: string[] = [];
-  assertEquals(await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, { seam, execPath: `${INSTALL}\\labbridge-agent.exe`, print: (l) => lines.push(l) }), 1);
-  assertEquals(lines.at(-1), 'error: creating the job account "labbridge-job" failed: New-LocalUser : The password does not meet the password policy requirements.');
+  assertEquals(
+    await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
+      seam,
+      execPath: `${INSTALL}\\labbridge-agent.exe`,
+      print: (l) => lines.push(l),
+    }),
+    1,
+  );
+  assertEquals(
+    lines.at(-1),
+    'error: creating the job account "labbridge-job" failed: New-LocalUser : The password does not meet the password policy requirements.',
+  );
   assert(!rec.calls.some((c) => c.program === WINSW));
   await Deno.remove(tmp, { recursive: true });
 });
@@ -173,7 +205,11 @@ Deno.test("uninstall stops a running service, uninstalls it and removes its XML;
   });
   await host.start();
   await host.stop();
-  assertEquals(await host.uninstall(), ['stopped service "labbridge-agent"', 'uninstalled service "labbridge-agent"', `removed "${INSTALL}/labbridge-agent-service.xml"`]);
+  assertEquals(await host.uninstall(), [
+    'stopped service "labbridge-agent"',
+    'uninstalled service "labbridge-agent"',
+    `removed "${INSTALL}/labbridge-agent-service.xml"`,
+  ]);
   assertEquals(rec.calls.map((c) => c.args[0]), ["start", "stop", "status", "stop", "uninstall"]);
   assertEquals(removed, [`${INSTALL}/labbridge-agent-service.xml`]);
   state = "NonExistent";
@@ -193,7 +229,9 @@ Deno.test("a missing WinSW executable is named, with where it comes from", async
 });
 
 Deno.test("the state folder check asks PowerShell for SIDs and reports what else the folder admits", async () => {
-  const { seam, rec, tmp } = await seamWith((c) => c.program === POWERSHELL[0] ? { stdout: `${STATE_FOLDER_SIDS[0]} Allow False\r\nS-1-5-11 Allow False\r\n` } : undefined);
+  const { seam, rec, tmp } = await seamWith((c) =>
+    c.program === POWERSHELL[0] ? { stdout: `${STATE_FOLDER_SIDS[0]} Allow False\r\nS-1-5-11 Allow False\r\n` } : undefined
+  );
   assertEquals(await seam.stateFolderProblem("C:\\ProgramData\\LabBridge"), '"C:\\ProgramData\\LabBridge" also admits S-1-5-11');
   assert(rec.calls[0]!.stdin!.includes("'C:\\ProgramData\\LabBridge'"));
   assert(rec.calls[0]!.stdin!.includes("SecurityIdentifier"));

@@ -27,5 +27,10 @@ export const clockSkew: Check = async (ctx) => {
       client?.close();
     }
   }
-  return { name, status: "fail", detail: `no gateway's clock could be read: ${failures.join("; ") || "no gateway address"}`, fix: "fix \"gateway reachable\" first" };
+  return {
+    name,
+    status: "fail",
+    detail: `no gateway's clock could be read: ${failures.join("; ") || "no gateway address"}`,
+    fix: 'fix "gateway reachable" first',
+  };
 };

@@ -15,13 +15,21 @@ const REENROLL = "ask for a new enrollment token and enroll again (remove agent.
 export const credentialAccepted: Check = async (ctx) => {
   const name = "credential accepted";
   if (!ctx.identity) {
-    return { name, status: "fail", detail: `"${ctx.stateDir}" is not enrolled (no agent.json)`, fix: `enroll: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${ctx.stateDir}"` };
+    return {
+      name,
+      status: "fail",
+      detail: `"${ctx.stateDir}" is not enrolled (no agent.json)`,
+      fix: `enroll: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${ctx.stateDir}"`,
+    };
   }
   const failures: string[] = [];
   for (const server of ctx.servers) {
     let sock: FrameSocket;
     try {
-      sock = await FrameSocket.connect(endpointUrl(server, "agent"), ctx.identity.credential, quiet, { signal: new AbortController().signal, timeoutMs: ctx.timeoutMs });
+      sock = await FrameSocket.connect(endpointUrl(server, "agent"), ctx.identity.credential, quiet, {
+        signal: new AbortController().signal,
+        timeoutMs: ctx.timeoutMs,
+      });
     } catch (e) {
       const status = e instanceof ConnectError ? e.httpStatus : null;
       if (status === 401 || status === 403) return { name, status: "fail", detail: `${server} refused the credential (HTTP ${status})`, fix: REENROLL };
@@ -35,9 +43,13 @@ export const credentialAccepted: Check = async (ctx) => {
       sock.close(1000, "doctor done");
       return { name, status: "ok", detail: `${server} took the credential of agent ${ctx.identity.agent_id}` };
     }
-    if (verdict.code === CLOSE_CODES.unauthorized) return { name, status: "fail", detail: `${server} does not know this credential (close ${verdict.code})`, fix: REENROLL };
-    if (verdict.code === CLOSE_CODES.revoked) return { name, status: "fail", detail: `${server} says the credential was revoked (close ${verdict.code})`, fix: REENROLL };
+    if (verdict.code === CLOSE_CODES.unauthorized) {
+      return { name, status: "fail", detail: `${server} does not know this credential (close ${verdict.code})`, fix: REENROLL };
+    }
+    if (verdict.code === CLOSE_CODES.revoked) {
+      return { name, status: "fail", detail: `${server} says the credential was revoked (close ${verdict.code})`, fix: REENROLL };
+    }
     failures.push(`${server}: closed with ${verdict.code} ${verdict.reason}`.trim());
   }
-  return { name, status: "fail", detail: `no gateway gave a verdict: ${failures.join("; ")}`, fix: "fix \"gateway reachable\" first" };
+  return { name, status: "fail", detail: `no gateway gave a verdict: ${failures.join("; ")}`, fix: 'fix "gateway reachable" first' };
 };

@@ -25,10 +25,20 @@ export const diskFree: Check = async (ctx) => {
     const free = Number(st.bavail) * Number(st.bsize);
     const text = `${(free / GIB).toFixed(1)} GiB free in "${folder}" (work folder "${ctx.workRoot}")`;
     if (free < ctx.minFreeDiskBytes) {
-      return { name, status: "fail", detail: `${text}, under ${(ctx.minFreeDiskBytes / GIB).toFixed(0)} GiB`, fix: "free space on that drive, or move the work folder: --work-dir <folder on a larger drive>" };
+      return {
+        name,
+        status: "fail",
+        detail: `${text}, under ${(ctx.minFreeDiskBytes / GIB).toFixed(0)} GiB`,
+        fix: "free space on that drive, or move the work folder: --work-dir <folder on a larger drive>",
+      };
     }
     return { name, status: "ok", detail: text };
   } catch (e) {
-    return { name, status: "fail", detail: `cannot read free space of "${ctx.workRoot}": ${messageOf(e)}`, fix: "make sure the work folder's drive is mounted" };
+    return {
+      name,
+      status: "fail",
+      detail: `cannot read free space of "${ctx.workRoot}": ${messageOf(e)}`,
+      fix: "make sure the work folder's drive is mounted",
+    };
   }
 };

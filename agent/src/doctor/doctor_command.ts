@@ -48,7 +48,12 @@ export async function runChecks(ctx: DoctorContext, checks: Check[] = CHECKS): P
       const r = await check(ctx);
       results.push(...(Array.isArray(r) ? r : [r]));
     } catch (e) {
-      results.push({ name: check.name || "check", status: "fail", detail: `the check itself failed: ${messageOf(e)}`, fix: "report this to the LabBridge maintainers" });
+      results.push({
+        name: check.name || "check",
+        status: "fail",
+        detail: `the check itself failed: ${messageOf(e)}`,
+        fix: "report this to the LabBridge maintainers",
+      });
     }
   }
   return results;
@@ -71,9 +76,16 @@ export async function doctorContext(stateDir: string, deps: DoctorDeps): Promise
   try {
     identity = await readIdentity(stateDir);
   } catch (e) {
-    early.push({ name: "agent.json", status: "fail", detail: messageOf(e), fix: "run doctor elevated (root / Run as administrator); if the file is damaged, enroll again" });
+    early.push({
+      name: "agent.json",
+      status: "fail",
+      detail: messageOf(e),
+      fix: "run doctor elevated (root / Run as administrator); if the file is damaged, enroll again",
+    });
   }
-  const settings = identity ? jobSettings(stateDir, identity, { workDir: null, jobUser: null, passEnv: null }) : { workRoot: defaultWorkRoot(stateDir), jobUser: DEFAULT_JOB_USER };
+  const settings = identity
+    ? jobSettings(stateDir, identity, { workDir: null, jobUser: null, passEnv: null })
+    : { workRoot: defaultWorkRoot(stateDir), jobUser: DEFAULT_JOB_USER };
   const ctx: DoctorContext = {
     stateDir,
     identity,
@@ -97,6 +109,8 @@ export async function doctorCommand(stateDirArg: string | null, deps: DoctorDeps
   const results = [...early, ...await runChecks(ctx, deps.checks)];
   for (const r of results) deps.print(formatResult(r));
   const failed = results.filter((r) => r.status === "fail").length;
-  deps.print(failed === 0 ? `doctor: all ${results.length} checks passed for "${stateDir}"` : `doctor: ${failed} of ${results.length} checks failed for "${stateDir}"`);
+  deps.print(
+    failed === 0 ? `doctor: all ${results.length} checks passed for "${stateDir}"` : `doctor: ${failed} of ${results.length} checks failed for "${stateDir}"`,
+  );
   return failed === 0 ? 0 : 1;
 }

@@ -4,7 +4,12 @@ import { type Check, type CheckResult, hostPort, messageOf, withDeadline } from 
 
 export const gatewayReachable: Check = async (ctx) => {
   if (ctx.servers.length === 0) {
-    return { name: "gateway reachable", status: "fail", detail: "no gateway address: the folder is not enrolled", fix: "enroll: labbridge-agent enroll --server wss://… --token lbe_…" };
+    return {
+      name: "gateway reachable",
+      status: "fail",
+      detail: "no gateway address: the folder is not enrolled",
+      fix: "enroll: labbridge-agent enroll --server wss://… --token lbe_…",
+    };
   }
   const results: CheckResult[] = [];
   for (const server of ctx.servers) {
@@ -13,13 +18,18 @@ export const gatewayReachable: Check = async (ctx) => {
     try {
       const conn = await withDeadline(Deno.connect({ hostname, port }), ctx.timeoutMs, `connecting to ${hostname}:${port}`, (c) => c.close());
       conn.close();
-      results.push({ name: "gateway reachable", status: "ok", detail: `${server} (${hostname}:${port}) answered in ${Math.round(performance.now() - started)} ms` });
+      results.push({
+        name: "gateway reachable",
+        status: "ok",
+        detail: `${server} (${hostname}:${port}) answered in ${Math.round(performance.now() - started)} ms`,
+      });
     } catch (e) {
       results.push({
         name: "gateway reachable",
         status: "fail",
         detail: `${server}: ${messageOf(e)}`,
-        fix: "check the network, the campus captive portal (sign in from a browser) and the firewall's outbound rule for this port; the address is in agent.json",
+        fix:
+          "check the network, the campus captive portal (sign in from a browser) and the firewall's outbound rule for this port; the address is in agent.json",
       });
     }
   }

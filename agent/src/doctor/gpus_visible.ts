@@ -6,7 +6,9 @@ import { type Check, messageOf } from "./check.ts";
 
 /** Who this process runs as, for people (USERNAME on Windows, the uid elsewhere). */
 export function contextName(env: Record<string, string>, platform: string): string {
-  if (platform === "windows") return `${env.USERDOMAIN ?? "?"}\\${env.USERNAME ?? "?"}${env.SESSIONNAME ? ` (session ${env.SESSIONNAME})` : " (no session name: a service?)"}`;
+  if (platform === "windows") {
+    return `${env.USERDOMAIN ?? "?"}\\${env.USERNAME ?? "?"}${env.SESSIONNAME ? ` (session ${env.SESSIONNAME})` : " (no session name: a service?)"}`;
+  }
   return `uid ${Deno.uid() ?? "?"}`;
 }
 
@@ -15,7 +17,9 @@ export const gpusVisible: Check = async (ctx) => {
   const who = contextName(ctx.env, ctx.os.platformName());
   try {
     const reading = await ctx.os.readGpus();
-    if (reading.failed) return { name, status: "fail", detail: `nvidia-smi failed or hung, as ${who}`, fix: "run nvidia-smi by hand; reinstall or update the NVIDIA driver" };
+    if (reading.failed) {
+      return { name, status: "fail", detail: `nvidia-smi failed or hung, as ${who}`, fix: "run nvidia-smi by hand; reinstall or update the NVIDIA driver" };
+    }
     if (reading.gpus.length === 0) {
       return {
         name,

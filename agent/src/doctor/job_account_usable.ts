@@ -31,7 +31,16 @@ export async function runAsJobAccount(os: OsSeam, account: JobAccount, argv: str
   if (account.kind !== "separate") throw new Error("Jobs run as the agent's own account");
   const runAs = { name: account.name, uid: account.uid, gid: account.gid, groups: account.groups };
   const spawn = os.jobSpawn(argv[0]!, argv.slice(1), env, runAs);
-  const out = await new Deno.Command(spawn.program, { args: spawn.args, ...spawn.options, cwd: dir, clearEnv: true, env, stdin: "null", stdout: "piped", stderr: "null" }).output();
+  const out = await new Deno.Command(spawn.program, {
+    args: spawn.args,
+    ...spawn.options,
+    cwd: dir,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
 }
 
@@ -61,20 +70,29 @@ export const jobAccountUsable: Check = async (ctx): Promise<CheckResult> => {
   try {
     // The job account must be able to enter its folder (Linux: the temp folder is the agent's, 0700).
     if (account.kind === "separate") await Deno.chmod(dir, 0o755);
-    const run = await withDeadline(runAsJobAccount(ctx.os, account, argv, probeEnv(ctx.env, platform), dir), ctx.timeoutMs * 3, `running ${argv[0]} as "${account.name}"`);
+    const run = await withDeadline(
+      runAsJobAccount(ctx.os, account, argv, probeEnv(ctx.env, platform), dir),
+      ctx.timeoutMs * 3,
+      `running ${argv[0]} as "${account.name}"`,
+    );
     if (run.code !== 0) {
       return {
         name,
         status: "fail",
         detail: `"${account.name}" ran ${argv[0]}, which exited with ${run.code}`,
-        fix: agentSeesGpus
-          ? `give "${account.name}" access to the GPU (Linux: the video/render groups; Windows: read access to the driver folders)`
-          : fix,
+        fix: agentSeesGpus ? `give "${account.name}" access to the GPU (Linux: the video/render groups; Windows: read access to the driver folders)` : fix,
       };
     }
     if (!agentSeesGpus) return { name, status: "warn", detail: `"${account.name}" can run programs; no GPU to look for (see "GPUs visible")` };
     const seen = run.stdout.split(/\r?\n/).filter((l) => l.trim() !== "").length;
-    if (seen === 0) return { name, status: "fail", detail: `"${account.name}" sees no GPU, though the agent does`, fix: `give "${account.name}" access to the GPU device (video/render groups)` };
+    if (seen === 0) {
+      return {
+        name,
+        status: "fail",
+        detail: `"${account.name}" sees no GPU, though the agent does`,
+        fix: `give "${account.name}" access to the GPU device (video/render groups)`,
+      };
+    }
     return { name, status: "ok", detail: `"${account.name}" starts as jobs do and sees ${seen} GPU${seen === 1 ? "" : "s"}` };
   } catch (e) {
     return { name, status: "fail", detail: `cannot start a program as "${account.name}": ${messageOf(e)}`, fix };

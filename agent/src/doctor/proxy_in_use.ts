@@ -41,7 +41,12 @@ export const proxyInUse: Check = async (ctx) => {
     const conn = await withDeadline(Deno.connect({ hostname, port }), ctx.timeoutMs, `connecting to the proxy ${hostname}:${port}`, (c) => c.close());
     conn.close();
   } catch (e) {
-    return { name, status: "fail", detail: `${setting.name}=${shown}: ${messageOf(e)}`, fix: `check the proxy address with the campus IT, or unset ${setting.name} for the service` };
+    return {
+      name,
+      status: "fail",
+      detail: `${setting.name}=${shown}: ${messageOf(e)}`,
+      fix: `check the proxy address with the campus IT, or unset ${setting.name} for the service`,
+    };
   }
   const bypass = exempt.length > 0 ? `; NO_PROXY exempts ${exempt.join(", ")}` : "";
   return { name, status: "ok", detail: `${setting.name}=${shown} answers${bypass}` };

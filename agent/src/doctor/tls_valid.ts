@@ -9,9 +9,16 @@ export const tlsValid: Check = async (ctx) => {
   for (const server of ctx.servers) {
     const { hostname, port, tls } = hostPort(server);
     if (!tls) {
-      results.push(isCleartextRemote(server)
-        ? { name: "TLS valid", status: "warn", detail: `${server} is ws:// to another host: frames and the credential cross the network in clear text`, fix: "enroll with a wss:// address" }
-        : { name: "TLS valid", status: "ok", detail: `${server} is ws:// on this machine (no TLS needed)` });
+      results.push(
+        isCleartextRemote(server)
+          ? {
+            name: "TLS valid",
+            status: "warn",
+            detail: `${server} is ws:// to another host: frames and the credential cross the network in clear text`,
+            fix: "enroll with a wss:// address",
+          }
+          : { name: "TLS valid", status: "ok", detail: `${server} is ws:// on this machine (no TLS needed)` },
+      );
       continue;
     }
     try {
@@ -27,7 +34,8 @@ export const tlsValid: Check = async (ctx) => {
         name: "TLS valid",
         status: "fail",
         detail: `${hostname}:${port}: ${messageOf(e)}`,
-        fix: "a TLS-inspecting campus proxy needs its CA trusted: set DENO_TLS_CA_STORE=system (the OS store) or DENO_CERT=<ca.pem> for the service; also check the clock",
+        fix:
+          "a TLS-inspecting campus proxy needs its CA trusted: set DENO_TLS_CA_STORE=system (the OS store) or DENO_CERT=<ca.pem> for the service; also check the clock",
       });
     }
   }

@@ -37,9 +37,10 @@ export function winswHost(def: ServiceDefinition, deps: WinswHostDeps): ServiceH
   const xmlPath = join(deps.installDir, WINSW_EXE.replace(/\.exe$/, ".xml"));
   const text = winswXml(def);
   const write = deps.writeTextFile ?? ((p, t) => Deno.writeTextFile(p, t));
-  const remove = deps.removeFile ?? ((p) => Deno.remove(p).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }));
+  const remove = deps.removeFile ?? ((p) =>
+    Deno.remove(p).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }));
   const winsw = async (command: string) => {
     const r = await deps.run(exe, [command]);
     if (r.code === null) throw new Error(`Cannot run "${exe}": it is missing (it ships in the agent's zip, next to labbridge-agent.exe)`);
