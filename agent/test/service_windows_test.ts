@@ -237,3 +237,21 @@ Deno.test("the state folder check asks PowerShell for SIDs and reports what else
   assert(rec.calls[0]!.stdin!.includes("SecurityIdentifier"));
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("an access list doctor cannot read (not elevated) is a failure that says to run doctor elevated, not a verdict on the folder", async () => {
+  const { stateFolderPermissions } = await import("../src/doctor/state_folder_permissions.ts");
+  const { seam, tmp } = await seamWith((c) =>
+    c.program === POWERSHELL[0] ? { code: 1, stderr: "Get-Acl : Attempted to perform an unauthorized operation." } : undefined
+  );
+  try {
+    const r = await stateFolderPermissions({ stateDir: "C:\\ProgramData\\LabBridge", seam } as Parameters<typeof stateFolderPermissions>[0]);
+    assertEquals(r, {
+      name: "state folder permissions",
+      status: "fail",
+      detail: 'Cannot read the access list of "C:\\ProgramData\\LabBridge": Get-Acl : Attempted to perform an unauthorized operation.',
+      fix: "run doctor elevated (root / Run as administrator)",
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

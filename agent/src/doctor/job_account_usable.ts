@@ -66,7 +66,9 @@ export const jobAccountUsable: Check = async (ctx): Promise<CheckResult> => {
   const agentSeesGpus = (await ctx.os.readGpus().catch(() => ({ gpus: [] }))).gpus.length > 0;
   const platform = ctx.os.platformName();
   const argv = agentSeesGpus ? GPU_QUERY : platform === "windows" ? ["whoami"] : ["id", "-un"];
-  const dir = await Deno.makeTempDir({ prefix: "lb-doctor-" });
+  // Inside the work folder where it exists: the folder jobs use, which the job account can already pass through.
+  const workRootExists = await Deno.stat(ctx.workRoot).then((st) => st.isDirectory, () => false);
+  const dir = await Deno.makeTempDir({ prefix: "lb-doctor-", dir: workRootExists ? ctx.workRoot : undefined });
   try {
     // The job account must be able to enter its folder (Linux: the temp folder is the agent's, 0700).
     if (account.kind === "separate") await Deno.chmod(dir, 0o755);

@@ -20,6 +20,6 @@ export interface ServiceSeam {
   ensureJobAccount(user: string, stateDir: string): Promise<string[]>;
   /** Creates `dir` if needed and limits it to SYSTEM and Administrators (Linux: root, 0700). */
   restrictStateFolder(dir: string): Promise<string[]>;
-  /** Why `dir` is open to more than SYSTEM and Administrators (Linux: root), or null. */
+  /** Why `dir` is open to more than SYSTEM and Administrators (Linux: root), or null; throws when its access cannot be read. */
   stateFolderProblem(dir: string): Promise<string | null>;
 }

@@ -77,11 +77,11 @@ export function jobAccountScript(user: string, password: string): string {
     "$cfg = Join-Path $env:TEMP ('lb-rights-' + [guid]::NewGuid() + '.inf')",
     "$db = [System.IO.Path]::ChangeExtension($cfg, '.sdb')",
     "secedit /export /cfg $cfg /areas USER_RIGHTS | Out-Null",
-    "$lines = Get-Content $cfg",
+    "$lines = [System.Collections.Generic.List[string]]::new([string[]](Get-Content $cfg))",
     "foreach ($right in 'SeBatchLogonRight','SeDenyInteractiveLogonRight','SeDenyRemoteInteractiveLogonRight','SeDenyNetworkLogonRight') {",
-    '  $i = [Array]::FindIndex([string[]]$lines, [Predicate[string]]{ param($l) $l -like "$right *" })',
+    '  $i = $lines.FindIndex([Predicate[string]]{ param($l) $l -like "$right *" })',
     "  if ($i -ge 0) { if ($lines[$i] -notlike \"*$sid*\") { $lines[$i] = $lines[$i] + ',*' + $sid } }",
-    "  else { $at = [Array]::IndexOf([string[]]$lines, '[Privilege Rights]'); $lines = $lines[0..$at] + \"$right = *$sid\" + $lines[($at + 1)..($lines.Length - 1)] }",
+    "  else { $lines.Insert($lines.IndexOf('[Privilege Rights]') + 1, \"$right = *$sid\") }",
     "}",
     "Set-Content -Path $cfg -Value $lines -Encoding Unicode",
     "secedit /configure /db $db /cfg $cfg /areas USER_RIGHTS | Out-Null",
@@ -154,7 +154,8 @@ export function windowsServiceSeam(deps: WindowsServiceDeps): ServiceSeam {
     },
     async stateFolderProblem(dir) {
       const r = await powershell(aclListingScript(dir));
-      if (r.code !== 0) return `cannot read the access list of "${dir}": ${(r.stderr.trim() || `exit code ${r.code}`).split("\n")[0]}`;
+      // Unreadable is not a verdict on the folder: doctor says to run it elevated.
+      if (r.code !== 0) throw new Error(`Cannot read the access list of "${dir}": ${(r.stderr.trim() || `exit code ${r.code}`).split("\n")[0]}`);
       return aclProblem(dir, r.stdout);
     },
   };
