@@ -45,7 +45,6 @@ TimeoutStopSec=${def.stopTimeoutSec}s
 # The agent logs JSON lines to stdout; journald keeps and rotates them (journalctl -u ${def.id}).
 StandardOutput=journal
 StandardError=journal
-UMask=0077
 
 [Install]
 WantedBy=multi-user.target
