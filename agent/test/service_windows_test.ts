@@ -177,7 +177,7 @@ Deno.test("a failing PowerShell step stops the install before WinSW, with PowerS
   );
   assertEquals(
     lines.at(-1),
-    'error: creating the job account "labbridge-job" failed: New-LocalUser : The password does not meet the password policy requirements.',
+    'error: Creating the job account "labbridge-job" failed: New-LocalUser : The password does not meet the password policy requirements.',
   );
   assert(!rec.calls.some((c) => c.program === WINSW));
   await Deno.remove(tmp, { recursive: true });

@@ -141,7 +141,7 @@ export function windowsServiceSeam(deps: WindowsServiceDeps): ServiceSeam {
     host: (def) => winswHost(def, { run: deps.run, installDir: deps.installDir, writeTextFile: write }),
     async ensureJobAccount(user, stateDir) {
       const password = generatePassword(deps.random);
-      const out = checked(`creating the job account "${user}"`, await powershell(jobAccountScript(user, password)));
+      const out = checked(`Creating the job account "${user}"`, await powershell(jobAccountScript(user, password)));
       const sid = out.stdout.trim().split(/\r?\n/).pop() ?? "";
       // The folder's ACL (restrictStateFolder, run first) is what keeps this file from jobs and users.
       await write(join(stateDir, JOB_ACCOUNT_FILE), JSON.stringify({ user, domain: ".", password }) + "\n");
