@@ -191,3 +191,24 @@ Deno.test("`service status` prints one JSON line and exits 1 when the service is
     detail: "systemd is not running on this machine",
   });
 });
+
+Deno.test("`service start` of a folder that is not enrolled says to enroll first and starts nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const rec = recordingRunner();
+  const lines: string[] = [];
+  try {
+    const s = { ...linuxServiceSeam({ run: rec.run, systemdRunning: () => true }), isElevated: () => Promise.resolve(true) };
+    assertEquals(
+      await serviceCommand({ action: "start", stateDir: dir, jobUser: null, platform: null }, {
+        seam: s,
+        execPath: "/x/labbridge-agent",
+        print: (l) => lines.push(l),
+      }),
+      1,
+    );
+    assertEquals(lines, [`error: "${dir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${dir}" first`]);
+    assertEquals(rec.calls, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -5,7 +5,7 @@
 // Each step prints one line for the admin; status prints one JSON line.
 import { resolve } from "node:path";
 import type { ServiceAction } from "./cli_args.ts";
-import { DEFAULT_JOB_USER } from "../runtime/agent_state.ts";
+import { agentFilePath, DEFAULT_JOB_USER } from "../runtime/agent_state.ts";
 import type { ServiceSeam } from "../os/service_seam.ts";
 import { DEFAULT_SERVICE_STATE_DIR, serviceDefinition, type ServicePlatformName } from "../service/service_definition.ts";
 import { systemdUnit } from "../service/systemd_unit.ts";
@@ -78,6 +78,11 @@ export async function serviceCommand(args: ServiceCommandArgs, deps: ServiceComm
         print(`kept "${stateDir}" (credential, job account file) and the job account; remove them by hand to forget this machine`);
         return 0;
       case "start":
+        // An unenrolled agent exits 1 at once and the host restarts it forever: say what is missing instead.
+        if (!(await Deno.stat(agentFilePath(stateDir)).then(() => true, () => false))) {
+          print(`error: "${stateDir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${stateDir}" first`);
+          return 1;
+        }
         await host.start();
         print(`started "${def.id}"`);
         return 0;
