@@ -206,7 +206,7 @@ Deno.test("`service start` of a folder that is not enrolled says to enroll first
       }),
       1,
     );
-    assertEquals(lines, [`error: "${dir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${dir}" first`]);
+    assertEquals(lines, [`error: "${dir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${dir}" first (or pass the service's own --state-dir)`]);
     assertEquals(rec.calls, []);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -80,7 +80,7 @@ export async function serviceCommand(args: ServiceCommandArgs, deps: ServiceComm
       case "start":
         // An unenrolled agent exits 1 at once and the host restarts it forever: say what is missing instead.
         if (!(await Deno.stat(agentFilePath(stateDir)).then(() => true, () => false))) {
-          print(`error: "${stateDir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${stateDir}" first`);
+          print(`error: "${stateDir}" is not enrolled: labbridge-agent enroll --server wss://… --token lbe_… --state-dir "${stateDir}" first (or pass the service's own --state-dir)`);
           return 1;
         }
         await host.start();
