@@ -21,7 +21,7 @@ const config = join(agentDir, "deno.json");
  * shell, and where the package fell back to its bin.cjs wrapper, a signal sent to the
  * wrapper would not reach the agent.
  */
-function denoCommand() {
+export function denoCommand() {
   const exe = join(root, "node_modules", "deno", process.platform === "win32" ? "deno.exe" : "deno");
   if (existsSync(exe)) return { cmd: exe, pre: [] };
   if (process.platform === "win32") return { cmd: process.execPath, pre: [join(root, "node_modules", "deno", "bin.cjs")] };
@@ -35,6 +35,33 @@ export function permissionFlags() {
     throw new Error("agent/permissions.json: flags must be an array of --flags");
   }
   return flags;
+}
+
+/** The Windows-only flags (FFI to the two system DLLs, decision 0010), from the same file. */
+export function windowsPermissionFlags() {
+  const { windows_flags: flags } = JSON.parse(readFileSync(join(agentDir, "permissions.json"), "utf8"));
+  if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string" && f.startsWith("--"))) {
+    throw new Error("agent/permissions.json: windows_flags must be an array of --flags");
+  }
+  return flags;
+}
+
+/** Where and for which target `deno compile` builds each platform's binary (paths relative to agent/). */
+export const COMPILE_TARGETS = {
+  linux: { target: "x86_64-unknown-linux-gnu", output: "dist/labbridge-agent" },
+  windows: { target: "x86_64-pc-windows-msvc", output: "dist/labbridge-agent.exe" },
+};
+
+/**
+ * `deno compile` arguments for `platform` ("linux" | "windows"), run from agent/: exactly the
+ * deno.json compile:* task (agent/test/permissions_test.ts checks they agree). deno compile
+ * embeds the program into denort, which it downloads unless DENORT_BIN names one.
+ */
+export function compileArgs(platform) {
+  const t = COMPILE_TARGETS[platform];
+  if (!t) throw new Error(`No compile target for "${platform}"`);
+  const extra = platform === "windows" ? windowsPermissionFlags() : [];
+  return ["compile", "--target", t.target, "--output", t.output, ...permissionFlags(), ...extra, "src/main.ts"];
 }
 
 /**

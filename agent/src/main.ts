@@ -5,7 +5,9 @@ import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli/cli_args.t
 import { enrollCommand } from "./cli/enroll.ts";
 import { takeLifeline } from "./runtime/lifeline.ts";
 import { createLogger, errorText, stdoutSink } from "./runtime/log.ts";
-import { currentOs } from "./os/current.ts";
+import { currentOs, currentServiceSeam } from "./os/current.ts";
+import { serviceCommand } from "./cli/service_command.ts";
+import { doctorCommand } from "./doctor/doctor_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { statusCommand } from "./cli/status.ts";
 import { DEFAULT_TIMINGS } from "./runtime/timings.ts";
@@ -44,6 +46,10 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
         );
       case "status":
         return await statusCommand(resolve(cmd.stateDir), os, stdoutSink);
+      case "service":
+        return await serviceCommand(cmd, { seam: currentServiceSeam(), execPath: Deno.execPath(), print: (l) => console.log(l) });
+      case "doctor":
+        return await doctorCommand(cmd.stateDir, { os, seam: currentServiceSeam(), print: (l) => console.log(l) });
     }
   } catch (e) {
     if (e instanceof UsageError) {

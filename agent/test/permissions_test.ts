@@ -2,7 +2,7 @@
 // test task in deno.json, and scripts/agent.mjs, must all use exactly those flags.
 import { assert, assertEquals } from "./helpers/assert.ts";
 // @ts-types="./helpers/agent_mjs.d.ts"
-import { denoArgs, permissionFlags } from "../../scripts/agent.mjs";
+import { compileArgs, denoArgs, permissionFlags } from "../../scripts/agent.mjs";
 import { ADVAPI32_PATH, KERNEL32_PATH } from "../src/os/windows/kernel32.ts";
 
 const agentDir = new URL("../", import.meta.url);
@@ -53,4 +53,10 @@ Deno.test("permissions: scripts/agent.mjs runs and tests with the same flags", (
   assertEquals(run.slice(-3), ["run", "--state-dir", "/tmp/a"]);
   assertEquals(denoArgs(["test"]).filter(permissionLike), flags);
   assertEquals(denoArgs(["check"])[0], "check");
+});
+
+Deno.test("permissions: the compile command package:agent runs is exactly deno.json's compile task", () => {
+  for (const platform of ["linux", "windows"] as const) {
+    assertEquals(["deno", ...compileArgs(platform)], tasks[`compile:${platform}`]!.split(/\s+/), platform);
+  }
 });

@@ -10,7 +10,15 @@ export const USAGE = [
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "                              [--proxy <url|none>] [--no-proxy <hosts>]",
   "       labbridge-agent status --state-dir <dir>",
+  "       labbridge-agent service install [--state-dir <dir>] [--job-user <account>]   (as root / an elevated Administrator)",
+  "       labbridge-agent service uninstall | start | stop | status",
+  "       labbridge-agent service print [--platform windows|linux] [--state-dir <dir>]",
+  "       labbridge-agent doctor [--state-dir <dir>]",
 ].join("\n");
+
+/** The actions of `service`. */
+export const SERVICE_ACTIONS = ["install", "uninstall", "start", "stop", "status", "print"] as const;
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
 
 /**
  * How jobs run: the work folder, the job account, the agent's variables jobs also get.
@@ -36,6 +44,10 @@ export type CliCommand =
   /** `servers`, `jobs` and `proxy` override agent.json's for this run; null keeps agent.json's. */
   | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; proxy: ProxyFlags }
   | { command: "status"; stateDir: string }
+  /** `stateDir`/`jobUser` null: the platform's service defaults; `platform` null: this machine's (print only). */
+  | { command: "service"; action: ServiceAction; stateDir: string | null; jobUser: string | null; platform: "windows" | "linux" | null }
+  /** `stateDir` null: the service's default state folder. */
+  | { command: "doctor"; stateDir: string | null }
   | { command: "help" };
 
 export class UsageError extends Error {
@@ -46,6 +58,13 @@ const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
   enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
   run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
   status: { required: ["state-dir"], optional: [] },
+  "service install": { required: [], optional: ["state-dir", "job-user"] },
+  "service uninstall": { required: [], optional: ["state-dir"] },
+  "service start": { required: [], optional: ["state-dir"] },
+  "service stop": { required: [], optional: ["state-dir"] },
+  "service status": { required: [], optional: ["state-dir"] },
+  "service print": { required: [], optional: ["state-dir", "platform"] },
+  doctor: { required: [], optional: ["state-dir"] },
 };
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
@@ -124,9 +143,21 @@ function proxyFlags(values: Map<string, string>): ProxyFlags {
 
 /** Parses argv (without the program name) into one command, or throws UsageError. */
 export function parseCliArgs(argv: string[]): CliCommand {
-  const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError("missing command");
-  if (command === "help" || command === "--help" || command === "-h") return { command: "help" };
+  const [first, ...afterFirst] = argv;
+  if (first === undefined) throw new UsageError("missing command");
+  if (first === "help" || first === "--help" || first === "-h") return { command: "help" };
+  let command = first;
+  let rest = afterFirst;
+  if (first === "service") {
+    const action = afterFirst[0];
+    if (action === undefined || action.startsWith("-")) {
+      if (action === "--help" || action === "-h") return { command: "help" };
+      throw new UsageError(`service needs an action: ${SERVICE_ACTIONS.join(", ")}`);
+    }
+    if (!(SERVICE_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown service action "${action}"`);
+    command = `service ${action}`;
+    rest = afterFirst.slice(1);
+  }
   const spec = FLAGS_OF[command];
   if (!spec) throw new UsageError(`unknown command "${command}"`);
 
@@ -152,6 +183,13 @@ export function parseCliArgs(argv: string[]): CliCommand {
   }
   for (const name of spec.required) if (!values.has(name)) throw new UsageError(`missing --${name}`);
 
+  if (command.startsWith("service ")) {
+    const platform = values.get("platform") ?? null;
+    if (platform !== null && platform !== "windows" && platform !== "linux") throw new UsageError(`--platform "${platform}" must be windows or linux`);
+    const jobUser = jobFlags(values).jobUser;
+    return { command: "service", action: command.slice(8) as ServiceAction, stateDir: values.get("state-dir") ?? null, jobUser, platform };
+  }
+  if (command === "doctor") return { command, stateDir: values.get("state-dir") ?? null };
   const stateDir = values.get("state-dir")!;
   if (command === "run") {
     const server = values.get("server");

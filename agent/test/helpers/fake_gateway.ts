@@ -52,6 +52,12 @@ export class FakeGateway {
   presign: ((req: PresignRequestMessage) => PresignResponseMessage) | null = null;
   /** HTTP status to refuse every /v1/agent upgrade with (e.g. 401), before any WebSocket. */
   refuseUpgradeWith: number | null = null;
+  /**
+   * Close an agent socket whose credential is not this gateway's right after it opens, with
+   * this code (4401 unknown, 4403 revoked), as the real gateway does (decision 0005); null:
+   * only at hello, as before.
+   */
+  refuseCredentialAtOpenWith: number | null = null;
   /** Close code to answer hello with instead of welcome (e.g. 4401). */
   rejectHelloWith: number | null = null;
   /** Answer heartbeats with heartbeat.ack, as the real gateway does. */
@@ -169,6 +175,8 @@ export class FakeGateway {
     this.conns.push(conn);
     socket.onopen = () => {
       conn.open = true;
+      const refuse = this.refuseCredentialAtOpenWith;
+      if (refuse !== null && u.pathname === "/v1/agent" && authorization !== `Bearer ${this.credential}`) socket.close(refuse, "credential refused");
     };
     socket.onclose = (e) => {
       conn.open = false;
