@@ -10,7 +10,7 @@ import { gatewayReachable } from "../src/doctor/gateway_reachable.ts";
 import { gatewayHttpUrl } from "../src/doctor/gateway_clock.ts";
 import { gpusVisible } from "../src/doctor/gpus_visible.ts";
 import { jobAccountUsable } from "../src/doctor/job_account_usable.ts";
-import { noProxyCovers, proxyInUse } from "../src/doctor/proxy_in_use.ts";
+import { proxyInUse } from "../src/doctor/proxy_in_use.ts";
 import { serviceRunning } from "../src/doctor/service_running.ts";
 import { stateFolderPermissions } from "../src/doctor/state_folder_permissions.ts";
 import { tlsValid } from "../src/doctor/tls_valid.ts";
@@ -192,14 +192,13 @@ Deno.test("doctor: proxy in use says none, names a proxy that answers, and fails
   try {
     passed(await proxyInUse({ ...st.ctx, env: {} }), /^none/);
     const port = (proxy.addr as Deno.NetAddr).port;
+    passed(await proxyInUse({ ...st.ctx, env: { https_proxy: `http://user:secret@127.0.0.1:${port}` } }), new RegExp(`^http://\\*\\*\\*@127.0.0.1:${port} answers$`));
     passed(
       await proxyInUse({ ...st.ctx, env: { https_proxy: `http://user:secret@127.0.0.1:${port}`, NO_PROXY: ".example.edu" } }),
-      new RegExp(`https_proxy=http://127.0.0.1:${port}/ answers; NO_PROXY exempts gw.lab.example.edu`),
+      /^none: .*; NO_PROXY exempts gw\.lab\.example\.edu$/,
     );
-    const res = failed(await proxyInUse({ ...st.ctx, env: { HTTPS_PROXY: `http://127.0.0.1:${closedPort()}` } }), /HTTPS_PROXY=/);
+    const res = failed(await proxyInUse({ ...st.ctx, env: { HTTPS_PROXY: `http://user:secret@127.0.0.1:${closedPort()}` } }), /^http:\/\/\*\*\*@127\.0\.0\.1:/);
     assert(!res.detail.includes("secret"));
-    assert(noProxyCovers({ no_proxy: "localhost,lab.edu" }, "gw.lab.edu"));
-    assert(!noProxyCovers({ no_proxy: "lab.edu" }, "gwlab.edu"));
   } finally {
     proxy.close();
     await accepting;

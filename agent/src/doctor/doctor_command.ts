@@ -1,6 +1,8 @@
 // `labbridge-agent doctor [--state-dir <dir>]`: every check, one line each, with the fix for
 // each failure; exit 1 when any failed. Run it as the service runs (root; on Windows
 // elevated, or as SYSTEM through `psexec -s`) to see what the service sees.
+import { CLOCK_SKEW_WARN_MS } from "../../../packages/protocol/src/index.ts";
+import { applyProxySetting } from "../session/proxy.ts";
 import { resolve } from "node:path";
 import { jobSettings } from "../attempt/job_setup.ts";
 import type { OsSeam } from "../os/os_seam.ts";
@@ -37,7 +39,7 @@ export const DOCTOR_LIMITS = {
   timeoutMs: 5_000,
   verdictMs: 1_500,
   minFreeDiskBytes: 20 * 1024 ** 3,
-  maxSkewMs: 60_000,
+  maxSkewMs: CLOCK_SKEW_WARN_MS,
 };
 
 /** Runs `checks` one after another; a check that throws is reported as failed, never ends the run. */
@@ -69,6 +71,22 @@ export interface DoctorDeps {
   limits?: Partial<typeof DOCTOR_LIMITS> & { caCerts?: string[] };
 }
 
+/**
+ * The environment the checks read, with agent.json's proxy applied as `run` applies it. Without
+ * an injected one it is this process's, changed in place, so doctor's own WebSocket and fetch
+ * take the agent's road too.
+ */
+function doctorEnv(identity: AgentIdentity | null, injected: Record<string, string> | undefined): Record<string, string> {
+  const setting = { ...(identity?.proxy !== undefined ? { proxy: identity.proxy } : {}), ...(identity?.no_proxy !== undefined ? { no_proxy: identity.no_proxy } : {}) };
+  if (!injected) {
+    applyProxySetting(setting, Deno.env);
+    return Deno.env.toObject();
+  }
+  const env = { ...injected };
+  applyProxySetting(setting, { set: (k, v) => void (env[k] = v), delete: (k) => void delete env[k] });
+  return env;
+}
+
 /** Builds the context for `stateDir`; a damaged or unreadable agent.json becomes a failed line. */
 export async function doctorContext(stateDir: string, deps: DoctorDeps): Promise<{ ctx: DoctorContext; early: CheckResult[] }> {
   const early: CheckResult[] = [];
@@ -94,7 +112,7 @@ export async function doctorContext(stateDir: string, deps: DoctorDeps): Promise
     jobUser: settings.jobUser,
     os: deps.os,
     seam: deps.seam,
-    env: deps.env ?? Deno.env.toObject(),
+    env: doctorEnv(identity, deps.env),
     now: deps.now ?? Date.now,
     ...DOCTOR_LIMITS,
     ...deps.limits,

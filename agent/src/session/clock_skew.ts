@@ -3,8 +3,7 @@
 // taken to fall in the middle. Presigned URLs carry absolute expiry times, so a workstation
 // whose clock is minutes off sees them as expired (or not yet valid): say so plainly.
 
-/** Skew past which the agent warns (presigned URLs are valid for minutes). */
-export const CLOCK_SKEW_WARN_MS = 60_000;
+import { CLOCK_SKEW_WARN_MS } from "../../../packages/protocol/src/index.ts";
 
 /** The agent's clock minus the gateway's (ms), or null when welcome carried no time. */
 export function clockSkewMs(sentAt: number, receivedAt: number, serverTimeMs: unknown): number | null {

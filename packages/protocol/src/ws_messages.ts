@@ -215,6 +215,12 @@ export type AgentMessage =
 
 // ---- gateway → agent -------------------------------------------------------------------
 
+/**
+ * Clock skew between an agent and its gateway past which both warn (and `agent doctor`
+ * fails): presigned URLs carry absolute expiry times and are valid for minutes.
+ */
+export const CLOCK_SKEW_WARN_MS = 60_000;
+
 /** Reply to hello: the server owns the heartbeat interval and lease TTL. */
 export interface WelcomeMessage {
   type: "welcome";

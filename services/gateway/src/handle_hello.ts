@@ -3,7 +3,7 @@
 // session of the same credential is healthy: a stolen credential does not win), welcomes it
 // with the server's heartbeat interval and lease TTL, announces it ONLINE, keeps the
 // attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
-import { CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HelloMessage } from "@labbridge/protocol";
+import { CLOCK_SKEW_WARN_MS, CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HelloMessage } from "@labbridge/protocol";
 import { FRAME_COMPRESSION } from "@labbridge/protocol/frame_codec";
 import { activeAttempts } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
@@ -20,9 +20,6 @@ import { ownLostAttempts } from "./own_attempts.ts";
 export function silentAfterMs(ctx: GatewayContext): number {
   return 2 * ctx.config.heartbeatSeconds * 1000;
 }
-
-/** Clock skew past which the gateway warns: presigned URLs are valid for minutes. */
-export const CLOCK_SKEW_WARN_MS = 60_000;
 
 /** How long an agent's readings live without a heartbeat renewing them: as long as its presence. */
 export function telemetryTtlMs(ctx: GatewayContext): number {
