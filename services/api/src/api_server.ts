@@ -5,6 +5,7 @@ import type { ApiContext } from "./api_context.ts";
 import { errorResponse } from "./api_error.ts";
 import { route, type Route } from "./router.ts";
 import { agentRoutes } from "./routes/agents.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { jobEventRoutes } from "./routes/job_events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { serviceRoutes } from "./routes/service.ts";
@@ -14,7 +15,7 @@ import { uploadRoutes } from "./routes/uploads.ts";
 /** Largest request body: job specs are small, files never come here. */
 export const BODY_LIMIT = 64 * 1024;
 
-const ROUTES: Route[] = [...serviceRoutes, ...jobRoutes, ...jobEventRoutes, ...uploadRoutes, ...agentRoutes, ...tokenRoutes];
+const ROUTES: Route[] = [...serviceRoutes, ...jobRoutes, ...jobEventRoutes, ...uploadRoutes, ...agentRoutes, ...tokenRoutes, ...dashboardRoutes];
 
 /** Starts the API; returns its port and a close function. */
 export function startApiServer(ctx: ApiContext, uws: UwsModule): Promise<{ port: number; close: () => void }> {
