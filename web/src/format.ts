@@ -32,3 +32,8 @@ export function memory(usedMb: number | null | undefined, totalMb: number | null
   if (totalMb === null || totalMb === undefined) return "—";
   return usedMb === null || usedMb === undefined ? `? / ${gb(totalMb)} GB` : `${gb(usedMb)} / ${gb(totalMb)} GB`;
 }
+
+/** An argv as one readable line: arguments with spaces or quotes are single-quoted, as a POSIX shell would take them. */
+export function argvLine(argv: readonly string[]): string {
+  return argv.map((a) => (a !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}

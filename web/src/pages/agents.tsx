@@ -34,6 +34,7 @@ function PauseLine({ agent }: { agent: Agent }) {
 
 function otherProcesses(o: AgentGpu["other_processes"]): string {
   if (!o) return "—";
+  if (o.count === 0) return "none";
   const mem = o.memory_mb === null ? "" : ` · ${(o.memory_mb / 1024).toFixed(1)} GB`;
   return `${o.count} other${mem}`;
 }

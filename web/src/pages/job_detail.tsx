@@ -9,7 +9,7 @@ import { ErrorBox } from "../components/error_box.tsx";
 import { LiveLog, MAX_LOG_LINES, type LogLine } from "../components/live_log.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";
-import { bytes } from "../format.ts";
+import { argvLine, bytes } from "../format.ts";
 import { href } from "../router.ts";
 import { QueueLine } from "./jobs.tsx";
 
@@ -119,7 +119,7 @@ export function JobDetailPage({ id }: { id: string }) {
       <ErrorBox error={error} />
       <dl class="facts">
         <dt>Owner</dt><dd>{job.owner}</dd>
-        <dt>Command</dt><dd><code>{job.command.join(" ")}</code></dd>
+        <dt>Command</dt><dd><code>{argvLine(job.command)}</code></dd>
         <dt>Requirements</dt><dd><code>{JSON.stringify(job.requirements)}</code></dd>
         <dt>Inputs</dt><dd>{job.inputs.length ? job.inputs.map((i) => <div key={i.key}><code>{i.path}</code> <span class="muted">← {i.key}</span></div>) : <span class="muted">none</span>}</dd>
         <dt>Created</dt><dd><TimeAgo at={job.created_at} /></dd>

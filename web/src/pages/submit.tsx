@@ -81,7 +81,7 @@ export function SubmitPage() {
         </label>
         <p class="muted">argv: <code>{JSON.stringify(argv)}</code></p>
         <label>
-          Input files (in the job's input folder, <code>$LB_INPUT_DIR</code>)
+          <span>Input files, put in the job's input folder (<code>$LB_INPUT_DIR</code>)</span>
           <input type="file" name="inputs" multiple onChange={(e) => setFiles([...(e.currentTarget.files ?? [])])} />
         </label>
         {files.map((f) => {
