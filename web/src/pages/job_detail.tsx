@@ -77,7 +77,7 @@ function Outputs({ job }: { job: JobView }) {
         <tbody>
           {(links ?? job.outputs.map((o) => ({ ...o, url: null }))).map((o) => (
             <tr key={o.key}>
-              <td>{o.url ? <a href={o.url} download={o.path.split("/").pop()} rel="noreferrer">{o.path}</a> : o.path}</td>
+              <td>{o.url ? <a href={o.url} target="_blank" rel="noreferrer" download={o.path.split("/").pop()}>{o.path}</a> : o.path}</td>
               <td>{bytes(o.size)}</td>
               <td><code class="hash" title={o.sha256}>{o.sha256.slice(0, 12)}…</code></td>
             </tr>
