@@ -67,13 +67,18 @@ async function putMultipart(plan: MultipartPlan, file: File, onProgress: (p: Upl
   if (!res.ok) throw await storeFailure(res, `Completing "${file.name}"`);
 }
 
+/** Sends a file's bytes to the store as POST /v1/uploads planned it: one PUT, or part by part and completed. */
+export async function putToStore(plan: SinglePutPlan | MultipartPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
+  if ("parts" in plan) await putMultipart(plan, file, onProgress);
+  else await putSingle(plan, file, onProgress);
+}
+
 /** Uploads a file straight to the store; returns its object key, to use as a job input. */
 export async function uploadFile(file: File, onProgress: (p: UploadProgress) => void): Promise<string> {
   onProgress({ phase: "hashing", done: 0, total: file.size });
   const digest = await sha256Hex(file, (done) => onProgress({ phase: "hashing", done, total: file.size }));
   const plan = await api<SinglePutPlan | MultipartPlan>("POST", "/v1/uploads", { name: file.name, size: file.size, sha256: digest });
-  if ("parts" in plan) await putMultipart(plan, file, onProgress);
-  else await putSingle(plan, file, onProgress);
+  await putToStore(plan, file, onProgress);
   onProgress({ phase: "done", done: file.size, total: file.size });
   return plan.key;
 }
