@@ -54,16 +54,26 @@ function Gpu({ gpu }: { gpu: AgentGpu }) {
   );
 }
 
+// A pause lets running jobs go on unless asked (DESIGN.md "Pause/resume").
+function pauseBody(reason: string, stopRunning: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (reason.trim()) body.reason = reason.trim();
+  if (stopRunning) body.stop_running = true;
+  return body;
+}
+
 function AgentCard({ agent, canAdmin, onChanged }: { agent: Agent; canAdmin: boolean; onChanged: () => void }) {
   const [reason, setReason] = useState("");
+  const [stopRunning, setStopRunning] = useState(false);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [busy, setBusy] = useState(false);
   const act = async (what: "pause" | "resume") => {
     setBusy(true);
     try {
-      await api("POST", `/v1/agents/${encodeURIComponent(agent.id)}/${what}`, what === "pause" ? (reason.trim() ? { reason: reason.trim() } : {}) : undefined);
+      await api("POST", `/v1/agents/${encodeURIComponent(agent.id)}/${what}`, what === "pause" ? pauseBody(reason, stopRunning) : undefined);
       setError(null);
       setReason("");
+      setStopRunning(false);
       onChanged();
     } catch (err) {
       setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
@@ -97,6 +107,7 @@ function AgentCard({ agent, canAdmin, onChanged }: { agent: Agent; canAdmin: boo
           ) : (
             <>
               <input name="reason" placeholder="reason (optional)" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+              <label class="check"><input type="checkbox" name="stop_running" checked={stopRunning} onChange={(e) => setStopRunning(e.currentTarget.checked)} /> also stop its running jobs</label>
               <button type="button" onClick={() => act("pause")} disabled={busy}>Pause</button>
             </>
           )}
