@@ -122,7 +122,7 @@ describe("the dashboard in a browser", () => {
     await seen("table.history td", "canceled");
   });
 
-  it("the jobs list filters by state, live", async () => {
+  it("the jobs list filters by state and owner, and shows new jobs and why they wait without a reload", async () => {
     await visit("#/jobs");
     await seen(`tr[data-job-id="${succeededJobId}"]`);
     await seen(`tr[data-job-id="${runningJobId}"]`);
@@ -132,6 +132,18 @@ describe("the dashboard in a browser", () => {
     await waitFor(async () => (await page.locator(`tr[data-job-id="${succeededJobId}"]`).count()) === 0, UI_MS, "the SUCCEEDED job filtered out");
     await page.selectOption("select[name=state]", "");
     await seen(`tr[data-job-id="${succeededJobId}"]`);
+    // The owner filter goes to the API as ?owner=: the page lists what the API answers for it.
+    await page.fill("input[name=owner]", "alice");
+    await page.press("input[name=owner]", "Enter");
+    await page.waitForURL(/owner=alice/, { timeout: UI_MS });
+    const forAlice = (await bridge.api("GET", "/v1/jobs?owner=alice")).body!.items.map((j: { id: string }) => j.id);
+    await waitFor(async () => {
+      const shown = await page.locator("tr[data-job-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-job-id")));
+      return JSON.stringify(shown) === JSON.stringify(forAlice);
+    }, UI_MS, "the rows the API lists for owner alice");
+    await page.fill("input[name=owner]", "");
+    await page.press("input[name=owner]", "Enter");
+    await page.waitForURL((u) => !u.hash.includes("owner="), { timeout: UI_MS });
     // A job submitted elsewhere shows up without a reload.
     const another = await bridge.api("POST", "/v1/jobs", { command: ["true"], requirements: { labels: { lab: "nowhere" } } });
     await seen(`tr[data-job-id="${another.body!.id}"]`);

@@ -18,7 +18,8 @@ export function usePoll<T>(load: () => Promise<T>, everyMs: number, deps: unknow
   useEffect(() => {
     setData(null);
     run();
-    const timer = setInterval(run, everyMs);
+    // A tab in the background does not poll: the API box has little bandwidth to spare.
+    const timer = setInterval(() => document.hidden || run(), everyMs);
     return () => {
       clearInterval(timer);
       generation.current++;
