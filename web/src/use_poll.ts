@@ -1,7 +1,7 @@
 // Live data for the pages that have no event stream (lists, agents): fetch now, then again
 // every few seconds while the page is open; an error is kept beside the last good answer.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiFailure } from "./api/client.ts";
+import { ApiFailure, asFailure } from "./api/client.ts";
 
 /** The latest answer of `load`, its error, and a way to load again at once. */
 export function usePoll<T>(load: () => Promise<T>, everyMs: number, deps: unknown[]): { data: T | null; error: ApiFailure | null; reload: () => void } {
@@ -12,7 +12,7 @@ export function usePoll<T>(load: () => Promise<T>, everyMs: number, deps: unknow
     const mine = ++generation.current;
     load().then(
       (v) => mine === generation.current && (setData(v), setError(null)),
-      (err) => mine === generation.current && setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null)),
+      (err) => mine === generation.current && setError(asFailure(err)),
     );
   }, deps);
   useEffect(() => {

@@ -16,6 +16,11 @@ export class ApiFailure extends Error {
   }
 }
 
+/** Any error as an ApiFailure: a bug or a browser error in the page reads like an API one. */
+export function asFailure(err: unknown): ApiFailure {
+  return err instanceof ApiFailure ? err : new ApiFailure(0, "client", err instanceof Error ? err.message : String(err), null);
+}
+
 function isErrorAnswer(v: unknown): v is ErrorAnswer {
   return typeof v === "object" && v !== null && typeof (v as ErrorAnswer).error?.message === "string";
 }

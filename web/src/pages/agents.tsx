@@ -1,7 +1,7 @@
 // Agents: status, whether and why paused (the `pause` object: api, local, gpu_busy or
 // user_active), GPUs with live memory and utilization, running attempts; pause and resume.
 import { useState } from "preact/hooks";
-import { api, ApiFailure } from "../api/client.ts";
+import { api, ApiFailure, asFailure } from "../api/client.ts";
 import type { Agent, AgentGpu, Me, Page } from "../api/types.ts";
 import { ErrorBox } from "../components/error_box.tsx";
 import { Meter } from "../components/meter.tsx";
@@ -76,7 +76,7 @@ function AgentCard({ agent, canAdmin, onChanged }: { agent: Agent; canAdmin: boo
       setStopRunning(false);
       onChanged();
     } catch (err) {
-      setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
+      setError(asFailure(err));
     } finally {
       setBusy(false);
     }

@@ -2,7 +2,7 @@
 // lines), attempts, history, queue reason, outputs with download links, and cancel.
 import { isTerminalJobState } from "@labbridge/protocol";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiFailure } from "../api/client.ts";
+import { api, ApiFailure, asFailure } from "../api/client.ts";
 import { followJobEvents } from "../api/job_events.ts";
 import type { JobEvent, JobView, OutputLink, Page } from "../api/types.ts";
 import { ErrorBox } from "../components/error_box.tsx";
@@ -14,8 +14,6 @@ import { href } from "../router.ts";
 import { QueueLine } from "./jobs.tsx";
 
 const RECONNECT_MS = 1500;
-
-const asFailure = (err: unknown) => (err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
 
 function useJob(id: string) {
   const [job, setJob] = useState<JobView | null>(null);

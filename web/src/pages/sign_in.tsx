@@ -1,6 +1,6 @@
 // Sign in with an API token: checked against the API, then kept in this tab only.
 import { useState } from "preact/hooks";
-import { ApiFailure } from "../api/client.ts";
+import { ApiFailure, asFailure } from "../api/client.ts";
 import type { Me } from "../api/types.ts";
 import { ErrorBox } from "../components/error_box.tsx";
 import { signIn } from "../session.ts";
@@ -19,7 +19,7 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (me: Me | null) => 
       signIn(token.trim());
       onSignedIn(me);
     } catch (err) {
-      setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
+      setError(asFailure(err));
     } finally {
       setBusy(false);
     }

@@ -3,7 +3,7 @@
 // Idempotency-Key per form, so a second click or a retry never makes a second job.
 import { JOB_OS } from "@labbridge/protocol";
 import { useState } from "preact/hooks";
-import { api, ApiFailure } from "../api/client.ts";
+import { api, ApiFailure, asFailure } from "../api/client.ts";
 import type { JobView } from "../api/types.ts";
 import { uploadFile, type UploadProgress } from "../api/upload.ts";
 import { ErrorBox } from "../components/error_box.tsx";
@@ -64,7 +64,7 @@ export function SubmitPage() {
       setIdempotencyKey(crypto.randomUUID());
       go(href("jobs", job.id));
     } catch (err) {
-      setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
+      setError(asFailure(err));
     } finally {
       setBusy(false);
     }

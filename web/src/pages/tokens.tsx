@@ -1,14 +1,12 @@
 // API tokens (admins): mint one for a user (the secret is shown once), list them without
 // their secrets, revoke. A user who opens this sees the API's refusal.
 import { useState } from "preact/hooks";
-import { api, ApiFailure } from "../api/client.ts";
+import { api, ApiFailure, asFailure } from "../api/client.ts";
 import type { ApiToken, MintedToken, Page } from "../api/types.ts";
 import { ErrorBox } from "../components/error_box.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";
 import { usePoll } from "../use_poll.ts";
-
-const asFailure = (err: unknown) => (err instanceof ApiFailure ? err : new ApiFailure(0, "client", String(err), null));
 
 /** The tokens page. */
 export function TokensPage() {
