@@ -89,6 +89,10 @@ describe("the dashboard in a browser", () => {
     const link = page.locator("table.outputs a", { hasText: "result.txt" });
     await link.waitFor({ timeout: UI_MS });
     expect(await (await fetch((await link.getAttribute("href"))!)).text()).toBe("HELLO LAB\n");
+    // The full logs in the store, where the API lists them (GET /v1/jobs/{id}/logs); its error otherwise.
+    const logs = await bridge.api("GET", `/v1/jobs/${succeededJobId}/logs`);
+    if (logs.status === 200) await seen(".full-logs a.log-link", "stdout");
+    else await seen(".full-logs .error", logs.body!.error.message);
     const job = (await bridge.api("GET", `/v1/jobs/${succeededJobId}`)).body!;
     expect(job.name).toBe("uppercase");
     // The page hashed the file itself, so the agent could check what it downloaded.

@@ -74,6 +74,16 @@ export interface OutputLink {
   expires_at: string;
 }
 
+/** One attempt's full log in the store (GET /v1/jobs/{id}/logs). */
+export interface LogLink {
+  attempt_id: string;
+  stream: "stdout" | "stderr";
+  key: string;
+  size: number;
+  url: string;
+  expires_at: string;
+}
+
 /** POST /v1/uploads for a file that fits one PUT. */
 export interface SinglePutPlan {
   key: string;

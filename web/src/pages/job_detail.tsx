@@ -4,7 +4,7 @@ import { isTerminalJobState } from "@labbridge/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiFailure, asFailure } from "../api/client.ts";
 import { followJobEvents } from "../api/job_events.ts";
-import type { JobEvent, JobView, OutputLink, Page } from "../api/types.ts";
+import type { JobEvent, JobView, LogLink, OutputLink, Page } from "../api/types.ts";
 import { ErrorBox } from "../components/error_box.tsx";
 import { LiveLog, MAX_LOG_LINES, type LogLine } from "../components/live_log.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
@@ -86,6 +86,29 @@ function Outputs({ job }: { job: JobView }) {
   );
 }
 
+// The whole stdout and stderr of each attempt, from the store, once the job has finished.
+function FullLogs({ job }: { job: JobView }) {
+  const [links, setLinks] = useState<LogLink[] | null>(null);
+  const [error, setError] = useState<ApiFailure | null>(null);
+  const finished = isTerminalJobState(job.state);
+  useEffect(() => {
+    if (!finished || job.attempts.length === 0) return;
+    api<{ items: LogLink[] }>("GET", `/v1/jobs/${encodeURIComponent(job.id)}/logs`).then((p) => setLinks(p.items), (e) => setError(asFailure(e)));
+  }, [job.id, finished]);
+  if (!finished || job.attempts.length === 0) return null;
+  return (
+    <div class="full-logs">
+      <ErrorBox error={error} />
+      {links && links.length === 0 && <p class="muted">No logs were stored.</p>}
+      {links?.map((l) => (
+        <a key={l.key} href={l.url} target="_blank" rel="noreferrer" class="log-link">
+          {l.stream} of <code>{l.attempt_id}</code> ({bytes(l.size)})
+        </a>
+      ))}
+    </div>
+  );
+}
+
 /** The job detail page. */
 export function JobDetailPage({ id }: { id: string }) {
   const { job, lines, following, error, reload, setError } = useJob(id);
@@ -126,6 +149,7 @@ export function JobDetailPage({ id }: { id: string }) {
       </dl>
       <h2>Logs</h2>
       <LiveLog lines={lines} following={following} />
+      <FullLogs job={job} />
       <h2>Outputs</h2>
       <Outputs job={job} />
       <h2>Attempts</h2>
