@@ -10,10 +10,21 @@ import { usePoll } from "../use_poll.ts";
 /** The audit page. */
 export function AuditPage() {
   const [cursor, setCursor] = useState<string | null>(null);
-  const { data, error } = usePoll(() => api<Page<AuditRow>>("GET", `/v1/audit${query({ cursor, limit: 100 })}`), 10_000, [cursor]);
+  const [filters, setFilters] = useState({ actor: "", action: "" });
+  const { data, error } = usePoll(() => api<Page<AuditRow>>("GET", `/v1/audit${query({ ...filters, cursor, limit: 100 })}`), 10_000, [cursor, filters.actor, filters.action]);
+  const filter = (name: keyof typeof filters) => ({
+    name,
+    value: filters[name],
+    // Applied on Enter or leaving the field, not per keystroke.
+    onChange: (e: Event) => (setFilters({ ...filters, [name]: (e.currentTarget as HTMLInputElement).value.trim() }), setCursor(null)),
+  });
   return (
     <section>
       <h1>Audit</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>Actor <input {...filter("actor")} placeholder="any" /></label>
+        <label>Action <input {...filter("action")} placeholder="e.g. api_token.created" /></label>
+      </form>
       <ErrorBox error={error} />
       {data && (
         <table class="list audit">

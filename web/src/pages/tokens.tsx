@@ -65,7 +65,7 @@ export function TokensPage() {
             {data.items.length === 0 && <tr><td colSpan={7} class="muted">No tokens.</td></tr>}
             {data.items.map((t) => (
               <tr key={t.id}>
-                <td><code>{t.id}</code></td><td>{t.owner}</td><td>{t.role}</td><td>{t.name ?? "—"}</td>
+                <td><code>{t.id}</code></td><td>{t.owner}</td><td>{t.role}</td><td>{t.name || "—"}</td>
                 <td><TimeAgo at={t.created_at} /></td><td><TimeAgo at={t.expires_at} /></td>
                 <td>{t.revoked_at ? <StateBadge state="REVOKED" /> : <button type="button" class="danger" onClick={() => revoke(t.id)}>Revoke</button>}</td>
               </tr>
