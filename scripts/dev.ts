@@ -21,6 +21,7 @@ const bridge = await Bridge.start({ env, workDir, ossPort: Number(env.LB_OSS_POR
 console.log(`
 LabBridge is up (prefix "${config.prefix}", database "${new URL(config.mysqlUrl).pathname.slice(1)}", migrations applied: ${applied.length ? applied.join(", ") : "none new"})
   API       ${bridge.apiUrl}        (try: curl ${bridge.apiUrl}/readyz)
+  dashboard ${bridge.apiUrl}/       (sign in with the admin token)
   gateway   ${bridge.gatewayUrl}   (agents connect here)
   object    ${bridge.ossUrl}
   admin     ${generatedToken ? `${env.LB_ADMIN_TOKEN}   (generated; set LB_ADMIN_TOKEN to choose one)` : "LB_ADMIN_TOKEN from your environment"}

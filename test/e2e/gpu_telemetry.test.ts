@@ -2,27 +2,20 @@
 // fake nvidia-smi first on its PATH, and its GPUs, their live readings and the host's show
 // in GET /v1/agents/{id} through the real gateway, scheduler and API; a reading that changes
 // on the box changes there too, and an idle agent's heartbeats stay small on the wire.
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bridge, type AgentHandle } from "../harness/bridge.ts";
+import { fakeNvidiaSmi, type FakeGpu, type FakeNvidiaSmi } from "../harness/fake_nvidia_smi.ts";
 import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
 
 let env: TestEnv;
 let bridge: Bridge;
 let agent: AgentHandle;
-let smiDir: string;
+let smi: FakeNvidiaSmi;
 
 const RTX = "GPU-5a1b2c3d-0e1f-2a3b-4c5d-6e7f8a9b0c1d";
 const A6000 = "GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-const line = (i: number, uuid: string, name: string, total: number, used: number, util: number, temp: number) =>
-  `${i}, ${uuid}, ${name}, ${total}, ${used}, ${util}, ${temp}\n`;
-
-function setGpus(text: string): void {
-  writeFileSync(join(smiDir, "gpus.txt.tmp"), text);
-  renameSync(join(smiDir, "gpus.txt.tmp"), join(smiDir, "gpus.txt"));
-}
+const gpu = (index: number, uuid: string, name: string, memoryMb: number, usedMb: number, utilization: number, temperature: number): FakeGpu =>
+  ({ index, uuid, name, memoryMb, usedMb, utilization, temperature });
 
 async function agentView(): Promise<Record<string, any>> {
   const res = await bridge.api("GET", `/v1/agents/${agent.agentId}`);
@@ -31,26 +24,16 @@ async function agentView(): Promise<Record<string, any>> {
 }
 
 beforeAll(async () => {
-  smiDir = mkdtempSync(join(tmpdir(), "lb-e2e-smi-"));
-  chmodSync(smiDir, 0o755);
-  writeFileSync(join(smiDir, "nvidia-smi"), [
-    "#!/bin/sh",
-    'here=$(dirname "$0")',
-    'case "$1" in --query-gpu=*) cat "$here/gpus.txt" ;; --query-compute-apps=*) cat "$here/apps.txt" ;; *) exit 9 ;; esac',
-    "",
-  ].join("\n"));
-  chmodSync(join(smiDir, "nvidia-smi"), 0o755);
-  writeFileSync(join(smiDir, "apps.txt"), "");
-  setGpus(line(0, RTX, "NVIDIA GeForce RTX 4090", 24564, 1843, 3, 45) + line(1, A6000, "NVIDIA RTX A6000", 49140, 210, 0, 38));
+  smi = fakeNvidiaSmi([gpu(0, RTX, "NVIDIA GeForce RTX 4090", 24564, 1843, 3, 45), gpu(1, A6000, "NVIDIA RTX A6000", 49140, 210, 0, 38)]);
   env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "4", LB_HEARTBEAT_SECONDS: "1", LB_LOG_LEVEL: "info" });
   bridge = await Bridge.start({ env: env.env });
-  agent = await bridge.startAgent({ env: { PATH: `${smiDir}:${process.env.PATH ?? "/usr/bin:/bin"}` } });
+  agent = await bridge.startAgent({ env: { PATH: smi.path } });
 }, 120_000);
 
 afterAll(async () => {
   await bridge?.stop();
   await env?.cleanup();
-  if (smiDir) rmSync(smiDir, { recursive: true, force: true });
+  smi?.remove();
 });
 
 describe("GPUs reported end to end", () => {
@@ -69,7 +52,7 @@ describe("GPUs reported end to end", () => {
   });
 
   it("a reading that changes on the box reaches the API through the heartbeats", async () => {
-    setGpus(line(0, RTX, "NVIDIA GeForce RTX 4090", 24564, 20100, 98, 77) + line(1, A6000, "NVIDIA RTX A6000", 49140, 210, 0, 38));
+    smi.setGpus([gpu(0, RTX, "NVIDIA GeForce RTX 4090", 24564, 20100, 98, 77), gpu(1, A6000, "NVIDIA RTX A6000", 49140, 210, 0, 38)]);
     const view = await waitFor(async () => {
       const v = await agentView();
       return v.gpus[0]?.memory_used_mb === 20100 ? v : null;

@@ -29,6 +29,8 @@ export interface Config {
   sweepSeconds: number;
   /** How often the API and gateway log their byte counters. */
   metricsLogSeconds: number;
+  /** Folder of the built dashboard the API serves at / (null: the repository's web/dist). */
+  webDir: string | null;
   logLevel: string;
 }
 
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presignSeconds: int(env, "LB_PRESIGN_SECONDS", 3600, 10),
     sweepSeconds: num(env, "LB_SWEEP_SECONDS", 5),
     metricsLogSeconds: num(env, "LB_METRICS_LOG_SECONDS", 60),
+    webDir: env.LB_WEB_DIR || null,
     logLevel: env.LB_LOG_LEVEL || "info",
   };
 }

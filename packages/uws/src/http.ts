@@ -28,6 +28,8 @@ export interface Response {
   status: number;
   body?: unknown;
   text?: string;
+  /** Raw bytes (a static file, maybe compressed); sent as they are, with `contentType`. */
+  bytes?: Buffer;
   contentType?: string;
   headers?: Record<string, string>;
   /** When set, the status and headers go out at once and the body is written by `stream`. */
@@ -41,7 +43,7 @@ export interface HttpByteCounters {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized",
   403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
   413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
   502: "Bad Gateway", 503: "Service Unavailable",
@@ -125,13 +127,13 @@ export function serveHttp(
           });
           return;
         }
-        const payload = out.text ?? (out.body === undefined ? "" : JSON.stringify(out.body));
+        const payload = out.bytes ?? out.text ?? (out.body === undefined ? "" : JSON.stringify(out.body));
         const contentType = out.contentType ?? "application/json";
         const extra = out.headers ?? {};
         opts.counters.sent.inc(Buffer.byteLength(payload) + headerBytes(extra) + contentType.length + 32);
         res.cork(() => {
           res.writeStatus(`${out.status} ${STATUS_TEXT[out.status] ?? ""}`.trim());
-          if (payload.length > 0 || out.status !== 204) res.writeHeader("content-type", contentType);
+          if (payload.length > 0 || (out.status !== 204 && out.status !== 304)) res.writeHeader("content-type", contentType);
           for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
           res.end(payload);
         });

@@ -6,6 +6,7 @@ import { errorResponse } from "./api_error.ts";
 import { route, type Route } from "./router.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { jobEventRoutes } from "./routes/job_events.ts";
 import { jobLogRoutes } from "./routes/job_logs.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -19,6 +20,7 @@ export const BODY_LIMIT = 64 * 1024;
 
 const ROUTES: Route[] = [
   ...serviceRoutes, ...jobRoutes, ...jobEventRoutes, ...jobLogRoutes, ...uploadRoutes, ...agentRoutes, ...tokenRoutes, ...auditRoutes, ...usageRoutes,
+  ...dashboardRoutes,
 ];
 
 /** Starts the API; returns its port and a close function. */

@@ -8,6 +8,7 @@ import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import type { ApiContext } from "./api_context.ts";
 import { startApiServer } from "./api_server.ts";
+import { DEFAULT_WEB_DIR, loadDashboardFiles } from "./dashboard_files.ts";
 import { JobEventsHub } from "./job_events_hub.ts";
 
 /** A running API. */
@@ -22,10 +23,14 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
   const uws = loadNativeUws();
   const base = createContext("api", config, opts);
   if (!config.adminToken) base.log.warn("LB_ADMIN_TOKEN is not set: no admin can call the API until it is");
+  const webDir = config.webDir ?? DEFAULT_WEB_DIR;
+  const dashboard = loadDashboardFiles(webDir);
+  if (!dashboard) base.log.warn({ web_dir: webDir }, "dashboard is not built (npm run build): GET / answers 404");
   const registry = new Registry();
   const ctx: ApiContext = {
     ...base,
     jobEvents: new JobEventsHub(base),
+    dashboard,
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
