@@ -2,6 +2,7 @@ import { parseCliArgs, parseLabels, parsePassEnv, parseServerList, UsageError } 
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };
+const NO_RUN_EXTRAS = { yieldFlags: {}, controlPort: null };
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
@@ -25,7 +26,7 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
 });
 
 Deno.test("cli: run and status", () => {
-  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS });
+  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS, ...NO_RUN_EXTRAS });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
 });
@@ -67,8 +68,9 @@ Deno.test("cli: run --server overrides the enrolled gateways for one run", () =>
     stateDir: "d",
     servers: ["ws://a:8081", "ws://b:8081"],
     jobs: NO_JOB_FLAGS,
+    ...NO_RUN_EXTRAS,
   });
-  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS });
+  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS, ...NO_RUN_EXTRAS });
 });
 
 Deno.test("cli: a bad gateway list names the bad entry", () => {
@@ -91,7 +93,7 @@ Deno.test("cli: enroll and run take --work-dir, --job-user and --pass-env", () =
   const flags = ["--work-dir", "/var/lib/lb-work", "--job-user", "lab-jobs", "--pass-env", "HF_HOME, WANDB_MODE"];
   const enroll = parseCliArgs(["enroll", "--server", "ws://a", "--token", "t", "--state-dir", "d", ...flags]);
   assertEquals(enroll.command === "enroll" ? enroll.jobs : null, jobs);
-  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs });
+  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs, ...NO_RUN_EXTRAS });
   const none = parseCliArgs(["run", "--state-dir", "d", "--pass-env", ""]);
   assertEquals(none.command === "run" ? none.jobs.passEnv : null, [], "an empty --pass-env passes nothing for this run");
 });

@@ -274,5 +274,9 @@ export const linuxSeam: OsSeam = {
   // SIGHUP: the terminal closed (an SSH session dropped); stopping cleanly beats dying with the job trees orphaned.
   shutdownSignals: () => ["SIGINT", "SIGTERM", "SIGHUP"],
   localPathProblem: () => null,
+  // Both files were created 0600 by the agent's account; the owner reads them through sudo.
+  restrictControlFiles: () => Promise.resolve(),
+  // Console idle time on Linux (logind IdleSinceHint, /dev/input) is not read yet: GPU contention and the owner's commands still work.
+  userIdleReader: () => null,
   supportsChmod: () => true,
 };
