@@ -109,3 +109,21 @@ Deno.test("cli: --pass-env refuses LB_ names, '=' and repeats; --job-user must b
   assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "a:b"]), UsageError, "is not an account name");
   assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "../x"]), UsageError, "is not an account name");
 });
+
+Deno.test("cli: pause --for and --until end the pause by themselves; snooze needs --until (off ends it); run takes the yield flags", () => {
+  const now = Date.parse("2026-12-01T10:00:00Z");
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--reason", "demo"], now), {
+    command: "pause", stateDir: "d", reason: "demo", untilMs: now + 7_200_000,
+  });
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d"], now), { command: "pause", stateDir: "d", reason: null, untilMs: null });
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--until", "18:00"], now), UsageError, "not both");
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "soon"], now), UsageError, "duration");
+  assertEquals(parseCliArgs(["snooze", "--state-dir", "d", "--until", "off"], now), { command: "snooze", stateDir: "d", untilMs: null });
+  assertThrows(() => parseCliArgs(["snooze", "--state-dir", "d"], now), UsageError, "missing --until");
+  assertEquals(parseCliArgs(["resume", "--state-dir", "d"]), { command: "resume", stateDir: "d" });
+  const run = parseCliArgs(["run", "--state-dir", "d", "--on-activity", "stop_running", "--resume-after-idle", "5", "--gpu-threshold-mb", "512", "--yield", "on", "--control-port", "47100"]);
+  assertEquals(run.command === "run" ? [run.yieldFlags, run.controlPort] : null, [
+    { onActivity: "stop_running", resumeAfterIdleMs: 300_000, gpuThresholdMb: 512, enabled: true }, 47100,
+  ]);
+  assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--on-activity", "pause"]), UsageError, "stop_taking or stop_running");
+});
