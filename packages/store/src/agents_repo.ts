@@ -18,6 +18,10 @@ export interface AgentRow {
   status: AgentStatus;
   paused: number;
   pause_reason: string | null;
+  /** When the API's pause ends by itself (null: until resumed). */
+  pause_until: Date | null;
+  /** The pause the agent reported for itself, JSON {source, reason, until}, or null (agent_pause_repo.ts). */
+  agent_pause: string | null;
   gateway_id: string | null;
   session_id: string | null;
   connected_since: Date | null;
@@ -129,11 +133,11 @@ export async function markAgentOffline(pool: Pool, args: { agentId: string; sess
   return (res as { affectedRows: number }).affectedRows === 1;
 }
 
-/** Sets or clears an agent's pause; false when no such live agent. */
-export async function setAgentPaused(pool: Pool, args: { agentId: string; paused: boolean; reason: string | null }): Promise<boolean> {
+/** Sets or clears the API's pause of an agent (`until`: when it ends by itself); false when no such live agent. */
+export async function setAgentPaused(pool: Pool, args: { agentId: string; paused: boolean; reason: string | null; until?: Date | null }): Promise<boolean> {
   const [res] = await pool.execute(
-    "UPDATE agents SET paused = ?, pause_reason = ? WHERE id = ? AND revoked_at IS NULL",
-    [args.paused ? 1 : 0, args.paused ? args.reason : null, args.agentId],
+    "UPDATE agents SET paused = ?, pause_reason = ?, pause_until = ? WHERE id = ? AND revoked_at IS NULL",
+    [args.paused ? 1 : 0, args.paused ? args.reason : null, args.paused ? args.until ?? null : null, args.agentId],
   );
   return (res as { affectedRows: number }).affectedRows === 1;
 }
