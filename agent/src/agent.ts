@@ -18,7 +18,7 @@ import { HostReadings } from "./telemetry/host_readings.ts";
 import { Telemetry } from "./telemetry/telemetry.ts";
 import { telemetryLoop, type TelemetrySources } from "./telemetry/telemetry_loop.ts";
 import type { Timings } from "./runtime/timings.ts";
-import { raceWith } from "./runtime/timers.ts";
+import { onAbort, raceWith } from "./runtime/timers.ts";
 import { AGENT_VERSION } from "./runtime/version.ts";
 import { workDirOf } from "./attempt/work_dir.ts";
 import { PauseState, type PauseChange } from "./control/pause_state.ts";
@@ -182,7 +182,9 @@ export class Agent {
       if (!session) return;
       this.sentPause = null;
       this.sendPause();
-      await Promise.race([session.ended, new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }))]);
+      const stopped = onAbort(signal);
+      await Promise.race([session.ended, stopped.promise]);
+      stopped.dispose();
     }
   }
 

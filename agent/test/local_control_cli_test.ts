@@ -62,3 +62,26 @@ Deno.test("owner commands: status is live, pause --for reaches the gateway and s
     await Deno.remove(parent, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("run: a control port already taken costs the local commands, not the agent: it still connects and takes jobs", async () => {
+  const gw = new FakeGateway();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const parent = await Deno.makeTempDir({ prefix: "lb-control-cli-" });
+  await Deno.chmod(parent, 0o711);
+  const dir = `${parent}/state`;
+  await writeIdentity(dir, { servers: [gw.url], agent_id: gw.agentId, credential: gw.credential, name: "t" }, currentOs());
+  const child = spawnCli(["run", "--state-dir", dir, "--control-port", String((taken.addr as Deno.NetAddr).port)]);
+  try {
+    await gw.waitFor("hello", () => true, 30_000);
+    const status = await runCli(["status", "--state-dir", dir]);
+    assertEquals(JSON.parse(status.stdout).running, false);
+    assertEquals(await stop(child), 0);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    taken.close();
+    await gw.close();
+    await Deno.remove(parent, { recursive: true }).catch(() => {});
+  }
+});

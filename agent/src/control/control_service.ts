@@ -99,7 +99,9 @@ export class ControlService {
   async close(): Promise<void> {
     this.stop.abort();
     await this.ticking;
-    await this.server?.close();
+    const server = this.server;
+    this.server = null;
+    await server?.close();
     await removeControlFiles(this.opts.stateDir);
     await this.pause.flushed();
   }
