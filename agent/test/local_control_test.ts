@@ -9,6 +9,7 @@ import { DEFAULT_YIELD_POLICY, type YieldPolicy } from "../src/control/yield_pol
 import { parseDuration, parseUntil } from "../src/control/when.ts";
 import { EXIT_NOT_RUNNING, pauseCommand, resumeCommand, snoozeCommand } from "../src/cli/control_commands.ts";
 import { statusCommand } from "../src/cli/status.ts";
+import { idleReporterCommand } from "../src/cli/idle_reporter.ts";
 import { writeIdentity } from "../src/runtime/agent_state.ts";
 import { createLogger } from "../src/runtime/log.ts";
 import { currentOs } from "../src/os/current.ts";
@@ -230,4 +231,21 @@ Deno.test("when: --for durations and --until times of day (the next one) or RFC 
   assertEquals(parseUntil("25:00", morning), null);
   assertEquals(parseUntil("2030-01-01T00:00:00Z", morning), Date.parse("2030-01-01T00:00:00Z"));
   assertEquals(parseUntil("2020-01-01T00:00:00Z", morning), null);
+});
+
+Deno.test("idle reporter: the session's idle time reaches the agent through idle-report.json and someone at the keyboard pauses it", async () => {
+  await withControl(async ({ stateDir, svc }) => {
+    const stop = new AbortController();
+    let reads = 0;
+    const seam = { userIdleReader: () => () => (reads++, reads < 3 ? 30 * MIN : 2_000) };
+    const reporter = idleReporterCommand({ stateDir }, { os: seam, log: createLogger(() => {}), signal: stop.signal, reportMs: 10 });
+    const deadline = Date.now() + 10_000;
+    while (svc.pause.view()?.source !== "user_active" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    stop.abort();
+    assertEquals(await reporter, 0);
+    assertEquals(svc.pause.view()?.source, "user_active");
+    assert(reads >= 3, "the idle time was read before each report");
+  });
+  // Where the OS gives no session idle time (Linux, a service), it says so and exits 1.
+  assertEquals(await idleReporterCommand({ stateDir: "/nonexistent" }, { os: { userIdleReader: () => null }, log: createLogger(() => {}) }), 1);
 });
