@@ -196,6 +196,8 @@ export class Agent {
   }
 
   private pauseChanged(c: PauseChange): void {
+    // One line per transition, with what holds afterwards (another source may still hold).
+    this.opts.log.info(c.kind === "paused" ? "agent paused" : "agent pause lifted", { source: c.source, reason: c.reason, cause: c.cause, pause: this.pause.view() });
     if (c.source !== "api") this.sendPause();
     const onActivity = this.opts.control?.onActivity ?? "stop_taking";
     if (c.kind === "paused" && (c.source === "user_active" || c.source === "gpu_busy") && onActivity === "stop_running") {

@@ -104,3 +104,17 @@ Deno.test("agent: the API's pause is held beside the owner's, and each is lifted
     assertEquals(c.pause.paused(), false);
   }, {}, { control: c });
 });
+
+Deno.test("agent: each pause and resume is one log line with its source and what still holds", async () => {
+  const c = control({});
+  await withAgent(async ({ gw, agent }) => {
+    await gw.waitFor("agent.pause_state");
+    gw.send({ type: "agent.pause", reason: "maintenance", until: null });
+    await agent.waitLog("agent paused", (l) => l.source === "api");
+    c.pause.hold("local", "demo");
+    c.pause.release("local");
+    const lifted = await agent.waitLog("agent pause lifted", (l) => l.source === "local");
+    assertEquals(lifted.pause, { source: "api", reason: "maintenance", until: null });
+    assertEquals(agent.logs.filter((l) => l.msg === "agent paused").length, 2);
+  }, {}, { control: c });
+});

@@ -10,7 +10,7 @@ import {
   controlFilePath, idleReportFilePath, newControlToken, removeControlFiles, writeSecretFile,
 } from "./control_file.ts";
 import { type ControlServer, startControlServer } from "./control_server.ts";
-import { type PauseChange, PauseState } from "./pause_state.ts";
+import { PauseState } from "./pause_state.ts";
 import type { TapSnapshot } from "./status_tap.ts";
 import type { YieldPolicy } from "./yield_policy.ts";
 import { YieldWatch } from "./yield_watch.ts";
@@ -50,7 +50,6 @@ export class ControlService {
     this.clock = opts.clock ?? Date.now;
     this.pause = pause;
     this.watch = new YieldWatch(pause, opts.policy, this.clock);
-    pause.onChange((c) => this.logChange(c));
   }
 
   /** Loads the pause state; nothing listens yet. */
@@ -135,10 +134,5 @@ export class ControlService {
       })),
       last_error: tap.lastError,
     };
-  }
-
-  private logChange(c: PauseChange): void {
-    const fields = { source: c.source, reason: c.reason, cause: c.cause, pause: this.pause.view() };
-    this.opts.log.info(c.kind === "paused" ? "agent paused" : "agent pause lifted", fields);
   }
 }
