@@ -29,11 +29,13 @@ export interface ControlOptions {
   policy: YieldPolicy;
   /** The account allowed to read control.json besides the administrators (agent.json `control_owner`), or null. */
   owner: string | null;
-  os: Pick<OsSeam, "restrictControlFiles">;
+  os: Pick<OsSeam, "restrictControlFiles" | "consoleIdleMs">;
   log: Logger;
   clock?: () => number;
   /** How often holds that ran out are ended and idle time is re-judged. */
   tickMs?: number;
+  /** How often the agent asks the OS itself for console idle time (where it can, os.consoleIdleMs). */
+  consoleIdleMs?: number;
 }
 
 export class ControlService {
@@ -84,9 +86,14 @@ export class ControlService {
     await opts.os.restrictControlFiles(controlFilePath(opts.stateDir), idleReportFilePath(opts.stateDir), opts.owner);
     opts.log.info("local control listening", { address: `127.0.0.1:${port}`, owner_allowed: opts.owner });
     const tickMs = opts.tickMs ?? 1_000;
+    const consoleEvery = Math.max(1, Math.round((opts.consoleIdleMs ?? 15_000) / tickMs));
     this.ticking = (async () => {
-      while (!this.stop.signal.aborted) {
+      for (let tick = 0; !this.stop.signal.aborted; tick++) {
         await sleep(tickMs, this.stop.signal);
+        if (opts.policy.enabled && tick % consoleEvery === 0) {
+          const idle = await opts.os.consoleIdleMs().catch(() => null);
+          if (idle !== null) this.watch.observeUserIdle(idle, "console");
+        }
         this.pause.expire();
         this.watch.evaluate();
       }

@@ -20,6 +20,7 @@
 import { ATTEMPT_GID_BASE } from "../attempt/attempt_account.ts";
 import { sleep } from "../runtime/timers.ts";
 import { jobSpawn, ownFolder, resolveJobAccount } from "./linux_jobs.ts";
+import { readConsoleIdleMs, runText } from "./linux_console_idle.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 
@@ -276,7 +277,8 @@ export const linuxSeam: OsSeam = {
   localPathProblem: () => null,
   // Both files were created 0600 by the agent's account; the owner reads them through sudo.
   restrictControlFiles: () => Promise.resolve(),
-  // Console idle time on Linux (logind IdleSinceHint, /dev/input) is not read yet: GPU contention and the owner's commands still work.
+  // The agent reads logind itself (consoleIdleMs); there is no per-session reporter on Linux.
   userIdleReader: () => null,
+  consoleIdleMs: () => readConsoleIdleMs(runText, Date.now()),
   supportsChmod: () => true,
 };

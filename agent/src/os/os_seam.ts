@@ -115,6 +115,12 @@ export interface OsSeam {
    * idle-reporter running in that session; null where the OS gives none (a service, Linux).
    */
   userIdleReader(): (() => number) | null;
+  /**
+   * How long the local console has been idle (ms), read by the agent itself where the OS
+   * lets a service see every session (Linux: logind); null where it cannot (Windows: the
+   * per-session idle reporter tells it instead) or when no local user session is open.
+   */
+  consoleIdleMs(): Promise<number | null>;
   /** Whether chmod works (it does not on Windows, where the state folder needs an ACL). */
   supportsChmod(): boolean;
 }

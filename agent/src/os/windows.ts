@@ -149,6 +149,8 @@ export const windowsSeam: OsSeam = {
     const w = loadIdleWin32();
     return w ? () => userIdleMs(w) : null;
   },
+  // A service in session 0 cannot see the console's input: the idle reporter in each session posts it (decision 0034).
+  consoleIdleMs: () => Promise.resolve(null),
   restrictControlFiles: (control, report, owner) => restrictWindowsControlFiles(control, report, owner, runProgram),
   supportsChmod: () => false,
 };
