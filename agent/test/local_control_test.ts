@@ -249,3 +249,30 @@ Deno.test("idle reporter: the session's idle time reaches the agent through idle
   // Where the OS gives no session idle time (Linux, a service), it says so and exits 1.
   assertEquals(await idleReporterCommand({ stateDir: "/nonexistent" }, { os: { userIdleReader: () => null }, log: createLogger(() => {}) }), 1);
 });
+
+Deno.test("control service: when the endpoint cannot listen, start says so (null) and a kept pause still ends on time", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "lb-control-test-" });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let now = Date.now();
+  const first = (await PauseState.load(stateDir, () => now)).state;
+  first.hold("local", "lunch", now + 1_000);
+  await first.flushed();
+  const svc = await ControlService.create({
+    stateDir, port: (taken.addr as Deno.NetAddr).port, policy: DEFAULT_YIELD_POLICY, owner: null, os: linuxSeam, log: createLogger(() => {}),
+    clock: () => now, tickMs: 10,
+  });
+  try {
+    const lifted: string[] = [];
+    svc.pause.onChange((c) => lifted.push(`${c.kind}:${c.source}:${c.cause}`));
+    assertEquals(await svc.start({ connected: () => false, running: () => [], gpus: () => [] }, () => ({ gateway: null, connectedAtMs: null, lastError: null })), null);
+    assertEquals(await readControlInfo(stateDir), null);
+    now += 1_000;
+    const deadline = Date.now() + 5_000;
+    while (lifted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(lifted, ["resumed:local:expired"]);
+  } finally {
+    await svc.close();
+    taken.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

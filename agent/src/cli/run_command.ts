@@ -136,14 +136,7 @@ async function runLocked(stateDir: string, identity: AgentIdentity, args: RunArg
       control: { pause: control.pause, watch: control.watch, onActivity: policy.onActivity },
     });
     const running = agent;
-    try {
-      await control.start({ connected: () => running.connected(), running: () => running.running(), gpus: () => running.gpus() }, tap.snapshot);
-    } catch (e) {
-      // Without the endpoint the owner's commands and the idle reporter cannot reach the
-      // agent, but jobs, the API's pause and GPU yielding still work: better than no agent.
-      log.error("local control endpoint not started; agent pause/resume/snooze/status will say it is not running", { error: errorText(e) });
-      await control.close();
-    }
+    await control.start({ connected: () => running.connected(), running: () => running.running(), gpus: () => running.gpus() }, tap.snapshot);
     let end;
     try {
       end = await agent.run(stop.signal);

@@ -3,7 +3,7 @@
 // reporter where it is. Started before the agent connects and stopped after it, so the
 // owner's pause holds from the first hello on.
 import type { Gpu } from "../../../packages/protocol/src/index.ts";
-import type { Logger } from "../runtime/log.ts";
+import { errorText, type Logger } from "../runtime/log.ts";
 import type { OsSeam } from "../os/os_seam.ts";
 import { sleep } from "../runtime/timers.ts";
 import {
@@ -62,11 +62,46 @@ export class ControlService {
     return new ControlService(opts, state);
   }
 
-  /** Listens on 127.0.0.1 and writes control.json and idle-report.json. */
-  async start(agent: AgentView, tap: () => TapSnapshot): Promise<number> {
+  /**
+   * Starts the periodic expiry and idle checks, listens on 127.0.0.1 and writes
+   * control.json and idle-report.json. Returns the port, or null when the endpoint could
+   * not start (logged; the rest of local control still works).
+   */
+  async start(agent: AgentView, tap: () => TapSnapshot): Promise<number | null> {
     const { opts } = this;
     this.agent = agent;
     this.tap = tap;
+    // Expiry and idle judging run whether or not the endpoint comes up: a pause kept in
+    // pause.json must still end on time.
+    const tickMs = opts.tickMs ?? 1_000;
+    const consoleEvery = Math.max(1, Math.round((opts.consoleIdleMs ?? 15_000) / tickMs));
+    this.ticking = (async () => {
+      for (let tick = 0; !this.stop.signal.aborted; tick++) {
+        await sleep(tickMs, this.stop.signal);
+        if (opts.policy.enabled && tick % consoleEvery === 0) {
+          const idle = await opts.os.consoleIdleMs().catch(() => null);
+          if (idle !== null) this.watch.observeUserIdle(idle, "console");
+        }
+        this.pause.expire();
+        this.watch.evaluate();
+      }
+    })();
+    try {
+      return await this.listen();
+    } catch (e) {
+      // Without the endpoint the owner's commands and the idle reporter cannot reach the
+      // agent, but jobs, the API's pause and GPU yielding still work: better than no agent.
+      opts.log.error("local control endpoint not started; agent pause/resume/snooze/status will say it is not running", { error: errorText(e) });
+      const server = this.server;
+      this.server = null;
+      await server?.close();
+      await removeControlFiles(opts.stateDir);
+      return null;
+    }
+  }
+
+  private async listen(): Promise<number> {
+    const { opts } = this;
     const token = newControlToken();
     const reportToken = newControlToken();
     this.server = await startControlServer({
@@ -85,19 +120,7 @@ export class ControlService {
     await writeSecretFile(idleReportFilePath(opts.stateDir), { port, token: reportToken }, chmod);
     await opts.os.restrictControlFiles(controlFilePath(opts.stateDir), idleReportFilePath(opts.stateDir), opts.owner);
     opts.log.info("local control listening", { address: `127.0.0.1:${port}`, owner_allowed: opts.owner });
-    const tickMs = opts.tickMs ?? 1_000;
-    const consoleEvery = Math.max(1, Math.round((opts.consoleIdleMs ?? 15_000) / tickMs));
-    this.ticking = (async () => {
-      for (let tick = 0; !this.stop.signal.aborted; tick++) {
-        await sleep(tickMs, this.stop.signal);
-        if (opts.policy.enabled && tick % consoleEvery === 0) {
-          const idle = await opts.os.consoleIdleMs().catch(() => null);
-          if (idle !== null) this.watch.observeUserIdle(idle, "console");
-        }
-        this.pause.expire();
-        this.watch.evaluate();
-      }
-    })();
+    return port;
     return port;
   }
 
