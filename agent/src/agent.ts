@@ -19,9 +19,12 @@ import { HostReadings } from "./telemetry/host_readings.ts";
 import { Telemetry } from "./telemetry/telemetry.ts";
 import { telemetryLoop, type TelemetrySources } from "./telemetry/telemetry_loop.ts";
 import type { Timings } from "./runtime/timings.ts";
-import { raceWith } from "./runtime/timers.ts";
+import { onAbort, raceWith } from "./runtime/timers.ts";
 import { AGENT_VERSION } from "./runtime/version.ts";
 import { workDirOf } from "./attempt/work_dir.ts";
+import { PauseState, type PauseChange } from "./control/pause_state.ts";
+import type { YieldWatch } from "./control/yield_watch.ts";
+import type { OnActivity } from "./control/yield_policy.ts";
 
 /** How long abandoned attempts get to let go after the stop timeout. */
 const ABANDON_WAIT_MS = 2_000;
@@ -58,6 +61,12 @@ export interface AgentOptions {
   /** Where later readings come from; defaults to nvidia-smi through `os` and this host. */
   sources?: TelemetrySources;
   random?: () => number;
+  /**
+   * Local control (control/control_service.ts): the pause state every source sets, the
+   * yield watch fed with each GPU reading, and what to do on activity. Absent: a pause
+   * state of its own in memory (the API's pause only), no automatic yielding.
+   */
+  control?: { pause: PauseState; watch: YieldWatch | null; onActivity: OnActivity };
 }
 
 /** The agent's telemetry sources: nvidia-smi through the OS seam, and this host's work folder. */
@@ -80,12 +89,26 @@ export class Agent {
   private readonly presigner: Presigner;
   private readonly telemetry: Telemetry;
   private accepting = true;
-  private paused = false;
+  private readonly pause: PauseState;
+  /** The agent-owned pause last sent on the live session (JSON), so each change goes once. */
+  private sentPause: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
     this.outbox = new Outbox(this.hub, opts.log, opts.timings.outputsAckTimeoutMs);
     this.presigner = new Presigner(this.hub, opts.log, opts.timings.presignTimeoutMs);
     this.telemetry = new Telemetry(opts.gpus, opts.host ?? null);
+    this.pause = opts.control?.pause ?? new PauseState(Date.now);
+    this.pause.onChange((c) => this.pauseChanged(c));
+  }
+
+  /** Whether a gateway session is up now. */
+  connected(): boolean {
+    return this.hub.live() !== null;
+  }
+
+  /** The GPUs as last read. */
+  gpus(): Gpu[] {
+    return this.telemetry.currentGpus();
   }
 
   /** Main pids of the jobs running now. */
@@ -111,8 +134,12 @@ export class Agent {
     };
     signal.addEventListener("abort", onStop, { once: true });
     if (signal.aborted) onStop();
-    const sources = opts.sources ?? defaultSources(opts.os, opts.jobs.workRoot, () => this.jobPids());
+    const raw = opts.sources ?? defaultSources(opts.os, opts.jobs.workRoot, () => this.jobPids());
+    const watch = opts.control?.watch ?? null;
+    // Every GPU reading also tells the yield watch whether someone else uses a GPU.
+    const sources: TelemetrySources = watch ? { ...raw, gpus: () => raw.gpus().then((g) => (watch.observeGpus(g), g)) } : raw;
     const readings = telemetryLoop(this.telemetry, sources, opts.timings.telemetryMs, opts.log, connStop.signal, opts.random);
+    const pauseReports = this.reportPauseEachSession(connStop.signal);
     try {
       const end = await connectionLoop({
         urls: opts.identity.servers.map((s) => endpointUrl(s, "agent")),
@@ -149,6 +176,37 @@ export class Agent {
       connStop.abort();
       // A reading in flight (nvidia-smi may take seconds on a busy driver) must not hold up the stop.
       await raceWith([readings], new AbortController().signal, READINGS_STOP_WAIT_MS);
+      await pauseReports;
+    }
+  }
+
+  /** Tells each new session the agent-owned pause (the gateway stores it), right after welcome. */
+  private async reportPauseEachSession(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const session = await this.hub.next(signal);
+      if (!session) return;
+      this.sentPause = null;
+      this.sendPause();
+      const stopped = onAbort(signal);
+      await Promise.race([session.ended, stopped.promise]);
+      stopped.dispose();
+    }
+  }
+
+  private sendPause(): void {
+    const pause = this.pause.agentOwned();
+    const text = JSON.stringify(pause);
+    if (text === this.sentPause) return;
+    if (this.hub.send({ type: "agent.pause_state", pause })) this.sentPause = text;
+  }
+
+  private pauseChanged(c: PauseChange): void {
+    // One line per transition, with what holds afterwards (another source may still hold).
+    this.opts.log.info(c.kind === "paused" ? "agent paused" : "agent pause lifted", { source: c.source, reason: c.reason, cause: c.cause, pause: this.pause.view() });
+    if (c.source !== "api") this.sendPause();
+    const onActivity = this.opts.control?.onActivity ?? "stop_taking";
+    if (c.kind === "paused" && (c.source === "user_active" || c.source === "gpu_busy") && onActivity === "stop_running") {
+      for (const attempt of this.attempts.values()) attempt.yieldToOwner(c.reason ?? c.source);
     }
   }
 
@@ -197,10 +255,12 @@ export class Agent {
         this.telemetry.ack();
         return;
       case "agent.pause":
+        // The server stops assigning; the agent holds the API's pause too, so status shows it
+        // and an assignment racing the pause is handed back.
+        this.pause.hold("api", msg.reason, msg.until ? Date.parse(msg.until) || null : null);
+        return;
       case "agent.resume":
-        // The server stops or restarts assigning; the agent only remembers and logs it.
-        this.paused = msg.type === "agent.pause";
-        log.info(this.paused ? "agent paused by gateway" : "agent resumed by gateway", { reason: msg.reason });
+        this.pause.release("api");
         return;
       case "error":
         log.warn("gateway reported an error", { code: msg.code, message: msg.message });
@@ -233,6 +293,16 @@ export class Agent {
         exit_code: null,
         error: { code: "agent_stopped", message: "agent stopped before the job started" },
         outputs: [],
+      });
+      return;
+    }
+    const held = this.pause.view();
+    if (held) {
+      // Assigned before the server saw the pause: nothing ran, so it goes back to the queue.
+      log.info("assignment released: agent is paused", { ...fields, source: held.source });
+      this.hub.send({
+        type: "attempt.finished", attempt_id: msg.attempt_id, outcome: "failed", exit_code: null,
+        error: { code: "agent_paused", message: `agent is paused (${held.source}) and starts no new job` }, outputs: [],
       });
       return;
     }

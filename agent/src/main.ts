@@ -1,5 +1,6 @@
 // CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
-// Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
+// Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run),
+// 4 no agent runs on the state folder (pause, resume, snooze, idle-reporter).
 import { resolve } from "node:path";
 import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli/cli_args.ts";
 import { enrollCommand } from "./cli/enroll.ts";
@@ -10,6 +11,8 @@ import { serviceCommand } from "./cli/service_command.ts";
 import { doctorCommand } from "./doctor/doctor_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { statusCommand } from "./cli/status.ts";
+import { pauseCommand, resumeCommand, snoozeCommand } from "./cli/control_commands.ts";
+import { idleReporterCommand } from "./cli/idle_reporter.ts";
 import { DEFAULT_TIMINGS } from "./runtime/timings.ts";
 
 function hostname(): string {
@@ -41,7 +44,7 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run":
         return await runCommand(
-          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs), proxy: cmd.proxy },
+          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs), proxy: cmd.proxy, yieldFlags: cmd.yieldFlags, controlPort: cmd.controlPort },
           { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid },
         );
       case "status":
@@ -50,6 +53,14 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
         return await serviceCommand(cmd, { seam: currentServiceSeam(), execPath: Deno.execPath(), print: (l) => console.log(l) });
       case "doctor":
         return await doctorCommand(cmd.stateDir, { os, seam: currentServiceSeam(), print: (l) => console.log(l) });
+      case "pause":
+        return await pauseCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, stdoutSink);
+      case "resume":
+        return await resumeCommand({ stateDir: resolve(cmd.stateDir) }, stdoutSink);
+      case "snooze":
+        return await snoozeCommand({ ...cmd, stateDir: resolve(cmd.stateDir) }, stdoutSink);
+      case "idle-reporter":
+        return await idleReporterCommand({ stateDir: resolve(cmd.stateDir) }, { os, log });
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -3,6 +3,7 @@ import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };
 const NO_PROXY_FLAGS = { proxy: null, noProxy: null };
+const NO_RUN_EXTRAS = { yieldFlags: {}, controlPort: null };
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
@@ -28,7 +29,7 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
 });
 
 Deno.test("cli: run and status", () => {
-  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS, proxy: NO_PROXY_FLAGS });
+  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS, proxy: NO_PROXY_FLAGS, ...NO_RUN_EXTRAS });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
 });
@@ -71,8 +72,9 @@ Deno.test("cli: run --server overrides the enrolled gateways for one run", () =>
     servers: ["ws://a:8081", "ws://b:8081"],
     jobs: NO_JOB_FLAGS,
     proxy: NO_PROXY_FLAGS,
+    ...NO_RUN_EXTRAS,
   });
-  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS, proxy: NO_PROXY_FLAGS });
+  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS, proxy: NO_PROXY_FLAGS, ...NO_RUN_EXTRAS });
 });
 
 Deno.test("cli: a bad gateway list names the bad entry", () => {
@@ -95,7 +97,7 @@ Deno.test("cli: enroll and run take --work-dir, --job-user and --pass-env", () =
   const flags = ["--work-dir", "/var/lib/lb-work", "--job-user", "lab-jobs", "--pass-env", "HF_HOME, WANDB_MODE"];
   const enroll = parseCliArgs(["enroll", "--server", "ws://a", "--token", "t", "--state-dir", "d", ...flags]);
   assertEquals(enroll.command === "enroll" ? enroll.jobs : null, jobs);
-  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs, proxy: NO_PROXY_FLAGS });
+  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs, proxy: NO_PROXY_FLAGS, ...NO_RUN_EXTRAS });
   const none = parseCliArgs(["run", "--state-dir", "d", "--pass-env", ""]);
   assertEquals(none.command === "run" ? none.jobs.passEnv : null, [], "an empty --pass-env passes nothing for this run");
 });
@@ -110,4 +112,22 @@ Deno.test("cli: --pass-env refuses LB_ names, '=' and repeats; --job-user must b
   ]) assertThrows(() => parsePassEnv(text!), UsageError, message);
   assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "a:b"]), UsageError, "is not an account name");
   assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--job-user", "../x"]), UsageError, "is not an account name");
+});
+
+Deno.test("cli: pause --for and --until end the pause by themselves; snooze needs --until (off ends it); run takes the yield flags", () => {
+  const now = Date.parse("2026-12-01T10:00:00Z");
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--reason", "demo"], now), {
+    command: "pause", stateDir: "d", reason: "demo", untilMs: now + 7_200_000,
+  });
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d"], now), { command: "pause", stateDir: "d", reason: null, untilMs: null });
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--until", "18:00"], now), UsageError, "not both");
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "soon"], now), UsageError, "duration");
+  assertEquals(parseCliArgs(["snooze", "--state-dir", "d", "--until", "off"], now), { command: "snooze", stateDir: "d", untilMs: null });
+  assertThrows(() => parseCliArgs(["snooze", "--state-dir", "d"], now), UsageError, "missing --until");
+  assertEquals(parseCliArgs(["resume", "--state-dir", "d"]), { command: "resume", stateDir: "d" });
+  const run = parseCliArgs(["run", "--state-dir", "d", "--on-activity", "stop_running", "--resume-after-idle", "5", "--gpu-threshold-mb", "512", "--yield", "on", "--control-port", "47100"]);
+  assertEquals(run.command === "run" ? [run.yieldFlags, run.controlPort] : null, [
+    { onActivity: "stop_running", resumeAfterIdleMs: 300_000, gpuThresholdMb: 512, enabled: true }, 47100,
+  ]);
+  assertThrows(() => parseCliArgs(["run", "--state-dir", "d", "--on-activity", "pause"]), UsageError, "stop_taking or stop_running");
 });

@@ -66,7 +66,9 @@ Deno.test("enroll writes agent.json 0600 and sends the token only in the Authori
     const status = await runCli(["status", "--state-dir", stateDir]);
     assertEquals(status.code, 0);
     const { jobs, proxy, ...who } = JSON.parse(status.stdout);
-    assertEquals(who, { enrolled: true, agent_id: gw.agentId, name: "lab-1", servers: [gw.url], state_dir: stateDir });
+    assertEquals(who, {
+      enrolled: true, agent_id: gw.agentId, name: "lab-1", servers: [gw.url], state_dir: stateDir, running: false, live: null, note: "agent not running",
+    });
     // "none" unless this machine's environment names a proxy for the gateway.
     assertEquals(typeof proxy, "string");
     assertEquals(jobs.work_dir, `${stateDir}-work`);

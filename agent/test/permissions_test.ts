@@ -4,6 +4,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 // @ts-types="./helpers/agent_mjs.d.ts"
 import { compileArgs, denoArgs, permissionFlags } from "../../scripts/agent.mjs";
 import { ADVAPI32_PATH, KERNEL32_PATH } from "../src/os/windows/kernel32.ts";
+import { IDLE_KERNEL32_PATH, USER32_PATH } from "../src/os/windows/user_idle.ts";
 
 const agentDir = new URL("../", import.meta.url);
 const permissions = JSON.parse(Deno.readTextFileSync(new URL("permissions.json", agentDir)));
@@ -24,10 +25,11 @@ Deno.test("permissions: narrow (no --allow-all, no --allow-ffi, --allow-sys only
   assert(flags.includes("--no-prompt"), "a service must never stop at a permission prompt");
 });
 
-Deno.test("permissions: the Windows build may use FFI, and only on kernel32.dll and advapi32.dll by absolute path", () => {
+Deno.test("permissions: the Windows build may use FFI, and only on kernel32.dll, advapi32.dll and user32.dll by absolute path", () => {
   // A bare "kernel32.dll" in the flag would admit a DLL of that name planted in the current folder.
-  assertEquals(windowsFlags, ["--allow-ffi=C:\\Windows\\System32\\kernel32.dll,C:\\Windows\\System32\\advapi32.dll"]);
-  assertEquals(windowsFlags[0], `--allow-ffi=${KERNEL32_PATH},${ADVAPI32_PATH}`, "the paths the code opens");
+  assertEquals(windowsFlags, ["--allow-ffi=C:\\Windows\\System32\\kernel32.dll,C:\\Windows\\System32\\advapi32.dll,C:\\Windows\\System32\\user32.dll"]);
+  assertEquals(windowsFlags[0], `--allow-ffi=${KERNEL32_PATH},${ADVAPI32_PATH},${USER32_PATH}`, "the paths the code opens");
+  assertEquals(IDLE_KERNEL32_PATH, KERNEL32_PATH);
 });
 
 for (const [task, expected] of [["compile:linux", flags], ["compile:windows", [...flags, ...windowsFlags]], ["test", flags]] as const) {

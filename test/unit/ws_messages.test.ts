@@ -206,3 +206,18 @@ describe("protocol constants", () => {
     expect(MAX_FRAME_BYTES).toBe(64 * 1024);
   });
 });
+
+describe("agent.pause_state", () => {
+  it("accepts the agent's own pause or null, and refuses the API's source, a bad until or an over-long reason", () => {
+    const ok = (pause: unknown) => parseAgentMessage(JSON.stringify({ type: "agent.pause_state", pause })).ok;
+    expect(ok(null)).toBe(true);
+    expect(ok({ source: "gpu_busy", reason: "GPU 0: 2 other processes use 70824 MB", until: null })).toBe(true);
+    expect(ok({ source: "local", reason: null, until: "2026-12-01T18:00:00.000Z" })).toBe(true);
+    expect(ok({ source: "user_active", reason: "someone is using the workstation", until: null })).toBe(true);
+    expect(ok({ source: "api", reason: "x", until: null })).toBe(false);
+    expect(ok({ source: "local", reason: null, until: "tomorrow" })).toBe(false);
+    expect(ok({ source: "local", reason: "x".repeat(501), until: null })).toBe(false);
+    expect(ok({ source: "local", reason: null })).toBe(false);
+    expect(ok(undefined)).toBe(false);
+  });
+});

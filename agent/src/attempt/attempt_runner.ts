@@ -52,7 +52,7 @@ export interface AttemptDeps {
 }
 
 type Phase = "awaiting_grant" | "preparing" | "running" | "finishing" | "reporting" | "done";
-type Stop = { kind: "cancel" } | { kind: "timeout" } | { kind: "abort"; reason: string } | { kind: "shutdown" };
+type Stop = { kind: "cancel" } | { kind: "timeout" } | { kind: "abort"; reason: string } | { kind: "shutdown" } | { kind: "yield"; reason: string };
 
 export class AttemptRunner {
   readonly id: string;
@@ -108,6 +108,17 @@ export class AttemptRunner {
     this.halt({ kind: "shutdown" }, false);
   }
 
+  /**
+   * The agent yields the workstation to its user (policy stop_running): end the job tree,
+   * upload what it wrote, report failed with yielded_to_owner. One still waiting for its
+   * grant ran nothing: it is handed back (agent_paused). Later phases are left to finish.
+   */
+  yieldToOwner(reason: string): void {
+    if (this.phase !== "awaiting_grant" && this.phase !== "preparing" && this.phase !== "running") return;
+    this.log.info("attempt stopped to yield to the workstation's user", { reason, phase: this.phase });
+    this.halt({ kind: "yield", reason }, false);
+  }
+
   /** The agent's stop ran out of time: give up whatever is left (upload, report) without a report. */
   abandon(): void {
     this.halt({ kind: "shutdown" }, true);
@@ -145,11 +156,13 @@ export class AttemptRunner {
         this.phase = "preparing";
         log.info("attempt started");
         report = await this.execute();
-      } else if (this.stop?.kind === "shutdown" && !this.drop.signal.aborted) {
+      } else if ((this.stop?.kind === "shutdown" || this.stop?.kind === "yield") && !this.drop.signal.aborted) {
         // Nothing ran, but the gateway holds an assignment for us: say so, and the server
         // hands it to another agent now if its lease was never started (a lease later otherwise).
         log.info("attempt released before start", { reason: this.stopReason() });
-        report = this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
+        report = this.stop.kind === "yield"
+          ? this.finished("failed", null, { code: "agent_paused", message: "agent paused before the job started" }, [])
+          : this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
       } else {
         log.info("attempt dropped before start", { reason: this.stopReason() });
         await removeDir(dir.root, log);
@@ -188,7 +201,7 @@ export class AttemptRunner {
   private stopReason(): string {
     const s = this.stop;
     if (!s) return "no answer to start_request";
-    return s.kind === "abort" ? s.reason : s.kind;
+    return s.kind === "abort" || s.kind === "yield" ? s.reason : s.kind;
   }
 
   /** Sends start_request (again after each reconnect) until granted, stopped or given up. */
@@ -228,10 +241,13 @@ export class AttemptRunner {
   /** Inputs, process, uploads; the report to send, or null when the attempt is dropped. */
   private async execute(): Promise<FinishedMessage | null> {
     const { dir, os, log, timings } = this.deps;
-    const stopped = () => this.drop.signal.aborted ? "drop" : this.stop?.kind === "cancel" || this.stop?.kind === "shutdown" ? this.stop.kind : null;
-    const beforeStart = (s: "cancel" | "shutdown") =>
+    const stopped = () =>
+      this.drop.signal.aborted ? "drop" : this.stop?.kind === "cancel" || this.stop?.kind === "shutdown" || this.stop?.kind === "yield" ? this.stop.kind : null;
+    const beforeStart = (s: "cancel" | "shutdown" | "yield") =>
       s === "cancel"
         ? this.finished("canceled", null, { code: "canceled", message: "canceled before the job started" }, [])
+        : s === "yield"
+        ? this.finished("failed", null, { code: "yielded_to_owner", message: "stopped before the job ran to give the workstation back to its user" }, [])
         : this.finished("failed", null, { code: "agent_stopped", message: "agent stopped before the job started" }, []);
 
     try {
@@ -300,6 +316,9 @@ export class AttemptRunner {
 
     const stop = this.stop;
     if (stop?.kind === "cancel") return this.finished("canceled", exitCode, { code: "canceled", message: "canceled while running" }, up.outputs);
+    if (stop?.kind === "yield") {
+      return this.finished("failed", exitCode, { code: "yielded_to_owner", message: `stopped to give the workstation back to its user: ${stop.reason}` }, up.outputs);
+    }
     if (stop?.kind === "timeout") {
       return this.finished("failed", exitCode, { code: "timeout", message: `ran past its ${this.timeoutSeconds()} s timeout` }, up.outputs);
     }

@@ -3,13 +3,24 @@
 // typo in a service definition is caught at once instead of running with a default.
 import { endpointUrl, serverUrlProblem } from "../session/server_url.ts";
 import { proxyUrlProblem } from "../session/proxy.ts";
+import { parseDuration, parseUntil } from "../control/when.ts";
+import type { YieldPolicy } from "../control/yield_policy.ts";
 
 export const USAGE = [
   "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
   "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2] [--proxy <http://[user:pass@]host:port|none>] [--no-proxy <hosts>]",
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "                              [--proxy <url|none>] [--no-proxy <hosts>]",
-  "       labbridge-agent status --state-dir <dir>",
+  "                              [--on-activity stop_taking|stop_running] [--resume-after-idle <minutes>] [--gpu-threshold-mb <MB>]",
+  "                              [--yield on|off] [--control-port <port>]",
+  "       labbridge-agent status --state-dir <dir>           live state of the running agent (or what is enrolled, if it is not running)",
+  "       labbridge-agent pause --state-dir <dir> [--for 2h | --until 18:00] [--reason \"...\"]",
+  "                              take no new jobs (running ones go on) until resumed, or for/until the time given",
+  "       labbridge-agent resume --state-dir <dir>           lift your pause (an admin's pause from the server stays)",
+  "       labbridge-agent snooze --state-dir <dir> --until <18:00|off>",
+  "                              keep taking jobs while you use this machine, until then: the agent does not",
+  "                              yield to your keyboard, mouse or GPU use; your pause and the admin's still apply",
+  "       labbridge-agent idle-reporter --state-dir <dir>    (started at logon in each desktop session) report idle time",
   "       labbridge-agent service install [--state-dir <dir>] [--job-user <account>]   (as root / an elevated Administrator)",
   "       labbridge-agent service uninstall | start | stop | status",
   "       labbridge-agent service print [--platform windows|linux] [--state-dir <dir>]",
@@ -41,9 +52,15 @@ export interface ProxyFlags {
 
 export type CliCommand =
   | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags; proxy: ProxyFlags }
-  /** `servers`, `jobs` and `proxy` override agent.json's for this run; null keeps agent.json's. */
-  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; proxy: ProxyFlags }
+  /** `servers`, `jobs`, `proxy` and the yield flags override agent.json's for this run; null keeps agent.json's. */
+  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; proxy: ProxyFlags; yieldFlags: Partial<YieldPolicy>; controlPort: number | null }
   | { command: "status"; stateDir: string }
+  /** `untilMs`: when the pause ends by itself (from --for or --until), or null. */
+  | { command: "pause"; stateDir: string; reason: string | null; untilMs: number | null }
+  | { command: "resume"; stateDir: string }
+  /** `untilMs` null: `--until off`, end the snooze. */
+  | { command: "snooze"; stateDir: string; untilMs: number | null }
+  | { command: "idle-reporter"; stateDir: string }
   /** `stateDir`/`jobUser` null: the platform's service defaults; `platform` null: this machine's (print only). */
   | { command: "service"; action: ServiceAction; stateDir: string | null; jobUser: string | null; platform: "windows" | "linux" | null }
   /** `stateDir` null: the service's default state folder. */
@@ -56,8 +73,15 @@ export class UsageError extends Error {
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
   enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
-  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
+  run: {
+    required: ["state-dir"],
+    optional: ["server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy", "on-activity", "resume-after-idle", "gpu-threshold-mb", "yield", "control-port"],
+  },
   status: { required: ["state-dir"], optional: [] },
+  pause: { required: ["state-dir"], optional: ["for", "until", "reason"] },
+  resume: { required: ["state-dir"], optional: [] },
+  snooze: { required: ["state-dir", "until"], optional: [] },
+  "idle-reporter": { required: ["state-dir"], optional: [] },
   "service install": { required: [], optional: ["state-dir", "job-user"] },
   "service uninstall": { required: [], optional: ["state-dir"] },
   "service start": { required: [], optional: ["state-dir"] },
@@ -66,6 +90,38 @@ const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
   "service print": { required: [], optional: ["state-dir", "platform"] },
   doctor: { required: [], optional: ["state-dir"] },
 };
+
+function yieldFlags(values: Map<string, string>): Partial<YieldPolicy> {
+  const out: Partial<YieldPolicy> = {};
+  const on = values.get("on-activity");
+  if (on !== undefined) {
+    if (on !== "stop_taking" && on !== "stop_running") throw new UsageError(`--on-activity "${on}" must be stop_taking or stop_running`);
+    out.onActivity = on;
+  }
+  const idle = values.get("resume-after-idle");
+  if (idle !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(idle) || Number(idle) > 1440) throw new UsageError(`--resume-after-idle "${idle}" must be minutes, 0 to 1440`);
+    out.resumeAfterIdleMs = Number(idle) * 60_000;
+  }
+  const mb = values.get("gpu-threshold-mb");
+  if (mb !== undefined) {
+    if (!/^\d+$/.test(mb)) throw new UsageError(`--gpu-threshold-mb "${mb}" must be a whole number of MB`);
+    out.gpuThresholdMb = Number(mb);
+  }
+  const y = values.get("yield");
+  if (y !== undefined) {
+    if (y !== "on" && y !== "off") throw new UsageError(`--yield "${y}" must be on or off`);
+    out.enabled = y === "on";
+  }
+  return out;
+}
+
+function portFlag(values: Map<string, string>): number | null {
+  const p = values.get("control-port");
+  if (p === undefined) return null;
+  if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw new UsageError(`--control-port "${p}" must be a port number`);
+  return Number(p);
+}
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
 
@@ -141,8 +197,8 @@ function proxyFlags(values: Map<string, string>): ProxyFlags {
   return { proxy, noProxy: values.get("no-proxy") ?? null };
 }
 
-/** Parses argv (without the program name) into one command, or throws UsageError. */
-export function parseCliArgs(argv: string[]): CliCommand {
+/** Parses argv (without the program name) into one command, or throws UsageError; `nowMs` anchors --for and --until. */
+export function parseCliArgs(argv: string[], nowMs: number = Date.now()): CliCommand {
   const [first, ...afterFirst] = argv;
   if (first === undefined) throw new UsageError("missing command");
   if (first === "help" || first === "--help" || first === "-h") return { command: "help" };
@@ -193,9 +249,37 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const stateDir = values.get("state-dir")!;
   if (command === "run") {
     const server = values.get("server");
-    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values), proxy: proxyFlags(values) };
+    return {
+      command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values), proxy: proxyFlags(values),
+      yieldFlags: yieldFlags(values), controlPort: portFlag(values),
+    };
   }
-  if (command === "status") return { command, stateDir };
+  if (command === "status" || command === "resume" || command === "idle-reporter") return { command, stateDir };
+  if (command === "pause") {
+    const forText = values.get("for");
+    const untilText = values.get("until");
+    if (forText !== undefined && untilText !== undefined) throw new UsageError("give --for or --until, not both");
+    let untilMs: number | null = null;
+    if (forText !== undefined) {
+      const ms = parseDuration(forText);
+      if (ms === null) throw new UsageError(`--for "${forText}" must be a duration such as 2h, 90m or 1h30m`);
+      untilMs = nowMs + ms;
+    }
+    if (untilText !== undefined) {
+      untilMs = parseUntil(untilText, nowMs);
+      if (untilMs === null) throw new UsageError(`--until "${untilText}" must be a time of day such as 18:00 or an RFC 3339 time ahead`);
+    }
+    const reason = values.get("reason") ?? null;
+    if (reason !== null && reason.length > 500) throw new UsageError("--reason must be at most 500 characters");
+    return { command, stateDir, reason, untilMs };
+  }
+  if (command === "snooze") {
+    const text = values.get("until")!;
+    if (text === "off") return { command, stateDir, untilMs: null };
+    const untilMs = parseUntil(text, nowMs);
+    if (untilMs === null) throw new UsageError(`--until "${text}" must be a time of day such as 18:00, an RFC 3339 time ahead, or off`);
+    return { command, stateDir, untilMs };
+  }
   const name = values.get("name") ?? null;
   if (name !== null && name.length > 128) throw new UsageError("--name must be at most 128 characters");
   return {

@@ -15,6 +15,9 @@ import type { JobFlags, ProxyFlags } from "./cli_args.ts";
 import { effectiveProxy, setUpProxy } from "./proxy_setup.ts";
 import { jobSettings, JobSetupError, setUpJobs } from "../attempt/job_setup.ts";
 import { sweepWork } from "../attempt/work_dir.ts";
+import { ControlService } from "../control/control_service.ts";
+import { statusTap } from "../control/status_tap.ts";
+import { type YieldPolicy, yieldPolicyOf } from "../control/yield_policy.ts";
 
 export interface RunDeps {
   os: OsSeam;
@@ -33,6 +36,10 @@ export interface RunArgs {
   jobs: JobFlags;
   /** Proxy for this run instead of agent.json's; absent or null fields keep agent.json's. */
   proxy?: ProxyFlags;
+  /** Yield settings for this run over agent.json's `yield`. */
+  yieldFlags?: Partial<YieldPolicy>;
+  /** The local control port for this run instead of agent.json's (or a free one). */
+  controlPort?: number | null;
 }
 
 /** Exit codes: 0 stopped by a signal, 1 not enrolled / broken state, 3 credential refused or revoked. */
@@ -63,13 +70,17 @@ export async function runCommand(args: RunArgs, deps: RunDeps): Promise<number> 
     return 1;
   }
   try {
-    return await runLocked(stateDir, identity, args.jobs, log, deps);
+    return await runLocked(stateDir, identity, args, log, deps);
   } finally {
     lock.close();
   }
 }
 
-async function runLocked(stateDir: string, identity: AgentIdentity, flags: JobFlags, log: Logger, deps: RunDeps): Promise<number> {
+async function runLocked(stateDir: string, identity: AgentIdentity, args: RunArgs, log0: Logger, deps: RunDeps): Promise<number> {
+  const flags = args.jobs;
+  // `agent status` reads the connection and the last error off the log lines (status_tap.ts).
+  const tap = statusTap(log0, Date.now);
+  const log = tap.log;
   for (const server of identity.servers) {
     if (isCleartextRemote(server)) log.warn("gateway address is ws:// to a remote host: the credential travels unencrypted", { server });
   }
@@ -120,8 +131,22 @@ async function runLocked(stateDir: string, identity: AgentIdentity, flags: JobFl
     const first = await readTelemetry(sources, log);
     const [gpus, host] = [first.gpus ?? [], first.host];
     log.info("agent starting", { servers: identity.servers, os: deps.os.platformName(), gpus: gpus.map((g) => g.name) });
-    agent = new Agent({ identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus, host, sources });
-    const end = await agent.run(stop.signal);
+    const policy = yieldPolicyOf(identity.yield, args.yieldFlags);
+    const control = await ControlService.create({
+      stateDir, port: args.controlPort ?? identity.control_port ?? 0, policy, owner: identity.control_owner ?? null, os: deps.os, log,
+    });
+    agent = new Agent({
+      identity, jobs, os: deps.os, log, timings: deps.timings, hostname: deps.hostname(), gpus, host, sources,
+      control: { pause: control.pause, watch: control.watch, onActivity: policy.onActivity },
+    });
+    const running = agent;
+    await control.start({ connected: () => running.connected(), running: () => running.running(), gpus: () => running.gpus() }, tap.snapshot);
+    let end;
+    try {
+      end = await agent.run(stop.signal);
+    } finally {
+      await control.close();
+    }
     if (end.kind === "rejected") {
       const revoked = end.code === CLOSE_CODES.revoked;
       log.error(

@@ -1,12 +1,15 @@
-// `labbridge-agent status --state-dir <dir>`: what this folder is enrolled as, and how its
-// jobs would run. Prints one JSON line (never the credential); exit 0 when enrolled, 1 when
-// not. Where jobs would run as the agent's own account, it says plainly that they can read
+// `labbridge-agent status --state-dir <dir>`: what this folder is enrolled as, how its
+// jobs would run, and, when the agent runs, its live state from the local control endpoint
+// (`live`: gateway, session age, attempts, pause and its source, GPUs, last error); when it
+// does not run, `live` is null and `running: false` says so. Prints one JSON line (never
+// the credential or a control token); exit 0 when enrolled, 1 when not. Where jobs would run as the agent's own account, it says plainly that they can read
 // the credential, so an admin never mistakes a developer setup for a fenced one.
 import { agentFilePath, readIdentity } from "../runtime/agent_state.ts";
 import { jobSettings } from "../attempt/job_setup.ts";
 import { errorText } from "../runtime/log.ts";
 import type { OsSeam } from "../os/os_seam.ts";
 import { effectiveProxy, proxyInUse } from "./proxy_setup.ts";
+import { callControl } from "../control/control_client.ts";
 
 const NO_FLAGS = { workDir: null, jobUser: null, passEnv: null };
 
@@ -35,7 +38,13 @@ export async function statusCommand(stateDir: string, os: OsSeam, print: (line: 
     }
     const jobs = await jobsStatus(stateDir, id, os);
     const proxy = proxyInUse(effectiveProxy({ proxy: null, noProxy: null }, id), id.servers[0]!);
-    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, servers: id.servers, state_dir: stateDir, proxy, jobs }));
+    const live = await callControl(stateDir, "GET", "/v1/status");
+    const running = live.kind === "ok"
+      ? { running: true, live: live.body }
+      : live.kind === "not_running"
+      ? { running: false, live: null, note: "agent not running" }
+      : { running: null, live: null, note: live.message };
+    print(JSON.stringify({ enrolled: true, agent_id: id.agent_id, name: id.name, servers: id.servers, state_dir: stateDir, proxy, ...running, jobs }));
     return 0;
   } catch (e) {
     print(JSON.stringify({ enrolled: false, state_dir: stateDir, error: `${agentFilePath(stateDir)}: ${errorText(e)}` }));

@@ -20,6 +20,7 @@
 import { ATTEMPT_GID_BASE } from "../attempt/attempt_account.ts";
 import { sleep } from "../runtime/timers.ts";
 import { jobSpawn, ownFolder, resolveJobAccount } from "./linux_jobs.ts";
+import { readConsoleIdleMs, runText } from "./linux_console_idle.ts";
 import { runNvidiaSmi } from "./nvidia_smi.ts";
 import type { OsSeam } from "./os_seam.ts";
 
@@ -274,5 +275,10 @@ export const linuxSeam: OsSeam = {
   // SIGHUP: the terminal closed (an SSH session dropped); stopping cleanly beats dying with the job trees orphaned.
   shutdownSignals: () => ["SIGINT", "SIGTERM", "SIGHUP"],
   localPathProblem: () => null,
+  // Both files were created 0600 by the agent's account; the owner reads them through sudo.
+  restrictControlFiles: () => Promise.resolve(),
+  // The agent reads logind itself (consoleIdleMs); there is no per-session reporter on Linux.
+  userIdleReader: () => null,
+  consoleIdleMs: () => readConsoleIdleMs(runText, Date.now()),
   supportsChmod: () => true,
 };

@@ -104,6 +104,23 @@ export interface OsSeam {
   shutdownSignals(): Deno.Signal[];
   /** Why a relative input path cannot be created on this OS (beyond the protocol's checks), or null. */
   localPathProblem(path: string): string | null;
+  /**
+   * Limits who can read the local control files (agent/src/control/control_file.ts):
+   * control.json to administrators, plus `owner` where the admin allows it; idle-report.json
+   * also to users at the console (Windows ACLs; on POSIX both stay 0600 and `owner` is not used).
+   */
+  restrictControlFiles(controlPath: string, reportPath: string, owner: string | null): Promise<void>;
+  /**
+   * A reader of how long this desktop session's user has been idle (ms), for the
+   * idle-reporter running in that session; null where the OS gives none (a service, Linux).
+   */
+  userIdleReader(): (() => number) | null;
+  /**
+   * How long the local console has been idle (ms), read by the agent itself where the OS
+   * lets a service see every session (Linux: logind); null where it cannot (Windows: the
+   * per-session idle reporter tells it instead) or when no local user session is open.
+   */
+  consoleIdleMs(): Promise<number | null>;
   /** Whether chmod works (it does not on Windows, where the state folder needs an ACL). */
   supportsChmod(): boolean;
 }

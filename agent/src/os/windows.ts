@@ -18,6 +18,9 @@ import type { OsSeam } from "./os_seam.ts";
 import { endJob, JobObject, jobObjectName, JobTable, type Sleep } from "./windows/job_object.ts";
 import { type Kernel32, loadWin32, type Win32Load } from "./windows/kernel32.ts";
 import { resolveWindowsJobAccount, spawnAsInstalledAccount } from "./windows/windows_jobs.ts";
+import { restrictWindowsControlFiles } from "./windows/control_file_acl.ts";
+import { runProgram } from "./windows/work_folder_acl.ts";
+import { loadIdleWin32, userIdleMs } from "./windows/user_idle.ts";
 
 // The rules live in the protocol package, which the API also applies to inputs at submit.
 export { windowsPathProblem };
@@ -142,5 +145,12 @@ export const windowsSeam: OsSeam = {
   // and Ctrl+Break arrives as SIGBREAK.
   shutdownSignals: () => ["SIGINT", "SIGBREAK"],
   localPathProblem: windowsPathProblem,
+  userIdleReader: () => {
+    const w = loadIdleWin32();
+    return w ? () => userIdleMs(w) : null;
+  },
+  // A service in session 0 cannot see the console's input: the idle reporter in each session posts it (decision 0034).
+  consoleIdleMs: () => Promise.resolve(null),
+  restrictControlFiles: (control, report, owner) => restrictWindowsControlFiles(control, report, owner, runProgram),
   supportsChmod: () => false,
 };

@@ -2,6 +2,9 @@
 //
 //   <state-dir>/agent.json            {servers, agent_id, credential, name, work_dir, job_user, pass_env, proxy, no_proxy}, 0600
 //   <state-dir>/agent.lock            held (flock) by the one `run` process using the folder
+//   <state-dir>/pause.json            the owner's pause, the automatic ones and the snooze (control/pause_state.ts)
+//   <state-dir>/control.json          the local control endpoint's port and token, while `run` runs (control/control_file.ts)
+//   <state-dir>/idle-report.json      the narrower token the per-session idle reporter uses
 //   <work-dir>/<attempt_id>/          inputs/ outputs/ logs/ home/ tmp/ process.json (work_dir.ts)
 //
 // The state folder is 0700 and jobs never run inside it: the work folders live in a
@@ -14,6 +17,7 @@ import { join, relative, resolve } from "node:path";
 import { ID_PREFIX, isId } from "../../../packages/protocol/src/index.ts";
 import type { OsSeam } from "../os/os_seam.ts";
 import { serverUrlProblem } from "../session/server_url.ts";
+import { type StoredYieldPolicy, storedYieldProblem } from "../control/yield_policy.ts";
 
 export interface AgentIdentity {
   /** Gateway addresses, in the order given at enrollment; never empty. */
@@ -31,6 +35,12 @@ export interface AgentIdentity {
   proxy?: string;
   /** NO_PROXY list; absent: the environment's. */
   no_proxy?: string;
+  /** How the agent yields to the workstation's user (control/yield_policy.ts); absent: the defaults. */
+  yield?: StoredYieldPolicy;
+  /** The account (DOMAIN\\user or *SID) the admin lets read control.json, so the owner can pause without admin rights; absent: administrators only. */
+  control_owner?: string;
+  /** The local control endpoint's port on 127.0.0.1; absent: any free port (written to control.json). */
+  control_port?: number;
 }
 
 /** The job account `--job-user` defaults to. */
@@ -111,6 +121,21 @@ export async function readIdentity(stateDir: string): Promise<AgentIdentity | nu
     if (o[field] === undefined) continue;
     if (typeof o[field] !== "string") throw new StateError(`${agentFilePath(stateDir)}: ${field} must be a string`);
     identity[field] = o[field];
+  }
+  if (o.yield !== undefined) {
+    const problem = storedYieldProblem(o.yield);
+    if (problem) throw new StateError(`${agentFilePath(stateDir)}: ${problem}`);
+    identity.yield = o.yield;
+  }
+  if (o.control_owner !== undefined) {
+    if (typeof o.control_owner !== "string" || !/^(\*S-1-[0-9-]+|[A-Za-z0-9._ -]+(\\[A-Za-z0-9._ $-]+)?)$/.test(o.control_owner)) {
+      throw new StateError(`${agentFilePath(stateDir)}: control_owner "${String(o.control_owner)}" must be an account name or *SID`);
+    }
+    identity.control_owner = o.control_owner;
+  }
+  if (o.control_port !== undefined) {
+    if (!Number.isInteger(o.control_port) || o.control_port < 1 || o.control_port > 65535) throw new StateError(`${agentFilePath(stateDir)}: control_port must be a port number`);
+    identity.control_port = o.control_port;
   }
   return identity;
 }

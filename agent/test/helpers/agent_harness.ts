@@ -2,7 +2,7 @@
 // processes, real files in a temp state folder, with every agent-owned timer shrunk.
 import { createHash } from "node:crypto";
 import { type AssignMessage, ID_PREFIX, newId } from "../../../packages/protocol/src/index.ts";
-import { Agent } from "../../src/agent.ts";
+import { Agent, type AgentOptions } from "../../src/agent.ts";
 import { DEFAULT_JOB_USER, writeIdentity } from "../../src/runtime/agent_state.ts";
 import { setUpJobs } from "../../src/attempt/job_setup.ts";
 import type { ConnectionEnd } from "../../src/session/connection_loop.ts";
@@ -39,6 +39,7 @@ export interface LogLine {
 
 export interface RunningAgent {
   stateDir: string;
+  agent: Agent;
   /** Where the attempts' folders are (`<state-dir>-work`). */
   workRoot: string;
   logs: LogLine[];
@@ -62,6 +63,8 @@ export interface AgentExtras {
   jobUser?: string;
   /** --pass-env. */
   passEnv?: string[];
+  /** Local control (pause state, yield watch, policy); absent: the API's pause only. */
+  control?: AgentOptions["control"];
 }
 
 export async function startAgent(gateway: FakeGateway, timings: Partial<Timings> = {}, extras: AgentExtras = {}): Promise<RunningAgent> {
@@ -87,7 +90,7 @@ export async function startAgent(gateway: FakeGateway, timings: Partial<Timings>
     passEnv: extras.passEnv ?? [],
     agentEnv: extras.agentEnv ?? Deno.env.toObject(),
   }, os, log);
-  const agent = new Agent({ identity, jobs, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [], random: extras.random });
+  const agent = new Agent({ identity, jobs, os, log, timings: { ...FAST_TIMINGS, ...timings }, hostname: "test-host", gpus: [], random: extras.random, control: extras.control });
   const stopper = new AbortController();
   const done = agent.run(stopper.signal);
   const stop = async () => {
@@ -96,6 +99,7 @@ export async function startAgent(gateway: FakeGateway, timings: Partial<Timings>
   };
   return {
     stateDir,
+    agent,
     workRoot: jobs.workRoot,
     logs,
     rawLogs,

@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   agent_restarted: 409,
   agent_stopped: 409,
   canceled: 409,
+  /** The agent is paused (its owner, or yielding to the workstation's user) and runs nothing new. */
+  agent_paused: 409,
+  /** The agent stopped a running job to give the workstation back to its user (policy stop_running). */
+  yielded_to_owner: 409,
 } as const;
 
 /** One of the error codes. */
@@ -62,6 +66,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   agent_restarted: "Agent restarted while the attempt ran",
   agent_stopped: "Agent was stopped while it held the attempt",
   canceled: "Attempt was canceled",
+  agent_paused: "Agent is paused and starts no new work",
+  yielded_to_owner: "Agent stopped the job to give the workstation back to its user",
 };
 
 /** The structured error body of the HTTP API and of protocol errors. */

@@ -1,6 +1,7 @@
 // The protocol package: the single source of truth for states, errors, ids, paths, job
 // specs, WebSocket messages and stream entries. Imported by the services (Node) and by
 // the agent (Deno, by relative path), so it uses nothing but the web platform.
+export * from "./agent_pause.ts";
 export * from "./check.ts";
 export * from "./errors.ts";
 export * from "./ids.ts";

@@ -6,6 +6,7 @@ import { isId, ID_PREFIX } from "./ids.ts";
 import type { JobInput } from "./job_spec.ts";
 import { relativePathProblem } from "./paths.ts";
 import { isErrorCode, type ErrorCode } from "./errors.ts";
+import { type AgentPause, type AgentPauseSource, isAgentOwnedPause } from "./agent_pause.ts";
 
 /** Largest frame either side accepts; files never travel on the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -193,6 +194,16 @@ export interface PresignRequestMessage {
   /** Ask for a compact answer (see PresignedUpload); older agents leave it out and get every field. */
   compact?: boolean;
 }
+/**
+ * The pause the agent holds by itself (its owner's `agent pause`, or yielding to the
+ * workstation's user), or null when none holds. Sent after every welcome and on every
+ * change; the gateway stores it and announces agent.paused / agent.resumed. The API's own
+ * pause is not in it: the server owns that one.
+ */
+export interface PauseStateMessage {
+  type: "agent.pause_state";
+  pause: (AgentPause & { source: AgentPauseSource }) | null;
+}
 /** Exchange an enrollment token (in the Authorization header) for a credential. */
 export interface EnrollMessage {
   type: "enroll";
@@ -211,6 +222,7 @@ export type AgentMessage =
   | OutputsMessage
   | FinishedMessage
   | PresignRequestMessage
+  | PauseStateMessage
   | EnrollMessage;
 
 // ---- gateway → agent -------------------------------------------------------------------
@@ -277,10 +289,12 @@ export interface PresignResponseMessage {
   uploads: PresignedUpload[];
   error: { code: ErrorCode; message: string } | null;
 }
-/** Pause or resume taking new work. */
+/** The API paused the agent (take no new work) or lifted that pause. */
 export interface PauseMessage {
   type: "agent.pause" | "agent.resume";
   reason: string | null;
+  /** When the API's pause ends by itself (RFC 3339); absent or null: until resumed. */
+  until?: string | null;
 }
 /** Enrollment worked: keep this credential. */
 export interface EnrolledMessage {
@@ -451,6 +465,9 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
           if (isObject(f) && !isIntIn(f.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `files[${i}].size`, reason: "must be a size" });
         });
       }
+      break;
+    case "agent.pause_state":
+      need(m.pause === null || isAgentOwnedPause(m.pause), "pause", "must be null or {source: local | user_active | gpu_busy, reason, until}");
       break;
     case "enroll":
       need(isShortString(m.name, 128) && (m.name as string).length > 0, "name", "must be 1 to 128 characters");

@@ -19,6 +19,10 @@ export interface AgentRow {
   status: AgentStatus;
   paused: number;
   pause_reason: string | null;
+  /** When the API's pause ends by itself (null: until resumed). */
+  pause_until: Date | null;
+  /** The pause the agent reported for itself, JSON {source, reason, until}, or null (agent_pause_repo.ts). */
+  agent_pause: string | null;
   gateway_id: string | null;
   session_id: string | null;
   connected_since: Date | null;
@@ -148,17 +152,18 @@ export async function markAgentOffline(pool: Pool, args: { agentId: string; sess
 }
 
 /**
- * Sets or clears an agent's pause; false when no such live agent. With `audit` (the API's
- * admin), `agent.paused` or `agent.resumed` is recorded in the same transaction.
+ * Sets or clears the API's pause of an agent (`until`: when it ends by itself); false when no
+ * such live agent. With `audit` (the API's admin), `agent.paused` or `agent.resumed` is
+ * recorded in the same transaction.
  */
 export async function setAgentPaused(
   pool: Pool,
-  args: { agentId: string; paused: boolean; reason: string | null; audit?: { by: AuditActor; at: Date; details?: Record<string, unknown> } },
+  args: { agentId: string; paused: boolean; reason: string | null; until?: Date | null; audit?: { by: AuditActor; at: Date; details?: Record<string, unknown> } },
 ): Promise<boolean> {
   return withTransaction(pool, async (conn) => {
     const [res] = await conn.execute(
-      "UPDATE agents SET paused = ?, pause_reason = ? WHERE id = ? AND revoked_at IS NULL",
-      [args.paused ? 1 : 0, args.paused ? args.reason : null, args.agentId],
+      "UPDATE agents SET paused = ?, pause_reason = ?, pause_until = ? WHERE id = ? AND revoked_at IS NULL",
+      [args.paused ? 1 : 0, args.paused ? args.reason : null, args.paused ? args.until ?? null : null, args.agentId],
     );
     // affectedRows counts matched rows (mysql2 sets FOUND_ROWS): pausing a paused agent is still an act someone did.
     const found = (res as { affectedRows: number }).affectedRows === 1;
@@ -167,7 +172,7 @@ export async function setAgentPaused(
       await recordAudit(conn, {
         at: audit.at, actor: audit.by.actor, role: audit.by.role, action: args.paused ? "agent.paused" : "agent.resumed",
         target_type: "agent", target_id: args.agentId, result: "ok", request_id: audit.by.requestId,
-        details: { ...(args.paused ? { reason: args.reason } : {}), ...audit.details },
+        details: { ...(args.paused ? { reason: args.reason, until: args.until?.toISOString() ?? null } : {}), ...audit.details },
       });
     }
     return found;

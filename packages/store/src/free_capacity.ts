@@ -4,6 +4,7 @@
 // under the agents' row locks (READ COMMITTED), which is what fences two schedulers.
 import type { Conn, Pool } from "./db.ts";
 import { parseHeld, parseInventory, type FreeAgent } from "./job_fit.ts";
+import { NOT_PAUSED_SQL } from "./agent_pause_repo.ts";
 
 interface AgentCapacityRow {
   id: string;
@@ -15,7 +16,8 @@ interface AgentCapacityRow {
   last_assigned_at: Date | null;
 }
 
-const ELIGIBLE = "status = 'ONLINE' AND paused = 0 AND revoked_at IS NULL AND gateway_id IS NOT NULL";
+// Paused by no source: neither the API (unless its pause has ended) nor the agent itself.
+const ELIGIBLE = `status = 'ONLINE' AND ${NOT_PAUSED_SQL} AND revoked_at IS NULL AND gateway_id IS NOT NULL`;
 const COLUMNS = "id, gateway_id, os, labels, gpus, slots, last_assigned_at";
 
 /** Agents that can take work now (ONLINE, unpaused, unrevoked) and have a free slot, least recently assigned first. */

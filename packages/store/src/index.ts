@@ -1,6 +1,7 @@
 // MySQL, the system of record: schema migrations, jobs, attempts and their transitions
 // (each one fenced transaction), agents, tokens, uploads and the audit trail.
 export * from "./active_attempts.ts";
+export * from "./agent_pause_repo.ts";
 export * from "./agents_repo.ts";
 export * from "./api_tokens_repo.ts";
 export * from "./assign_job.ts";

@@ -10,6 +10,7 @@ import type { JobRequirements } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
 import type { JobView } from "./job_view.ts";
 import { queueReason, type AgentCapacity } from "./queue_reason.ts";
+import { NOT_PAUSED_SQL } from "./agent_pause_repo.ts";
 
 interface AgentRowLite {
   id: string;
@@ -25,7 +26,7 @@ interface AgentRowLite {
 /** Every enrolled, non-revoked agent with what it holds now: two queries. */
 export async function loadAgentCapacity(pool: Pool): Promise<AgentCapacity[]> {
   const [[agents], [usage], held] = await Promise.all([
-    pool.query("SELECT id, os, labels, gpus, slots, status, paused, gateway_id FROM agents WHERE revoked_at IS NULL"),
+    pool.query(`SELECT id, os, labels, gpus, slots, status, NOT (${NOT_PAUSED_SQL}) AS paused, gateway_id FROM agents WHERE revoked_at IS NULL`),
     // From the jobs in hand (an index range on jobs.state), not a scan of all attempts ever made.
     pool.query(
       `SELECT a.agent_id, COUNT(*) AS running
@@ -46,7 +47,7 @@ export async function loadAgentCapacity(pool: Pool): Promise<AgentCapacity[]> {
     gpusHeld: held.get(a.id)?.length ?? 0,
     heldGpuIndexes: held.get(a.id) ?? [],
     online: a.status === "ONLINE" && a.gateway_id !== null,
-    paused: a.paused === 1,
+    paused: Number(a.paused) === 1,
   }));
 }
 

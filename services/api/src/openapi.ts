@@ -170,7 +170,11 @@ export const openApiDocument = {
     "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
-      get: { summary: "Get an agent", parameters: [idParam("id")], responses: { 200: { description: "The agent" }, ...errors } },
+      get: {
+        summary: "Get an agent; `pause` says who paused it: {source: api | local | user_active | gpu_busy, reason, until} or null (the API's pause first)",
+        parameters: [idParam("id")],
+        responses: { 200: { description: "The agent" }, ...errors },
+      },
       patch: {
         summary: "Change an agent's slots or labels (admin); audited as agent.patched, and the scheduler looks for work it now fits",
         parameters: [idParam("id")],
@@ -190,8 +194,31 @@ export const openApiDocument = {
       },
       delete: { summary: "Revoke an agent (admin); audited as agent.revoked", parameters: [idParam("id")], responses: { 204: { description: "Revoked" }, ...errors } },
     },
-    "/v1/agents/{id}/pause": { post: { summary: "Pause an agent (admin); audited as agent.paused", parameters: [idParam("id")], responses: { 202: { description: "Paused" }, ...errors } } },
-    "/v1/agents/{id}/resume": { post: { summary: "Resume an agent (admin); audited as agent.resumed", parameters: [idParam("id")], responses: { 202: { description: "Resumed" }, ...errors } } },
+    "/v1/agents/{id}/pause": {
+      post: {
+        summary: "Pause an agent (admin; source api): no new work until resumed or until `until`; stop_running also cancels its running jobs; audited as agent.paused",
+        parameters: [idParam("id")],
+        requestBody: {
+          required: false,
+          ...json({
+            type: "object",
+            properties: {
+              reason: { type: ["string", "null"], maxLength: 500 },
+              stop_running: { type: "boolean" },
+              until: { type: ["string", "null"], format: "date-time", description: "When the pause ends by itself (in the future); null: until resumed" },
+            },
+          }),
+        },
+        responses: { 202: { description: "Paused" }, ...errors },
+      },
+    },
+    "/v1/agents/{id}/resume": {
+      post: {
+        summary: "Lift the API's pause (admin; audited as agent.resumed); a pause the agent holds by itself (its owner's, or yielding to the workstation's user) stays",
+        parameters: [idParam("id")],
+        responses: { 202: { description: "Resumed" }, ...errors },
+      },
+    },
     "/v1/enrollment-tokens": { post: { summary: "One-use enrollment token (admin); audited as enrollment_token.created, and its use as enrollment_token.used", responses: { 201: { description: "Token" }, ...errors } } },
     "/v1/api-tokens": {
       post: {

@@ -28,8 +28,9 @@ function toMessage(ctx: GatewayContext, entry: StreamEntry): ServerMessage | nul
     case "attempt.abort":
       return { type: entry.type, attempt_id: entry.attempt_id!, reason: (d.reason as "canceled" | "lease_lost") ?? "canceled" };
     case "agent.pause":
+      return { type: entry.type, reason: (d.reason as string | null) ?? null, until: (d.until as string | null) ?? null };
     case "agent.resume":
-      return { type: entry.type, reason: (d.reason as string | null) ?? null };
+      return { type: entry.type, reason: null };
     default:
       return null;
   }

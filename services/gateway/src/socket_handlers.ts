@@ -12,6 +12,7 @@ import { handleHeartbeat } from "./handle_heartbeat.ts";
 import { handleHello } from "./handle_hello.ts";
 import { handleFinished, handleOutputs, handleProgress, handleStartRequest } from "./handle_attempt_report.ts";
 import { handlePresign } from "./handle_presign.ts";
+import { handlePauseState } from "./handle_pause_state.ts";
 
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
@@ -43,6 +44,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
     case "attempt.outputs": return handleOutputs(ctx, ws, msg);
     case "attempt.finished": return handleFinished(ctx, ws, msg);
     case "presign.request": return handlePresign(ctx, ws, msg);
+    case "agent.pause_state": return handlePauseState(ctx, ws, msg);
     default: return refuse(ctx, ws, `Unexpected frame "${msg.type}"`);
   }
 }

@@ -74,6 +74,8 @@ export async function handleAgentEvent(ctx: ServiceContext, entry: StreamEntry):
           ? { count: data.output_count, digest: data.outputs_digest }
           : null,
       };
+      // A paused agent hands back an assignment that raced its pause: nothing ran, so it goes back to the queue.
+      if (result.error?.code === "agent_paused" && (await releaseUnstarted(ctx, agentId, entry.job_id, entry.attempt_id))) return;
       if (result.error?.code === "agent_stopped") {
         // First, so that the job this frees (or re-queues) is not handed straight back to it.
         await takeNoMoreWork(ctx, agentId, data.session_id, at);

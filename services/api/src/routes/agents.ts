@@ -1,7 +1,9 @@
 // /v1/agents: list, get, patch, pause, resume, revoke. Pause and revoke are recorded in MySQL
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
-import { isId, ID_PREFIX, isIntIn, isObject, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
-import { activeAttemptIds, getAgentRow, listAgentRows, patchAgent, requestCancel, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal } from "@labbridge/store";
+import { isId, ID_PREFIX, isIntIn, isObject, isRfc3339, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
+import {
+  activeAttemptIds, getAgentRow, listAgentRows, patchAgent, pauseOf, requestCancel, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal,
+} from "@labbridge/store";
 import { type AgentReadings, appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -38,12 +40,15 @@ async function view(ctx: ApiContext, a: AgentRow) {
   const lastSeen = session ? new Date(session.lastSeen) : a.last_seen_at;
   // Readings of a session that is gone are not live any more, even before they expire.
   const live = liveGpus(JSON.parse(a.gpus) as Gpu[], session ? readings : null);
+  // Whoever holds it: the API (until its `until`), else the agent itself (its owner, or yielding to the workstation's user).
+  const pause = pauseOf(a, ctx.clock());
   return {
     id: a.id,
     name: a.name,
     status: a.status,
-    paused: a.paused === 1,
-    pause_reason: a.pause_reason,
+    paused: pause !== null,
+    pause_reason: pause?.reason ?? null,
+    pause,
     labels: JSON.parse(a.labels) as Record<string, string>,
     os: a.os,
     hostname: a.hostname,
@@ -138,14 +143,21 @@ async function pause(ctx: ApiContext, req: Request, [id]: string[], who: Princip
   const reason = body.reason ?? null;
   if (reason !== null && (typeof reason !== "string" || reason.length > 500)) throw validationError([{ field: "reason", reason: "must be a string of at most 500 characters" }]);
   if (body.stop_running !== undefined && typeof body.stop_running !== "boolean") throw validationError([{ field: "stop_running", reason: "must be a boolean" }]);
+  const until = body.until ?? null;
+  if (until !== null && (!isRfc3339(until) || Date.parse(until) <= ctx.clock())) {
+    throw validationError([{ field: "until", reason: "must be an RFC 3339 time in the future, or null" }]);
+  }
   const agent = await liveAgent(ctx, id!);
+  const untilDate = until === null ? null : new Date(Date.parse(until));
   const by = auditActor(req, who);
   await setAgentPaused(ctx.pool, {
-    agentId: agent.id, paused: true, reason: reason as string | null,
+    agentId: agent.id, paused: true, reason: reason as string | null, until: untilDate,
     audit: { by, at: new Date(ctx.clock()), details: { stop_running: body.stop_running === true } },
   });
-  ctx.log.info({ agent_id: agent.id, reason, stop_running: body.stop_running === true, by: who.owner, request_id: by.requestId }, "agent paused");
-  await sendToAgent(ctx, agent.id, "agent.pause", { reason });
+  ctx.log.info({
+    agent_id: agent.id, reason, until: untilDate?.toISOString() ?? null, stop_running: body.stop_running === true, by: who.owner, request_id: by.requestId,
+  }, "agent paused");
+  await sendToAgent(ctx, agent.id, "agent.pause", { reason, until: untilDate?.toISOString() ?? null });
   if (body.stop_running === true) {
     const running = await activeAttemptIds(ctx.pool, agent.id);
     const [rows] = await ctx.pool.query(`SELECT job_id FROM attempts WHERE id IN (${running.map(() => "?").join(",") || "NULL"})`, running);
