@@ -28,7 +28,7 @@ export interface PresignedPut {
 
 /** A presigned request other than a plain PUT: send `method` to `url` with exactly `headers`. */
 export interface PresignedRequest {
-  method: "POST";
+  method: "POST" | "DELETE";
   url: string;
   /** Headers that are part of the signature. */
   headers: Record<string, string>;
@@ -54,6 +54,8 @@ export interface ObjectStorage {
   presignUploadPart(key: string, uploadId: string, partNumber: number, expiresSeconds: number, contentType?: string): PresignedPut;
   /** URL that completes multipart upload `uploadId` of `key` with a CompleteMultipartUpload XML body. */
   presignCompleteUpload(key: string, uploadId: string, expiresSeconds: number): PresignedRequest;
+  /** URL that aborts multipart upload `uploadId` of `key` (DELETE), dropping the parts it holds. */
+  presignAbortUpload(key: string, uploadId: string, expiresSeconds: number): PresignedRequest;
   /** Starts a multipart upload of `key` (a control call, no file bytes) and returns the store's UploadId. */
   initiateUpload(key: string, contentType: string): Promise<string>;
   /** The parts the store holds for `uploadId`, by ascending number; null when the upload is unknown or finished. */
@@ -140,6 +142,9 @@ export function createObjectStorage(config: StorageConfig, clock: () => number =
     presignCompleteUpload(key, uploadId, expiresSeconds): PresignedRequest {
       const signed = presign({ verb: "POST", key, contentType: COMPLETE_CONTENT_TYPE, subResources: { uploadId } }, expiresSeconds);
       return { ...signed, method: "POST", headers: contentHeaders(COMPLETE_CONTENT_TYPE) };
+    },
+    presignAbortUpload(key, uploadId, expiresSeconds): PresignedRequest {
+      return { ...presign({ verb: "DELETE", key, subResources: { uploadId } }, expiresSeconds), method: "DELETE", headers: {} };
     },
     async initiateUpload(key, contentType) {
       assertValidObjectKey(key);

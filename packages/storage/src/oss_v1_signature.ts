@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 
 /** What one presigned V1 URL commits to. */
 export interface V1UrlSigningInput {
-  verb: "GET" | "PUT" | "POST";
+  verb: "GET" | "PUT" | "POST" | "DELETE";
   bucket: string;
   key: string;
   /** Unix seconds after which OSS refuses the URL. */
