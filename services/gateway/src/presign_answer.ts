@@ -20,7 +20,7 @@ import {
   type SignedRequest,
   UPLOAD_CONTENT_TYPE,
 } from "@labbridge/protocol";
-import type { ObjectStorage } from "@labbridge/storage";
+import { objectKeyProblem, type ObjectStorage } from "@labbridge/storage";
 
 /**
  * Part URLs one answer hands out per file at most, whatever room is left: they expire
@@ -53,6 +53,8 @@ export class PresignProblem extends Error {
 
 function planFile(input: PresignAnswerInput, file: PresignFile): Plan {
   const key = attemptPrefix(input.jobId, input.msg.attempt_id) + file.path;
+  const keyProblem = objectKeyProblem(key);
+  if (keyProblem) throw new PresignProblem("validation_failed", `Invalid upload path "${file.path}": its key ${keyProblem}`);
   const partSize = planPartSize(file.size, input.partBytes);
   if (file.upload_id !== undefined) {
     if (partSize === 0) throw new PresignProblem("validation_failed", `Invalid upload "${file.path}": ${file.size} bytes go in one PUT, not in parts`);
