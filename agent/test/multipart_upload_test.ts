@@ -6,7 +6,11 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { makeAssign, sha256, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
 import { FakeStore, SIGNATURE } from "./helpers/fake_store.ts";
-import { InOrderHash } from "../src/transfer/multipart_upload.ts";
+import { TestProxy } from "./helpers/http_proxy.ts";
+import { InOrderHash, uploadInParts } from "../src/transfer/multipart_upload.ts";
+import { DEFAULT_RETRY } from "../src/transfer/transfer.ts";
+import { createLogger } from "../src/runtime/log.ts";
+import { ID_PREFIX, newId } from "../../packages/protocol/src/index.ts";
 
 const PART = 64 * 1024;
 const SIZE = 5 * PART + 12_345; // six parts, the last one short
@@ -126,4 +130,43 @@ Deno.test("the in-order hash of ranges sent again after a failure equals the sha
     threw = true;
   }
   assert(threw, "a gap in the bytes is an error, not a wrong hash");
+});
+
+Deno.test("behind a proxy, every part, the complete and the abort go through it", async () => {
+  const store = new FakeStore();
+  store.partBytes = PART;
+  store.closeConnections = true;
+  const proxy = new TestProxy();
+  const dir = await Deno.makeTempDir({ prefix: "lb-multipart-" });
+  try {
+    const local = `${dir}/ckpt.bin`;
+    await Deno.writeFile(local, expected);
+    const policy = { ...DEFAULT_RETRY, baseDelayMs: 10, tries: 2, proxyEnv: { httpProxy: proxy.url(), httpsProxy: proxy.url(), noProxy: null } };
+    const log = createLogger(() => {});
+    const presign = store.presignFor(newId(ID_PREFIX.job));
+    const attemptId = newId(ID_PREFIX.attempt);
+    const file = { keyPath: "outputs/ckpt.bin", local, size: SIZE };
+    const planFor = (f: { upload_id?: string; parts?: number[] }) =>
+      presign({ type: "presign.request", request_id: "r", attempt_id: attemptId, multipart: true, files: [{ path: file.keyPath, size: SIZE, ...f }] }).uploads[0]!;
+    const ask = (uploadId: string, parts: number[]) => Promise.resolve(planFor({ upload_id: uploadId, parts }).multipart!);
+    const first = planFor({});
+    const got = await uploadInParts(file, first.multipart!, first.headers!, ask, policy, log, AbortSignal.timeout(20_000));
+    assertEquals(got, sha256(expected));
+    const storePort = new URL(store.base).port;
+    const through = (method: string, what: string) => proxy.requests.filter((r) => r.line.startsWith(`${method} http://127.0.0.1:${storePort}/put/`) && r.line.includes(what)).length;
+    assertEquals([through("PUT", "partNumber="), through("POST", "uploadId=")], [6, 1]);
+
+    // A part that fails every try: the abort goes through the proxy too.
+    store.failPart.set(1, 100);
+    const second = planFor({});
+    let failed = false;
+    await uploadInParts(file, second.multipart!, second.headers!, ask, policy, log, AbortSignal.timeout(20_000)).catch(() => (failed = true));
+    assert(failed, "the upload failed");
+    assertEquals(through("DELETE", "uploadId="), 1);
+    assertEquals(store.aborted.length, 1);
+  } finally {
+    await proxy.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

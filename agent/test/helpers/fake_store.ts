@@ -49,6 +49,8 @@ export class FakeStore {
   readonly completed: string[] = [];
   readonly aborted: string[] = [];
   readonly uploads = new Map<string, Upload>();
+  /** Answer multipart requests with `Connection: close`. */
+  closeConnections = false;
   private uploadCounter = 0;
   private readonly server: Deno.HttpServer<Deno.NetAddr>;
 
@@ -114,7 +116,12 @@ export class FakeStore {
       return blob ? new Response(blob.slice()) : new Response("no such key", { status: 404 });
     }
     const uploadId = u.searchParams.get("uploadId");
-    if (uploadId !== null && u.pathname.startsWith("/put/")) return this.handleMultipart(req, decodeURIComponent(u.pathname.slice(5)), uploadId, u);
+    if (uploadId !== null && u.pathname.startsWith("/put/")) {
+      const res = await this.handleMultipart(req, decodeURIComponent(u.pathname.slice(5)), uploadId, u);
+      // One connection per request, so a proxy in front sees (and records) every one.
+      if (this.closeConnections) res.headers.set("Connection", "close");
+      return res;
+    }
     if (req.method === "PUT" && u.pathname.startsWith("/put/")) {
       const key = decodeURIComponent(u.pathname.slice(5));
       this.putAttempts.push(key);
