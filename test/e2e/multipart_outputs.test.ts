@@ -29,6 +29,8 @@ afterAll(async () => {
 
 describe("outputs over the part size", () => {
   it("an output of 35 parts of the smallest size and a short last one arrives whole through the gateway's multipart plan, with the sha256 the agent reported", async () => {
+    const metric = (name: string) => bridge.metric(bridge.gatewayUrl, name);
+    const before = (await metric("lb_gateway_ws_received_bytes_total")) + (await metric("lb_gateway_ws_sent_bytes_total"));
     const size = 35 * PART + 4321; // more part URLs than one answer hands out: the agent asks for the rest
     const line = "epoch 0042 weights 0123456789abcdef\n";
     const expected = line.repeat(Math.ceil(size / line.length)).slice(0, size);
@@ -58,6 +60,9 @@ describe("outputs over the part size", () => {
       }
     });
     expect(started.map((s) => [s.path, s.parts])).toEqual([["outputs/model.safetensors", 36]]);
+    const control = (await metric("lb_gateway_ws_received_bytes_total")) + (await metric("lb_gateway_ws_sent_bytes_total")) - before;
+    const presigns = bridge.child("gateway").lines.filter((l) => l.includes('"upload urls presigned"')).length;
+    console.log(`[multipart outputs] ${size} bytes in 36 parts: ${presigns} presign answers, ${control} B of gateway frames for the whole job (${(control / 36).toFixed(0)} B per part)`);
     // Completed, so the store holds no upload for it any more.
     const storage = createObjectStorage({ ...env.config.storage, endpoint: bridge.ossUrl });
     expect(await storage.listUploadedParts(items[0]!.key, started[0]!.upload_id!)).toBeNull();
