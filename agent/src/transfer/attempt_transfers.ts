@@ -14,7 +14,8 @@ import type { OsSeam } from "../os/os_seam.ts";
 import { listOutputs, type LocalFile } from "./outputs.ts";
 import { presignBatches, type Presigner } from "./presigner.ts";
 import { resolveInside } from "../attempt/safe_paths.ts";
-import { downloadFile, type RetryPolicy, TransferError, uploadFile, withRetries } from "./transfer.ts";
+import { downloadFile, type RetryPolicy, TransferError, withRetries } from "./transfer.ts";
+import { uploadFile } from "./upload_requests.ts";
 import { type AskParts, uploadInParts } from "./multipart_upload.ts";
 import type { WorkDir } from "../attempt/work_dir.ts";
 

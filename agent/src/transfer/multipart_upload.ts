@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import { completeUploadXml, COMPLETE_CONTENT_TYPE, type MultipartUploadUrls, partCount, partRange } from "../../../packages/protocol/src/index.ts";
 import { errorText, type Logger } from "../runtime/log.ts";
-import { type RetryPolicy, sendRequest, TransferError, uploadRange, withRetries } from "./transfer.ts";
+import { type RetryPolicy, TransferError, withRetries } from "./transfer.ts";
+import { sendRequest, uploadRange } from "./upload_requests.ts";
 
 /** Asks the gateway to go on with upload `uploadId`: URLs for `parts` (maybe none) and fresh complete/abort requests. */
 export type AskParts = (uploadId: string, parts: number[]) => Promise<MultipartUploadUrls>;
