@@ -412,7 +412,7 @@ describe("uploads and outputs", () => {
     const sha = "c".repeat(64);
     const a = await call("POST", "/v1/uploads", { body: { name: "data.zip", size: 1024, sha256: sha } });
     expect(a.status, a.text).toBe(201);
-    expect(a.body).toMatchObject({ method: "PUT", headers: {}, expires_at: new Date(T0 + env.config.presignSeconds * 1000).toISOString() });
+    expect(a.body).toMatchObject({ method: "PUT", headers: { "Content-Type": "application/octet-stream" }, expires_at: new Date(T0 + env.config.presignSeconds * 1000).toISOString() });
     expect(a.body.key).toMatch(/^inputs\/upl_[0-9A-Z]{26}\/data\.zip$/);
     const url = new URL(a.body.url);
     expect(url.pathname).toBe(`/${a.body.key}`);

@@ -150,7 +150,7 @@ describe("uploads and reports", () => {
       ["outputs/x", `jobs/${jobId}/${attemptId}/outputs/x`, "PUT"],
       ["logs/stdout.log", `jobs/${jobId}/${attemptId}/logs/stdout.log`, "PUT"],
     ]);
-    const put = new URL(ok.uploads[0]!.url);
+    const put = new URL(ok.uploads[0]!.url!);
     expect(put.pathname).toBe(`/jobs/${jobId}/${attemptId}/outputs/x`);
     expect(Number(put.searchParams.get("Expires"))).toBe(Math.floor(s.now / 1000) + s.env.config.presignSeconds);
 

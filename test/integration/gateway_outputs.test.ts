@@ -214,7 +214,7 @@ describe("presign responses fit in a frame", () => {
     const compact = await agent.next("presign.response", (m) => m.request_id === "compact");
     expect(compact.error).toBeNull();
     expect(compact.uploads.map((u) => Object.keys(u).sort())).toEqual([["path", "url"], ["path", "url"]]);
-    expect(compact.uploads.map((u) => new URL(u.url).pathname)).toEqual(files.map((f) => `/jobs/${jobId}/${attemptId}/${f.path}`));
+    expect(compact.uploads.map((u) => new URL(u.url!).pathname)).toEqual(files.map((f) => `/jobs/${jobId}/${attemptId}/${f.path}`));
     expect(full.uploads.map((u) => [u.key, u.method])).toEqual(files.map((f) => [`jobs/${jobId}/${attemptId}/${f.path}`, "PUT"]));
     expect(JSON.stringify(compact).length).toBeLessThan(JSON.stringify(full).length - 2 * 100);
   });

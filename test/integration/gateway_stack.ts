@@ -21,6 +21,8 @@ const silent = createLogger("gateway-test", "silent");
 export interface StackOptions {
   gatewayRedisUrl?: string;
   gatewayLog?: Logger;
+  /** LB_* variables over the test environment's (e.g. an object store endpoint). */
+  env?: Record<string, string>;
 }
 
 /** A running gateway, scheduler and reaper with scripted agents. */
@@ -40,7 +42,7 @@ export class GatewayStack {
    * such as a proxy; `gatewayLog` receives the gateway's log lines (silent otherwise).
    */
   static async start(opts: StackOptions = {}): Promise<GatewayStack> {
-    const stack = new GatewayStack(await createTestEnv());
+    const stack = new GatewayStack(await createTestEnv(opts.env));
     const { config } = stack.env;
     stack.gw = await startGateway({ ...config, redisUrl: opts.gatewayRedisUrl ?? config.redisUrl }, { clock: stack.clock, log: opts.gatewayLog ?? silent });
     stack.scheduler = startScheduler(config, { clock: stack.clock, log: silent });

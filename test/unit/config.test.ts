@@ -15,6 +15,7 @@ describe("loadConfig", () => {
       leaseTtlSeconds: 30,
       heartbeatSeconds: 5,
       presignSeconds: 3600,
+      uploadPartBytes: 64 * 1024 ** 2,
       sweepSeconds: 5,
       logLevel: "info",
     });
@@ -33,6 +34,13 @@ describe("loadConfig", () => {
       redisUrl: "redis://r:1", mysqlUrl: "mysql://m/db", prefix: "t-1", apiPort: 0, gatewayPort: 9, adminToken: "adm",
       leaseTtlSeconds: 3, heartbeatSeconds: 0.5, gatewayId: "gw-a", presignSeconds: 60,
     });
+  });
+
+  it("takes an upload part size from 100 KiB to 5 GiB and refuses one outside", () => {
+    expect(loadConfig({ LB_UPLOAD_PART_BYTES: String(5 * 1024 ** 2) }).uploadPartBytes).toBe(5 * 1024 ** 2);
+    for (const v of ["1000", String(5 * 1024 ** 3 + 1), "big"]) {
+      expect(() => loadConfig({ LB_UPLOAD_PART_BYTES: v }), v).toThrow("Invalid LB_UPLOAD_PART_BYTES");
+    }
   });
 
   it("refuses ports that are not whole non-negative numbers", () => {

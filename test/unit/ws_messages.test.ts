@@ -147,6 +147,21 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ ...req, compact: "yes" })).toEqual(["compact"]);
   });
 
+  it("accepts a presign request going on with a multipart upload, and refuses a bad upload id or part list", () => {
+    const file = { path: "outputs/model.pt", size: 1e10, upload_id: "0004B9894A22E5B1888A1E29F8236E2D", parts: [3, 4] };
+    const req = { type: "presign.request", request_id: "r1", attempt_id: att, files: [file], compact: true, multipart: true };
+    expect(accepts(req)).toBe(true);
+    expect(accepts({ ...req, files: [{ ...file, parts: [] }] })).toBe(true);
+    expect(fieldsOf({ ...req, multipart: 1 })).toEqual(["multipart"]);
+    // The id goes raw into a signed query string.
+    expect(fieldsOf({ ...req, files: [{ ...file, upload_id: "a&partNumber=9" }] })).toEqual(["files[0].upload_id"]);
+    expect(fieldsOf({ ...req, files: [{ ...file, upload_id: "" }] })).toEqual(["files[0].upload_id"]);
+    expect(fieldsOf({ ...req, files: [{ ...file, parts: [0] }] })).toEqual(["files[0].parts"]);
+    expect(fieldsOf({ ...req, files: [{ ...file, parts: [10_001] }] })).toEqual(["files[0].parts"]);
+    expect(fieldsOf({ ...req, files: [{ ...file, parts: Array.from({ length: 1001 }, (_, i) => i + 1) }] })).toEqual(["files[0].parts"]);
+    expect(fieldsOf({ ...req, files: [{ path: file.path, size: 1, parts: [1] }] })).toEqual(["files[0].parts"]);
+  });
+
   it("refuses an enroll frame with an empty name or labels that are not strings", () => {
     const enroll = { type: "enroll", name: "ws-1", hostname: "ws-1", os: "linux", labels: { lab: "b201" } };
     expect(accepts(enroll)).toBe(true);

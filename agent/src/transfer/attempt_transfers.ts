@@ -4,6 +4,7 @@ import {
   type AssignMessage,
   attemptPrefix,
   MAX_OUTPUTS_PER_ATTEMPT,
+  type MultipartUploadUrls,
   type OutputFile,
   type PresignResponseMessage,
   relativePathProblem,
@@ -13,7 +14,9 @@ import type { OsSeam } from "../os/os_seam.ts";
 import { listOutputs, type LocalFile } from "./outputs.ts";
 import { presignBatches, type Presigner } from "./presigner.ts";
 import { resolveInside } from "../attempt/safe_paths.ts";
-import { downloadFile, type RetryPolicy, uploadFile, withRetries } from "./transfer.ts";
+import { downloadFile, type RetryPolicy, TransferError, withRetries } from "./transfer.ts";
+import { uploadFile } from "./upload_requests.ts";
+import { type AskParts, uploadInParts } from "./multipart_upload.ts";
 import type { WorkDir } from "../attempt/work_dir.ts";
 
 /** Downloads every input to inputs/<path>; throws on the first that cannot be fetched and checked. */
@@ -57,7 +60,7 @@ async function logFile(keyPath: string, local: string): Promise<LocalFile> {
 }
 
 /** A presigned upload with the fields a compact answer leaves out filled in. */
-type Upload = { path: string; key: string; url: string; method: string; headers: Record<string, string> };
+type Upload = { path: string; key: string; url: string | null; method: string; headers: Record<string, string>; multipart: MultipartUploadUrls | null };
 
 /**
  * Presigns and uploads outputs/ and the two logs, in batches whose presign.response fits a
@@ -129,9 +132,17 @@ export async function uploadResults(
     const prefix = attemptPrefix(assign.job_id, assign.attempt_id);
     const byPath = new Map((response.uploads ?? []).map((u): [string, Upload] => [
       u.path,
-      { path: u.path, key: u.key ?? prefix + u.path, url: u.url, method: u.method ?? "PUT", headers: u.headers ?? {} },
+      { path: u.path, key: u.key ?? prefix + u.path, url: u.url ?? null, method: u.method ?? "PUT", headers: u.headers ?? {}, multipart: u.multipart ?? null },
     ]));
-    const failure = await uploadBatch(batch, byPath, reported, failures, policy, log, verbose, signal);
+    const askParts = (f: LocalFile): AskParts => async (uploadId, parts) => {
+      const r = await presigner.request(assign.attempt_id, [{ path: f.keyPath, size: f.size, upload_id: uploadId, parts }], signal);
+      if (!r) throw new TransferError("upload aborted");
+      if (r.error) throw new TransferError(`gateway refused part URLs: ${r.error.code}: ${r.error.message}`);
+      const plan = r.uploads.find((u) => u.path === f.keyPath)?.multipart;
+      if (!plan || plan.upload_id !== uploadId) throw new TransferError(`gateway sent no part URLs for ${f.keyPath}`);
+      return plan;
+    };
+    const failure = await uploadBatch(batch, byPath, reported, failures, policy, log, verbose, signal, askParts);
     if (signal.aborted) return done({ outputs: reported, error: "aborted" });
     if (!verbose) log.info("batch uploaded", { files: batch.length, outputs_done: reported.length, outputs: outputs.length, failed: failure !== null });
     error ??= failure;
@@ -151,6 +162,7 @@ async function uploadBatch(
   log: Logger,
   verbose: boolean,
   signal: AbortSignal,
+  askParts: (f: LocalFile) => AskParts,
 ): Promise<string | null> {
   let error: string | null = null;
   let next = 0;
@@ -158,19 +170,22 @@ async function uploadBatch(
     while (next < batch.length && !signal.aborted && failures.inARow < MAX_FAILURES_IN_A_ROW) {
       const f = batch[next++]!;
       const target = byPath.get(f.keyPath);
-      if (!target || target.method !== "PUT" || relativePathProblem(target.key)) {
+      if (!target || target.method !== "PUT" || relativePathProblem(target.key) || (target.url === null && target.multipart === null)) {
         error ??= `gateway gave no usable upload URL for ${f.keyPath}`;
         continue;
       }
       try {
-        const sha256 = await withRetries(
-          policy,
-          signal,
-          () => uploadFile(target.url, target.headers, f.local, f.size, policy, signal),
-          (e, n) => log.warn("upload failed, retrying", { path: f.keyPath, try: n, error: errorText(e) }),
-        );
+        // In parts: each part is retried on its own, so the whole file is not retried on top.
+        const sha256 = target.multipart
+          ? await uploadInParts(f, target.multipart, target.headers, askParts(f), policy, log, signal)
+          : await withRetries(
+            policy,
+            signal,
+            () => uploadFile(target.url!, target.headers, f.local, f.size, policy, signal),
+            (e, n) => log.warn("upload failed, retrying", { path: f.keyPath, try: n, error: errorText(e) }),
+          );
         failures.inARow = 0;
-        if (verbose) log.info("uploaded", { path: f.keyPath, size: f.size, url: target.url });
+        if (verbose) log.info("uploaded", { path: f.keyPath, size: f.size, ...(target.url ? { url: target.url } : { parts: true }) });
         if (f.keyPath.startsWith("outputs/")) reported.push({ path: f.rel, key: target.key, size: f.size, sha256 });
       } catch (e) {
         if (signal.aborted) return;

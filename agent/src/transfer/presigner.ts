@@ -10,6 +10,7 @@ import {
   attemptPrefix,
   ID_PREFIX,
   MAX_FRAME_BYTES,
+  MIN_PART_BYTES,
   newId,
   type PresignRequestMessage,
   type PresignResponseMessage,
@@ -41,13 +42,24 @@ export function presignEntryBytes(jobId: string, attemptId: string, path: string
   return jsonBytes(path) + jsonBytes(key) + encodeURIComponent(key).length + URL_ALLOWANCE_BYTES + HEADERS_ALLOWANCE_BYTES + ENTRY_PUNCTUATION_BYTES;
 }
 
+/**
+ * Bytes the entry of a file that may go in parts takes at least: a part, the complete and
+ * the abort URL (three signed URLs of the key) and the upload id. The gateway decides the
+ * part size, so any file over the smallest part the store allows is counted so; the
+ * gateway fills what room is left with more part URLs.
+ */
+export function multipartEntryBytes(jobId: string, attemptId: string, path: string): number {
+  return 3 * presignEntryBytes(jobId, attemptId, path) + MULTIPART_ALLOWANCE_BYTES;
+}
+const MULTIPART_ALLOWANCE_BYTES = 256;
+
 /** Splits `files` (in order) into presign requests whose responses should each fit within `budget` bytes. */
-export function presignBatches<F extends { keyPath: string }>(jobId: string, attemptId: string, files: readonly F[], budget = PRESIGN_RESPONSE_BUDGET_BYTES): F[][] {
+export function presignBatches<F extends { keyPath: string; size?: number }>(jobId: string, attemptId: string, files: readonly F[], budget = PRESIGN_RESPONSE_BUDGET_BYTES): F[][] {
   const batches: F[][] = [];
   let batch: F[] = [];
   let bytes = 0;
   for (const f of files) {
-    const b = presignEntryBytes(jobId, attemptId, f.keyPath);
+    const b = (f.size ?? 0) > MIN_PART_BYTES ? multipartEntryBytes(jobId, attemptId, f.keyPath) : presignEntryBytes(jobId, attemptId, f.keyPath);
     if (batch.length > 0 && (bytes + b > budget || batch.length >= MAX_FILES_PER_REQUEST)) {
       batches.push(batch);
       batch = [];
@@ -91,7 +103,7 @@ export class Presigner {
       const answer = deferred<PresignResponseMessage>();
       this.waiting.set(requestId, answer.resolve);
       try {
-        if (!session.send({ type: "presign.request", request_id: requestId, attempt_id: attemptId, files, compact: true })) {
+        if (!session.send({ type: "presign.request", request_id: requestId, attempt_id: attemptId, files, compact: true, multipart: true })) {
           await raceWith([session.ended], signal, 1_000);
           continue;
         }

@@ -1,19 +1,11 @@
-// File transfer against the object store, by presigned URL: inputs by GET, outputs and
-// logs by PUT. Bytes stream between disk and network (model checkpoints are gigabytes)
-// and are hashed on the way, so each file is read once per try.
-//
-// Uploads use node:http(s) rather than fetch: Deno's fetch sends a streamed body with
-// `Transfer-Encoding: chunked` and drops Content-Length, which presigned PUTs to OSS/S3
-// refuse. node:http sends the exact Content-Length we give it.
+// File transfer against the object store, by presigned URL: inputs by GET here, outputs
+// and logs by PUT in upload_requests.ts. Bytes stream between disk and network (model
+// checkpoints are gigabytes) and are hashed on the way, so each file is read once per try.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { redactUrl } from "../runtime/log.ts";
 import { sleep } from "../runtime/timers.ts";
-import { type ProxyEnv, proxyFor, readProxyEnv } from "../session/proxy.ts";
-import { proxiedRequest } from "./proxy_tunnel.ts";
+import type { ProxyEnv } from "../session/proxy.ts";
 
 export class TransferError extends Error {
   override name = "TransferError";
@@ -153,98 +145,4 @@ export async function downloadFile(
   } finally {
     clearTimeout(idleTimer);
   }
-}
-
-/**
- * PUTs the first `size` bytes of `path` to a presigned URL with exactly `headers` plus
- * Content-Length; resolves with the sha256 of the bytes sent when the store answers 2xx.
- */
-export async function uploadFile(
-  url: string,
-  headers: Record<string, string>,
-  path: string,
-  size: number,
-  policy: RetryPolicy,
-  signal: AbortSignal,
-): Promise<string> {
-  const target = new URL(url);
-  if (target.protocol !== "http:" && target.protocol !== "https:") throw new TransferError(`upload URL scheme ${target.protocol} is not http(s)`);
-  const proxy = proxyFor(target, policy.proxyEnv ?? readProxyEnv((n) => Deno.env.get(n)));
-  const via = proxy ? await proxiedRequest(target, proxy, policy.idleTimeoutMs) : null;
-  return putFile(url, target, via, headers, path, size, policy, signal);
-}
-
-function putFile(
-  url: string,
-  target: URL,
-  via: Awaited<ReturnType<typeof proxiedRequest>> | null,
-  headers: Record<string, string>,
-  path: string,
-  size: number,
-  policy: RetryPolicy,
-  signal: AbortSignal,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-    const hash = createHash("sha256");
-    let sent = 0;
-    let done = false;
-    let source: ReturnType<typeof createReadStream> | null = null;
-    const fail = (e: Error) => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener("abort", onAbort);
-      req.destroy();
-      source?.destroy();
-      reject(e);
-    };
-    const onAbort = () => fail(new TransferError("upload aborted"));
-    // Presigned signatures cover some headers: send them exactly as the gateway gave them.
-    const putHeaders = { ...headers, "Content-Length": String(size) };
-    // Through a proxy: to the proxy in absolute form (http), or over the CONNECT tunnel (https).
-    const req = send({
-      method: "PUT",
-      hostname: via?.hostname ?? target.hostname,
-      port: via?.port ?? (target.port || undefined),
-      path: via?.path ?? `${target.pathname}${target.search}`,
-      headers: { ...via?.headers, ...putHeaders },
-      ...(via?.createConnection ? { createConnection: via.createConnection, agent: false } : {}),
-    }, (res) => {
-      const status = res.statusCode ?? 0;
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        if (body.length < 512) body += c;
-      });
-      res.on("end", () => {
-        if (done) return;
-        if (status < 200 || status > 299) return fail(new TransferError(`PUT ${redactUrl(url)} answered ${status}${body ? `: ${body.slice(0, 200)}` : ""}`));
-        if (sent !== size) return fail(new TransferError(`sent ${sent} of ${size} bytes`));
-        done = true;
-        signal.removeEventListener("abort", onAbort);
-        resolve(hash.digest("hex"));
-      });
-      res.on("error", (e: Error) => fail(e));
-    });
-    req.setTimeout(policy.idleTimeoutMs, () => fail(new TransferError(`PUT ${redactUrl(url)} stalled for ${policy.idleTimeoutMs} ms`)));
-    req.on("error", (e: Error) => fail(new TransferError(`PUT ${redactUrl(url)} failed: ${e.message}`)));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    // Reading exactly `size` bytes keeps Content-Length true even if the file grows meanwhile.
-    if (size === 0) {
-      req.end();
-      return;
-    }
-    source = createReadStream(path, { start: 0, end: size - 1 });
-    source.on("data", (chunk: Buffer | string) => {
-      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-      hash.update(bytes);
-      sent += bytes.length;
-    });
-    source.on("end", () => {
-      if (sent !== size) fail(new TransferError(`file shrank to ${sent} of ${size} bytes during upload`));
-    });
-    source.on("error", (e: Error) => fail(new TransferError(`reading ${path} failed: ${e.message}`)));
-    source.pipe(req);
-  });
 }

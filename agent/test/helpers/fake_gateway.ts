@@ -48,8 +48,8 @@ export class FakeGateway {
   heartbeatSeconds = 0.2;
   leaseTtlSeconds = 2;
   autoGrant = true;
-  /** Answers presign.request when set; left unanswered when null. */
-  presign: ((req: PresignRequestMessage) => PresignResponseMessage) | null = null;
+  /** Answers presign.request when set; left unanswered when null (or when it returns null). */
+  presign: ((req: PresignRequestMessage) => PresignResponseMessage | null) | null = null;
   /** HTTP status to refuse every /v1/agent upgrade with (e.g. 401), before any WebSocket. */
   refuseUpgradeWith: number | null = null;
   /**
@@ -221,6 +221,7 @@ export class FakeGateway {
       case "presign.request": {
         if (!this.presign) return;
         const response = this.presign(msg);
+        if (!response) return;
         const bytes = new TextEncoder().encode(JSON.stringify(response)).length;
         if (bytes <= MAX_FRAME_BYTES) return reply(response);
         this.oversized.push(bytes);

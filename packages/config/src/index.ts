@@ -2,6 +2,7 @@
 // names (README "Configuration"); tests build a Config directly with their own prefix,
 // database and shrunken lease and heartbeat.
 import { randomBytes } from "node:crypto";
+import { DEFAULT_PART_BYTES, MAX_PART_BYTES, MIN_PART_BYTES } from "@labbridge/protocol";
 import type { StorageConfig } from "@labbridge/storage";
 
 /** Everything a LabBridge service needs to know about its surroundings. */
@@ -25,6 +26,8 @@ export interface Config {
   storage: StorageConfig;
   /** How long presigned URLs live. */
   presignSeconds: number;
+  /** Uploads larger than this go in parts of this size (grown when 10,000 parts would not hold the file). */
+  uploadPartBytes: number;
   /** How often the scheduler sweeps MySQL for PENDING jobs whose stream entry was lost. */
   sweepSeconds: number;
   /** How often the API and gateway log their byte counters. */
@@ -47,6 +50,12 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`Invalid ${name} "${raw}": expected a positive number`);
+  return n;
+}
+
+function partBytes(env: NodeJS.ProcessEnv): number {
+  const n = int(env, "LB_UPLOAD_PART_BYTES", DEFAULT_PART_BYTES, MIN_PART_BYTES);
+  if (n > MAX_PART_BYTES) throw new Error(`Invalid LB_UPLOAD_PART_BYTES "${n}": expected at most ${MAX_PART_BYTES} (5 GiB, the store's part limit)`);
   return n;
 }
 
@@ -92,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       region: env.LB_OSS_REGION || undefined,
     },
     presignSeconds: int(env, "LB_PRESIGN_SECONDS", 3600, 10),
+    uploadPartBytes: partBytes(env),
     sweepSeconds: num(env, "LB_SWEEP_SECONDS", 5),
     metricsLogSeconds: num(env, "LB_METRICS_LOG_SECONDS", 60),
     webDir: env.LB_WEB_DIR || null,

@@ -7,6 +7,7 @@ import type { JobInput } from "./job_spec.ts";
 import { relativePathProblem } from "./paths.ts";
 import { isErrorCode, type ErrorCode } from "./errors.ts";
 import { type AgentPause, type AgentPauseSource, isAgentOwnedPause } from "./agent_pause.ts";
+import { MAX_PARTS, type SignedRequest, type UploadPartUrl } from "./uploads.ts";
 
 /** Largest frame either side accepts; files never travel on the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -190,9 +191,11 @@ export interface PresignRequestMessage {
   type: "presign.request";
   request_id: string;
   attempt_id: string;
-  files: { path: string; size: number }[];
+  files: PresignFile[];
   /** Ask for a compact answer (see PresignedUpload); older agents leave it out and get every field. */
   compact?: boolean;
+  /** The agent can upload in parts: a file over the gateway's part size then gets a multipart plan. Older agents leave it out. */
+  multipart?: boolean;
 }
 /**
  * The pause the agent holds by itself (its owner's `agent pause`, or yielding to the
@@ -204,6 +207,19 @@ export interface PauseStateMessage {
   type: "agent.pause_state";
   pause: (AgentPause & { source: AgentPauseSource }) | null;
 }
+/**
+ * One file of a presign.request. To go on with a multipart upload the gateway already
+ * started, name its `upload_id` and the `parts` still wanted (none: just fresh complete and
+ * abort requests); the gateway then starts nothing new.
+ */
+export interface PresignFile {
+  path: string;
+  size: number;
+  upload_id?: string;
+  parts?: number[];
+}
+/** Most part numbers one presign.request file may ask for. */
+export const MAX_PARTS_PER_PRESIGN = 1000;
 /** Exchange an enrollment token (in the Authorization header) for a credential. */
 export interface EnrollMessage {
   type: "enroll";
@@ -277,10 +293,26 @@ export interface StopMessage {
  */
 export interface PresignedUpload {
   path: string;
-  url: string;
+  /** The single PUT; absent when the file goes in parts (`multipart`). */
+  url?: string;
   key?: string;
   method?: "PUT";
+  /** Headers each PUT (the single one, or every part) must send exactly. */
   headers?: Record<string, string>;
+  multipart?: MultipartUploadUrls;
+}
+/**
+ * A file sent in parts: part `n` holds bytes [(n-1)*part_size, n*part_size). `parts` are
+ * the URLs of the first (or asked-for) parts that fit the answer; the agent asks for the
+ * rest with `upload_id` as it goes. `complete` takes a CompleteMultipartUpload XML body
+ * (uploads.ts completeUploadXml); `abort` (DELETE) drops the parts of an upload given up.
+ */
+export interface MultipartUploadUrls {
+  upload_id: string;
+  part_size: number;
+  parts: UploadPartUrl[];
+  complete: SignedRequest;
+  abort: SignedRequest;
 }
 /** Presigned upload URLs, or why there are none. The answer never exceeds MAX_FRAME_BYTES: one that would gets payload_too_large. */
 export interface PresignResponseMessage {
@@ -458,11 +490,13 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(Array.isArray(m.files) && m.files.length > 0 && m.files.length <= 1000, "files", "must be a list of 1 to 1000 files");
       need(m.compact === undefined || typeof m.compact === "boolean", "compact", "must be a boolean");
+      need(m.multipart === undefined || typeof m.multipart === "boolean", "multipart", "must be a boolean");
       if (Array.isArray(m.files)) {
         m.files.forEach((f, i) => {
           const p = isObject(f) ? relativePathProblem(f.path) : "must be an object";
           if (p) problems.push({ field: `files[${i}].path`, reason: p });
           if (isObject(f) && !isIntIn(f.size, 0, Number.MAX_SAFE_INTEGER)) problems.push({ field: `files[${i}].size`, reason: "must be a size" });
+          if (isObject(f)) checkPresignContinuation(f, `files[${i}]`, problems);
         });
       }
       break;
@@ -479,6 +513,19 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       problems.push({ field: "type", reason: `unknown message type "${String(m.type)}"` });
   }
   return problems.length ? { ok: false, problems } : { ok: true, value: m as unknown as AgentMessage };
+}
+
+/** Checks the multipart continuation fields of one presign.request file. */
+function checkPresignContinuation(f: Record<string, unknown>, field: string, problems: Problem[]): void {
+  // The id goes raw into a signed query string: only URL-safe characters (OSS ids are hex).
+  if (f.upload_id !== undefined && !(typeof f.upload_id === "string" && /^[A-Za-z0-9_.~-]{1,128}$/.test(f.upload_id))) {
+    problems.push({ field: `${field}.upload_id`, reason: "must be 1 to 128 URL-safe characters" });
+  }
+  if (f.parts === undefined) return;
+  if (f.upload_id === undefined) problems.push({ field: `${field}.parts`, reason: "needs upload_id" });
+  if (!(Array.isArray(f.parts) && f.parts.length <= MAX_PARTS_PER_PRESIGN && f.parts.every((n) => isIntIn(n, 1, MAX_PARTS)))) {
+    problems.push({ field: `${field}.parts`, reason: `must be at most ${MAX_PARTS_PER_PRESIGN} part numbers of 1 to ${MAX_PARTS}` });
+  }
 }
 
 const SERVER_TYPES = new Set([

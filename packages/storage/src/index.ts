@@ -4,6 +4,6 @@
 export type { StorageConfig } from "./storage_config.ts";
 export { createObjectStorage } from "./object_storage.ts";
 export { objectOrigin } from "./oss_endpoint.ts";
-export type { ObjectStorage, PresignedGet, PresignedPut } from "./object_storage.ts";
+export type { ObjectStorage, PresignedGet, PresignedPut, PresignedRequest, UploadedPart } from "./object_storage.ts";
 export { redactPresignedUrl } from "./redact_url.ts";
 export { assertValidObjectKey, objectKeyProblem } from "./object_key.ts";

@@ -167,7 +167,19 @@ export const openApiDocument = {
         },
       },
     },
-    "/v1/uploads": { post: { summary: "Presigned PUT for an input", responses: { 201: { description: "Upload URL" }, ...errors } } },
+    "/v1/uploads": {
+      post: {
+        summary: "Where an input goes: one presigned PUT (send exactly `headers`), or above the part size a multipart plan (part PUTs with `headers`, then `complete` with a CompleteMultipartUpload XML body)",
+        responses: { 201: { description: "Upload plan" }, ...errors },
+      },
+    },
+    "/v1/uploads/{id}": {
+      get: {
+        summary: "An upload's state: the parts the store already holds (`held`) and fresh URLs for the rest, so an interrupted upload resumes",
+        parameters: [idParam("id")],
+        responses: { 200: { description: "Upload state" }, ...errors },
+      },
+    },
     "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
       get: {
