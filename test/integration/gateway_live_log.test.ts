@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ID_PREFIX, LOG_ALLOWANCE, newId } from "@labbridge/protocol";
-import { LiveLog } from "../../agent/src/attempt/live_log.ts";
-import { DEFAULT_TIMINGS } from "../../agent/src/runtime/timings.ts";
+// The agent's own limiter (plain TypeScript, no Deno API), so the frames are the ones it sends.
+import { DEFAULT_LIVE_LOG_LIMITS, LiveLog } from "../../agent/src/attempt/live_log.ts";
 import { waitFor } from "../harness/test_env.ts";
 import { stackPerTest, type GatewayStack } from "./gateway_stack.ts";
 import type { ScriptedAgent } from "./ws_agent.ts";
@@ -42,7 +42,7 @@ describe("attempt.log", () => {
   it("an agent sending at its default cap for 60 s (a job printing 1 MB/s, both streams) is never cut, and what it sends stays within a few KB a second", async () => {
     const { agent } = await s.newAgent();
     const { attemptId } = await s.running(agent);
-    const limits = DEFAULT_TIMINGS.liveLog;
+    const limits = DEFAULT_LIVE_LOG_LIMITS;
     const live = new LiveLog(limits, () => s.now);
     const chunk = new TextEncoder().encode(("x".repeat(199) + "\n").repeat(2500)); // 500 KB: 1 MB/s at one chunk per flush
     const bytesBefore = await s.metric("lb_gateway_log_frame_bytes_total");

@@ -7,7 +7,7 @@
 import { type LogMessage, type LogStream, MAX_LOG_LINES_PER_FRAME, skippedLine } from "../../../packages/protocol/src/index.ts";
 import { type LinePiece, LineSplitter } from "./log_lines.ts";
 
-/** The per-attempt cap (defaults in runtime/timings.ts; the gateway's LOG_ALLOWANCE is well above). */
+/** The per-attempt cap (runtime/timings.ts liveLog; the gateway's LOG_ALLOWANCE is well above). */
 export interface LiveLogLimits {
   /** How often lines go out as one frame. */
   flushMs: number;
@@ -21,6 +21,20 @@ export interface LiveLogLimits {
   /** A frame is dropped (its lines counted lost) while the socket has more than this unsent. */
   maxBufferedBytes: number;
 }
+
+/**
+ * 20 lines and 4 KB a second per attempt, a burst of two seconds' worth: a watcher sees a
+ * chatty job's output as it scrolls, and a 1 MB/s job costs the 5 Mbit/s link a few KB/s.
+ */
+export const DEFAULT_LIVE_LOG_LIMITS: LiveLogLimits = {
+  flushMs: 500,
+  linesPerSecond: 20,
+  bytesPerSecond: 4096,
+  burstLines: 40,
+  burstBytes: 8192,
+  maxLineChars: 1024,
+  maxBufferedBytes: 64 * 1024,
+};
 
 /** What one frame carries: attempt.log without its envelope. */
 export type LogBatch = Pick<LogMessage, "stdout" | "stderr" | "skipped">;

@@ -1,7 +1,7 @@
 // Every duration the agent uses on its own, in one place so tests can shrink them. The
 // heartbeat interval and lease TTL are NOT here: the gateway owns them (welcome).
 import { DEFAULT_RETRY, type RetryPolicy } from "../transfer/transfer.ts";
-import type { LiveLogLimits } from "../attempt/live_log.ts";
+import { DEFAULT_LIVE_LOG_LIMITS, type LiveLogLimits } from "../attempt/live_log.ts";
 
 export interface Timings {
   /** How often GPUs (inventory and readings) and the host are read again for heartbeats. */
@@ -46,15 +46,5 @@ export const DEFAULT_TIMINGS: Timings = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
   transfer: DEFAULT_RETRY,
-  // 20 lines and 4 KB a second per attempt, a burst of two seconds' worth: a watcher sees a
-  // chatty job's output as it scrolls, and a 1 MB/s job costs the 5 Mbit/s link a few KB/s.
-  liveLog: {
-    flushMs: 500,
-    linesPerSecond: 20,
-    bytesPerSecond: 4096,
-    burstLines: 40,
-    burstBytes: 8192,
-    maxLineChars: 1024,
-    maxBufferedBytes: 64 * 1024,
-  },
+  liveLog: DEFAULT_LIVE_LOG_LIMITS,
 };

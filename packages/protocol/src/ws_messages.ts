@@ -153,7 +153,7 @@ export const MAX_LOG_LINES_PER_FRAME = 200;
 
 /**
  * What the gateway lets one attempt's live log carry, lines and UTF-8 bytes of line text.
- * An agent caps itself well below (agent/src/runtime/timings.ts liveLog): 20 lines and 4 KB
+ * An agent caps itself well below (agent/src/attempt/live_log.ts DEFAULT_LIVE_LOG_LIMITS): 20 lines and 4 KB
  * a second; the bursts cover frames bunched up behind a stalled link for as long as the
  * agent waits before reconnecting (docs/decisions/0029). Over it, the session is cut (4429).
  */
