@@ -2,6 +2,7 @@ import { parseCliArgs, parseLabels, parsePassEnv, parseServerList, UsageError } 
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };
+const LOG_FILE = { maxBytes: 10 * 1024 * 1024, keep: 5 };
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
@@ -25,9 +26,28 @@ Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () =
 });
 
 Deno.test("cli: run and status", () => {
-  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS });
+  assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS, logFile: LOG_FILE });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
+});
+
+Deno.test("cli: logs takes --lines and -f/--follow; run takes the log file's size and how many old files to keep", () => {
+  assertEquals(parseCliArgs(["logs", "--state-dir", "d"]), { command: "logs", stateDir: "d", lines: 50, follow: false });
+  assertEquals(parseCliArgs(["logs", "-f", "--state-dir", "d", "--lines", "200"]), { command: "logs", stateDir: "d", lines: 200, follow: true });
+  assertEquals(parseCliArgs(["logs", "--follow", "--lines=0", "--state-dir=d"]), { command: "logs", stateDir: "d", lines: 0, follow: true });
+  const run = parseCliArgs(["run", "--state-dir", "d", "--log-max-mb", "2", "--log-keep", "9"]);
+  assertEquals(run.command === "run" ? run.logFile : null, { maxBytes: 2 * 1024 * 1024, keep: 9 });
+  const cases: [string[], string][] = [
+    [["logs", "--state-dir", "d", "--lines", "-3"], '--lines "-3" must be a whole number from 0 to 1000000'],
+    [["logs", "--state-dir", "d", "--lines", "ten"], '--lines "ten" must be a whole number'],
+    [["logs", "--state-dir", "d", "-f", "--follow"], "--follow is given twice"],
+    [["logs", "--state-dir", "d", "--follow=yes"], "--follow takes no value"],
+    [["run", "--state-dir", "d", "-f"], "unknown flag --follow for run"],
+    [["run", "--state-dir", "d", "--log-keep", "0"], '--log-keep "0" must be a whole number from 1 to 100'],
+    [["run", "--state-dir", "d", "--log-max-mb", "1.5"], '--log-max-mb "1.5" must be a whole number from 1 to 1024'],
+    [["logs"], "missing --state-dir"],
+  ];
+  for (const [argv, message] of cases) assertThrows(() => parseCliArgs(argv), UsageError, message);
 });
 
 Deno.test("cli: mistakes are usage errors", () => {
@@ -67,8 +87,9 @@ Deno.test("cli: run --server overrides the enrolled gateways for one run", () =>
     stateDir: "d",
     servers: ["ws://a:8081", "ws://b:8081"],
     jobs: NO_JOB_FLAGS,
+    logFile: LOG_FILE,
   });
-  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS });
+  assertEquals(parseCliArgs(["run", "--server=wss://gw", "--state-dir", "d"]), { command: "run", stateDir: "d", servers: ["wss://gw"], jobs: NO_JOB_FLAGS, logFile: LOG_FILE });
 });
 
 Deno.test("cli: a bad gateway list names the bad entry", () => {
@@ -91,7 +112,7 @@ Deno.test("cli: enroll and run take --work-dir, --job-user and --pass-env", () =
   const flags = ["--work-dir", "/var/lib/lb-work", "--job-user", "lab-jobs", "--pass-env", "HF_HOME, WANDB_MODE"];
   const enroll = parseCliArgs(["enroll", "--server", "ws://a", "--token", "t", "--state-dir", "d", ...flags]);
   assertEquals(enroll.command === "enroll" ? enroll.jobs : null, jobs);
-  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs });
+  assertEquals(parseCliArgs(["run", "--state-dir", "d", ...flags]), { command: "run", stateDir: "d", servers: null, jobs, logFile: LOG_FILE });
   const none = parseCliArgs(["run", "--state-dir", "d", "--pass-env", ""]);
   assertEquals(none.command === "run" ? none.jobs.passEnv : null, [], "an empty --pass-env passes nothing for this run");
 });

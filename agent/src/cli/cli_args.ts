@@ -2,12 +2,15 @@
 // Every mistake is a UsageError: main prints it with the usage line and exits 2, so a
 // typo in a service definition is caught at once instead of running with a default.
 import { endpointUrl, serverUrlProblem } from "../session/server_url.ts";
+import { DEFAULT_LOG_FILE_LIMITS, type LogFileLimits } from "../runtime/log_file.ts";
 
 export const USAGE = [
   "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
   "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2]",
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
+  "                           [--log-max-mb <MB per file, default 10>] [--log-keep <old files, default 5>]",
   "       labbridge-agent status --state-dir <dir>",
+  "       labbridge-agent logs --state-dir <dir> [--lines N] [-f|--follow]",
 ].join("\n");
 
 /**
@@ -23,19 +26,36 @@ export interface JobFlags {
 export type CliCommand =
   | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags }
   /** `servers` and `jobs` override agent.json's for this run; null keeps agent.json's. */
-  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags }
+  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; logFile: LogFileLimits }
   | { command: "status"; stateDir: string }
+  | { command: "logs"; stateDir: string; lines: number; follow: boolean }
   | { command: "help" };
 
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
+/** `switches` take no value (`--follow`, or its one-letter alias in ALIASES). */
+const FLAGS_OF: Record<string, { required: string[]; optional: string[]; switches?: string[] }> = {
   enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env"] },
-  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env"] },
+  run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env", "log-max-mb", "log-keep"] },
   status: { required: ["state-dir"], optional: [] },
+  logs: { required: ["state-dir"], optional: ["lines"], switches: ["follow"] },
 };
+
+const ALIASES: Record<string, string> = { "-f": "--follow" };
+
+/** Lines `logs` prints before following when --lines is not given. */
+export const DEFAULT_LOG_LINES = 50;
+
+/** A whole number flag within [min, max]. */
+function intFlag(values: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
+  const text = values.get(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} "${text}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
 
@@ -113,12 +133,19 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (!spec) throw new UsageError(`unknown command "${command}"`);
 
   const values = new Map<string, string>();
+  const switches = new Set<string>();
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = ALIASES[rest[i]!] ?? rest[i]!;
     if (arg === "--help" || arg === "-h") return { command: "help" };
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (spec.switches?.includes(name)) {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      if (switches.has(name)) throw new UsageError(`--${name} is given twice`);
+      switches.add(name);
+      continue;
+    }
     if (!spec.required.includes(name) && !spec.optional.includes(name)) throw new UsageError(`unknown flag --${name} for ${command}`);
     if (values.has(name)) throw new UsageError(`--${name} is given twice`);
     let value: string | undefined;
@@ -137,9 +164,14 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const stateDir = values.get("state-dir")!;
   if (command === "run") {
     const server = values.get("server");
-    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values) };
+    const logFile = {
+      maxBytes: intFlag(values, "log-max-mb", 1, 1024, DEFAULT_LOG_FILE_LIMITS.maxBytes / (1024 * 1024)) * 1024 * 1024,
+      keep: intFlag(values, "log-keep", 1, 100, DEFAULT_LOG_FILE_LIMITS.keep),
+    };
+    return { command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values), logFile };
   }
   if (command === "status") return { command, stateDir };
+  if (command === "logs") return { command, stateDir, lines: intFlag(values, "lines", 0, 1_000_000, DEFAULT_LOG_LINES), follow: switches.has("follow") };
   const name = values.get("name") ?? null;
   if (name !== null && name.length > 128) throw new UsageError("--name must be at most 128 characters");
   return {
