@@ -77,10 +77,12 @@ function replaced(path: string, file: Deno.FsFile, position: number): boolean {
     return false; // between the rename and the new file: look again next time
   }
   const open = file.statSync();
-  // inode where the OS has one (Linux), creation time elsewhere (Windows), else a file shorter than what was read.
+  // The inode where the OS gives one (Linux). Elsewhere (Windows) a different creation time,
+  // or a file shorter than what was read: Windows' file-name tunneling can hand a file made
+  // right after a rename the old one's creation time, and the new file starts small.
   if (now.ino !== null && open.ino !== null) return now.ino !== open.ino;
-  if (now.birthtime && open.birthtime) return now.birthtime.getTime() !== open.birthtime.getTime();
-  return now.size < position;
+  const born = now.birthtime && open.birthtime && now.birthtime.getTime() !== open.birthtime.getTime();
+  return Boolean(born) || now.size < position;
 }
 
 export async function logsCommand(opts: LogsOptions): Promise<number> {
