@@ -1,6 +1,6 @@
 // The agent's own log in its state folder: rotation by size, redaction on the way in, and
 // `logs [-f] [--lines N]` reading it across rotated files, with a temp state folder.
-import { logsCommand } from "../src/cli/logs.ts";
+import { logsCommand, rotatedAway } from "../src/cli/logs.ts";
 import { createLogger } from "../src/runtime/log.ts";
 import { logFilePath, RotatingLogFile, teeSink } from "../src/runtime/log_file.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
@@ -149,4 +149,16 @@ Deno.test("logs -f: waits for a log that does not exist yet", async () => {
     file.close();
     assertEquals(out.lines(), [line(7)]);
   });
+});
+
+Deno.test("logs -f: a rotated file is told by its inode, or where there is none (Windows) by a new creation time or by being shorter than what was read", () => {
+  const t = new Date("2026-01-01T00:00:00Z");
+  const later = new Date("2026-01-01T00:00:05Z");
+  assertEquals(rotatedAway({ ino: 2, birthtime: t, size: 10 }, { ino: 1, birthtime: t, size: 999 }, 999), true);
+  assertEquals(rotatedAway({ ino: 1, birthtime: t, size: 10 }, { ino: 1, birthtime: t, size: 10 }, 5), false);
+  assertEquals(rotatedAway({ ino: null, birthtime: later, size: 5000 }, { ino: null, birthtime: t, size: 999 }, 999), true);
+  // Tunneling kept the creation time: the new file is shorter than what was read of the old one.
+  assertEquals(rotatedAway({ ino: null, birthtime: t, size: 40 }, { ino: null, birthtime: t, size: 999 }, 999), true);
+  assertEquals(rotatedAway({ ino: null, birthtime: t, size: 1200 }, { ino: null, birthtime: t, size: 1200 }, 999), false);
+  assertEquals(rotatedAway({ ino: null, birthtime: null, size: 40 }, { ino: null, birthtime: null, size: 999 }, 999), true);
 });

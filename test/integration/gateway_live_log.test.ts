@@ -39,6 +39,39 @@ describe("attempt.log", () => {
     expect(agent.isOpen).toBe(true);
   });
 
+  it("the API's event stream gives one log event per line, each frame's stdout before its stderr, the entry's id on its last line, and ends with the job", async () => {
+    const api = await s.startApi();
+    const { agent } = await s.newAgent();
+    const { jobId, attemptId } = await s.running(agent);
+    const res = await fetch(`http://127.0.0.1:${api.port}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${s.env.config.adminToken}` } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const until = async (pred: () => boolean) => {
+      while (!pred()) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    };
+    await until(() => text.includes("event: job"));
+    agent.send({ type: "attempt.log", attempt_id: attemptId, stdout: ["a1", "a2"], stderr: ["e1"] });
+    agent.send({ type: "attempt.log", attempt_id: attemptId, stderr: ["e2"] });
+    await afterGatewayAnswered(agent, [attemptId]);
+    agent.send({ type: "attempt.finished", attempt_id: attemptId, outcome: "succeeded", exit_code: 0, error: null, outputs: [] });
+    await until(() => false); // the API ends the stream after the final state
+    const events = text.split("\n\n").filter((e) => e.startsWith("event: log")).map((e) => ({
+      id: /^id: (.*)$/m.exec(e)?.[1] ?? null,
+      data: JSON.parse(/^data: (.*)$/m.exec(e)![1]!),
+    }));
+    expect(events.map((e) => [e.data.stream, e.data.line])).toEqual([["stdout", "a1"], ["stdout", "a2"], ["stderr", "e1"], ["stderr", "e2"]]);
+    expect(events.every((e) => e.data.job_id === jobId && e.data.attempt_id === attemptId && typeof e.data.at === "string")).toBe(true);
+    const raw = await s.gw.ctx.redis.xrange(`${s.env.config.prefix}:job-events`, "-", "+");
+    const ids = raw.filter(([, f]) => f[1] === "job.log").map(([id]) => id);
+    expect(events.map((e) => e.id)).toEqual([null, null, ids[0], ids[1]]);
+    expect(text.indexOf("event: log")).toBeLessThan(text.indexOf("SUCCEEDED"));
+  });
+
   it("an agent sending at its default cap for 60 s (a job printing 1 MB/s, both streams) is never cut, and what it sends stays within a few KB a second", async () => {
     const { agent } = await s.newAgent();
     const { attemptId } = await s.running(agent);

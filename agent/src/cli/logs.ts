@@ -68,21 +68,28 @@ function lastLines(path: string, current: string, n: number): string[] {
   return n === 0 ? [] : lines;
 }
 
-/** Whether `path` names a file other than the one `file` has open (rotated away). */
+/** What tells two files apart: Deno.FileInfo's fields that matter here. */
+export type FileIdentity = Pick<Deno.FileInfo, "ino" | "birthtime" | "size">;
+
+/**
+ * Whether the file now at the path (`atPath`) is another than the one open (`open`), of
+ * which `position` bytes were read. The inode where the OS gives one (Linux). Elsewhere
+ * (Windows) a different creation time, or a file shorter than what was read: Windows'
+ * file-name tunneling can hand a file made right after a rename the old one's creation
+ * time, and a fresh log starts small.
+ */
+export function rotatedAway(atPath: FileIdentity, open: FileIdentity, position: number): boolean {
+  if (atPath.ino !== null && open.ino !== null) return atPath.ino !== open.ino;
+  const born = atPath.birthtime && open.birthtime && atPath.birthtime.getTime() !== open.birthtime.getTime();
+  return Boolean(born) || atPath.size < position;
+}
+
 function replaced(path: string, file: Deno.FsFile, position: number): boolean {
-  let now: Deno.FileInfo;
   try {
-    now = Deno.statSync(path);
+    return rotatedAway(Deno.statSync(path), file.statSync(), position);
   } catch {
     return false; // between the rename and the new file: look again next time
   }
-  const open = file.statSync();
-  // The inode where the OS gives one (Linux). Elsewhere (Windows) a different creation time,
-  // or a file shorter than what was read: Windows' file-name tunneling can hand a file made
-  // right after a rename the old one's creation time, and the new file starts small.
-  if (now.ino !== null && open.ino !== null) return now.ino !== open.ino;
-  const born = now.birthtime && open.birthtime && now.birthtime.getTime() !== open.birthtime.getTime();
-  return Boolean(born) || now.size < position;
 }
 
 export async function logsCommand(opts: LogsOptions): Promise<number> {
