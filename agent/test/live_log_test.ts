@@ -1,9 +1,12 @@
-// The live log's limiter and batching on an injected clock, and its line splitting.
+// The live log's limiter and batching on an injected clock, its line splitting, and the
+// loop that sends its frames.
 import { LOG_ALLOWANCE, MAX_LOG_LINE_CHARS, skippedLine } from "../../packages/protocol/src/index.ts";
 import { LiveLog, type LiveLogLimits } from "../src/attempt/live_log.ts";
 import { type LinePiece, LineSplitter } from "../src/attempt/log_lines.ts";
+import { liveLogLoop } from "../src/attempt/live_log_loop.ts";
 import { DEFAULT_TIMINGS } from "../src/runtime/timings.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { until } from "./helpers/wait.ts";
 
 const enc = new TextEncoder();
 const LIMITS: LiveLogLimits = { flushMs: 500, linesPerSecond: 10, bytesPerSecond: 1000, burstLines: 5, burstBytes: 500, maxLineChars: 64, maxBufferedBytes: 1 << 16 };
@@ -121,4 +124,37 @@ Deno.test("live log: a job printing 1 MB/s for 10 s yields at most the cap a sec
   assert(limits.burstLines + 15 * (limits.linesPerSecond + summaries) <= LOG_ALLOWANCE.lineBurst, "15 s of frames bunched behind a stalled link");
   assert(limits.burstBytes + 15 * (limits.bytesPerSecond + summaries * 40) <= LOG_ALLOWANCE.byteBurst, "15 s of bytes bunched behind a stalled link");
   assert(limits.maxLineChars <= MAX_LOG_LINE_CHARS);
+});
+
+Deno.test("live log loop: a frame with no session or behind a socket backlog is dropped, not kept for later; the last lines go out when it stops", async () => {
+  const live = new LiveLog(LIMITS);
+  const sent: unknown[] = [];
+  let buffered: number | null = null;
+  const stop = new AbortController();
+  let flushes = 0;
+  const loop = liveLogLoop({
+    attemptId: "att_1",
+    live,
+    flushMs: 1,
+    maxBufferedBytes: 100,
+    buffered: () => (flushes++, buffered), // asked once per frame that has lines
+    send: (m) => (sent.push(m), true),
+  }, stop.signal);
+  const flushed = async (n: number) => {
+    const target = flushes + n;
+    await until(() => flushes >= target || undefined, `${n} flushes`);
+  };
+  live.push("stdout", enc.encode("while disconnected\n"));
+  await flushed(1);
+  buffered = 500;
+  live.push("stdout", enc.encode("behind a backlog\n"));
+  await flushed(1);
+  assertEquals(sent, []);
+  buffered = 0;
+  live.push("stderr", enc.encode("last words"));
+  live.end();
+  stop.abort();
+  const counts = await loop;
+  assertEquals(sent, [{ type: "attempt.log", attempt_id: "att_1", stderr: ["last words"] }], "nothing dropped comes back later");
+  assertEquals(counts, { sent: 1, lost: 2, frames: 1 });
 });
