@@ -44,7 +44,7 @@ async function followLogs(stateDir: string, lines: number, follow: boolean): Pro
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  if (follow) for (const s of signals) Deno.addSignalListener(s, onSignal);
+  if (follow) { for (const s of signals) Deno.addSignalListener(s, onSignal); }
   try {
     return await logsCommand({
       stateDir,
@@ -58,7 +58,7 @@ async function followLogs(stateDir: string, lines: number, follow: boolean): Pro
       warn: (message) => console.error(message),
     });
   } finally {
-    if (follow) for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    if (follow) { for (const s of signals) Deno.removeSignalListener(s, onSignal); }
   }
 }
 

@@ -9,7 +9,15 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { until } from "./helpers/wait.ts";
 
 const enc = new TextEncoder();
-const LIMITS: LiveLogLimits = { flushMs: 500, linesPerSecond: 10, bytesPerSecond: 1000, burstLines: 5, burstBytes: 500, maxLineChars: 64, maxBufferedBytes: 1 << 16 };
+const LIMITS: LiveLogLimits = {
+  flushMs: 500,
+  linesPerSecond: 10,
+  bytesPerSecond: 1000,
+  burstLines: 5,
+  burstBytes: 500,
+  maxLineChars: 64,
+  maxBufferedBytes: 1 << 16,
+};
 
 function clock(start = 1_000_000) {
   let t = start;

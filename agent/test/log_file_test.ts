@@ -29,7 +29,11 @@ const existsSync = (path: string) => {
 function collector() {
   const dec = new TextDecoder();
   let text = "";
-  return { write: (c: Uint8Array) => void (text += dec.decode(c, { stream: true })), lines: () => text.trimEnd().split("\n").filter(Boolean), text: () => text };
+  return {
+    write: (c: Uint8Array) => void (text += dec.decode(c, { stream: true })),
+    lines: () => text.trimEnd().split("\n").filter(Boolean),
+    text: () => text,
+  };
 }
 
 Deno.test("log file: rotates past its size into .1 … .keep, drops the oldest, never a file over the limit, and keeps every line of the kept files in order", async () => {
