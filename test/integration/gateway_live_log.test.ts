@@ -45,13 +45,14 @@ describe("attempt.log", () => {
     const { jobId, attemptId } = await s.running(agent);
     const res = await fetch(`http://127.0.0.1:${api.port}/v1/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${s.env.config.adminToken}` } });
     expect(res.status).toBe(200);
-    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
     let text = "";
     const until = async (pred: () => boolean) => {
       while (!pred()) {
         const { value, done } = await reader.read();
         if (done) break;
-        text += value;
+        text += decoder.decode(value, { stream: true });
       }
     };
     await until(() => text.includes("event: job"));
