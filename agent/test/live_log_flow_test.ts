@@ -51,6 +51,8 @@ Deno.test("live log: a chatty job's stdout and stderr lines arrive bounded by th
     assertEquals(stored.length, 3002);
     assertEquals(new TextDecoder().decode(store.puts.get(`${prefix}stderr.log`)!.bytes).split("\n").length, 501);
     const closed = await agent.waitLog("live log closed");
-    assertEquals(closed.lines_lost, 0);
+    assertEquals(closed.frame_lines_lost, 0);
+    assertEquals(closed.frames, logs.length);
+    assertEquals(closed.lines_skipped, logs.reduce((n, f) => n + (f.skipped?.stdout ?? 0) + (f.skipped?.stderr ?? 0), 0));
   }, { liveLog: LIVE });
 });

@@ -24,6 +24,17 @@ describe("TokenBucket", () => {
   });
 });
 
+describe("TokenBucket.take(n)", () => {
+  it("takes n tokens at once (lines or bytes of a frame), and none when fewer are left", () => {
+    const b = new TokenBucket({ burst: 100, perSecond: 10 }, T0);
+    expect(b.take(T0, 60)).toBe(true);
+    expect(b.take(T0, 60)).toBe(false);
+    expect(b.take(T0, 40)).toBe(true);
+    expect(b.take(T0 + 1000, 11)).toBe(false);
+    expect(b.take(T0 + 1000, 10)).toBe(true);
+  });
+});
+
 describe("FrameLimiter", () => {
   it("keeps one bucket per frame type named in the table, and one default bucket shared by every other type", () => {
     const limiter = new FrameLimiter({ heartbeat: { burst: 2, perSecond: 0 }, default: { burst: 1, perSecond: 0 } });

@@ -369,7 +369,8 @@ export class AttemptRunner {
       live.end();
       liveStop.abort();
       const sent = await liveLog;
-      log.info("live log closed", { lines_sent: sent.sent, lines_skipped: live.totals.skipped, lines_lost: sent.lost, frames: sent.frames });
+      // lines: the job's lines that went into frames; frame_lines_lost: lines (summaries too) of frames dropped for want of a session.
+      log.info("live log closed", { lines: live.totals.lines, lines_skipped: live.totals.skipped, frames: sent.frames, frame_lines_lost: sent.lost });
     }
   }
 }
