@@ -5,7 +5,9 @@ import { resolve } from "node:path";
 import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli/cli_args.ts";
 import { enrollCommand } from "./cli/enroll.ts";
 import { takeLifeline } from "./runtime/lifeline.ts";
-import { createLogger, errorText, stdoutSink } from "./runtime/log.ts";
+import { createLogger, errorText, type Logger, stdoutSink } from "./runtime/log.ts";
+import { logFilePath, RotatingLogFile, teeSink } from "./runtime/log_file.ts";
+import { logsCommand } from "./cli/logs.ts";
 import { currentOs, currentServiceSeam } from "./os/current.ts";
 import { serviceCommand } from "./cli/service_command.ts";
 import { doctorCommand } from "./doctor/doctor_command.ts";
@@ -27,6 +29,44 @@ function absoluteWorkDir(jobs: JobFlags): JobFlags {
   return { ...jobs, workDir: jobs.workDir === null ? null : resolve(jobs.workDir) };
 }
 
+/**
+ * The service's logger: stdout (the wrapper collects it) and <state>/logs/agent.log, rotated.
+ * A log file that cannot be opened (a read-only state folder) leaves stdout alone, said once.
+ */
+function fileLogger(stateDir: string, limits: { maxBytes: number; keep: number }, stdoutLog: Logger): { log: Logger; file: RotatingLogFile | null } {
+  const file = new RotatingLogFile(logFilePath(stateDir), limits);
+  try {
+    file.open();
+  } catch (e) {
+    stdoutLog.warn("cannot write the agent log file; logging to stdout only", { path: file.path, error: errorText(e) });
+    return { log: stdoutLog, file: null };
+  }
+  return { log: createLogger(teeSink(stdoutSink, file.sink)), file };
+}
+
+/** `logs`: prints to stdout; -f runs until Ctrl-C (or SIGTERM). */
+async function followLogs(stateDir: string, lines: number, follow: boolean): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  if (follow) { for (const s of signals) Deno.addSignalListener(s, onSignal); }
+  try {
+    return await logsCommand({
+      stateDir,
+      lines,
+      follow,
+      signal: stop.signal,
+      write: (chunk) => {
+        let off = 0;
+        while (off < chunk.length) off += Deno.stdout.writeSync(chunk.subarray(off));
+      },
+      warn: (message) => console.error(message),
+    });
+  } finally {
+    if (follow) { for (const s of signals) Deno.removeSignalListener(s, onSignal); }
+  }
+}
+
 /** `parentPid`: the wrapper to live and die with (lifeline.ts); null without one. */
 export async function main(argv: string[], parentPid: number | null = null): Promise<number> {
   const log = createLogger();
@@ -42,13 +82,22 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
       // agent was started from.
       case "enroll":
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
-      case "run":
-        return await runCommand(
-          { stateDir: resolve(cmd.stateDir), servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs), proxy: cmd.proxy, yieldFlags: cmd.yieldFlags, controlPort: cmd.controlPort },
-          { os, log, timings: DEFAULT_TIMINGS, hostname, parentPid },
-        );
+      case "run": {
+        const stateDir = resolve(cmd.stateDir);
+        const { log: runLog, file } = fileLogger(stateDir, cmd.logFile, log);
+        try {
+          return await runCommand(
+            { stateDir, servers: cmd.servers, jobs: absoluteWorkDir(cmd.jobs), proxy: cmd.proxy, yieldFlags: cmd.yieldFlags, controlPort: cmd.controlPort },
+            { os, log: runLog, timings: DEFAULT_TIMINGS, hostname, parentPid },
+          );
+        } finally {
+          file?.close();
+        }
+      }
       case "status":
         return await statusCommand(resolve(cmd.stateDir), os, stdoutSink);
+      case "logs":
+        return await followLogs(resolve(cmd.stateDir), cmd.lines, cmd.follow);
       case "service":
         return await serviceCommand(cmd, { seam: currentServiceSeam(), execPath: Deno.execPath(), print: (l) => console.log(l) });
       case "doctor":

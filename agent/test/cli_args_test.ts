@@ -3,7 +3,8 @@ import { assertEquals, assertThrows } from "./helpers/assert.ts";
 
 const NO_JOB_FLAGS = { workDir: null, jobUser: null, passEnv: null };
 const NO_PROXY_FLAGS = { proxy: null, noProxy: null };
-const NO_RUN_EXTRAS = { yieldFlags: {}, controlPort: null };
+const LOG_FILE = { maxBytes: 10 * 1024 * 1024, keep: 5 };
+const NO_RUN_EXTRAS = { yieldFlags: {}, controlPort: null, logFile: LOG_FILE };
 
 Deno.test("cli: enroll with all flags, both --flag value and --flag=value", () => {
   assertEquals(parseCliArgs(["enroll", "--server", "ws://127.0.0.1:8081", "--token=lbe_x", "--state-dir", "/tmp/a", "--name", "n", "--labels", "k=v,k2=v2"]), {
@@ -32,6 +33,25 @@ Deno.test("cli: run and status", () => {
   assertEquals(parseCliArgs(["run", "--state-dir", "/tmp/a"]), { command: "run", stateDir: "/tmp/a", servers: null, jobs: NO_JOB_FLAGS, proxy: NO_PROXY_FLAGS, ...NO_RUN_EXTRAS });
   assertEquals(parseCliArgs(["status", "--state-dir=C:\\ProgramData\\LabBridge"]), { command: "status", stateDir: "C:\\ProgramData\\LabBridge" });
   assertEquals(parseCliArgs(["--help"]), { command: "help" });
+});
+
+Deno.test("cli: logs takes --lines and -f/--follow; run takes the log file's size and how many old files to keep", () => {
+  assertEquals(parseCliArgs(["logs", "--state-dir", "d"]), { command: "logs", stateDir: "d", lines: 50, follow: false });
+  assertEquals(parseCliArgs(["logs", "-f", "--state-dir", "d", "--lines", "200"]), { command: "logs", stateDir: "d", lines: 200, follow: true });
+  assertEquals(parseCliArgs(["logs", "--follow", "--lines=0", "--state-dir=d"]), { command: "logs", stateDir: "d", lines: 0, follow: true });
+  const run = parseCliArgs(["run", "--state-dir", "d", "--log-max-mb", "2", "--log-keep", "9"]);
+  assertEquals(run.command === "run" ? run.logFile : null, { maxBytes: 2 * 1024 * 1024, keep: 9 });
+  const cases: [string[], string][] = [
+    [["logs", "--state-dir", "d", "--lines", "-3"], '--lines "-3" must be a whole number from 0 to 1000000'],
+    [["logs", "--state-dir", "d", "--lines", "ten"], '--lines "ten" must be a whole number'],
+    [["logs", "--state-dir", "d", "-f", "--follow"], "--follow is given twice"],
+    [["logs", "--state-dir", "d", "--follow=yes"], "--follow takes no value"],
+    [["run", "--state-dir", "d", "-f"], "unknown flag --follow for run"],
+    [["run", "--state-dir", "d", "--log-keep", "0"], '--log-keep "0" must be a whole number from 1 to 100'],
+    [["run", "--state-dir", "d", "--log-max-mb", "1.5"], '--log-max-mb "1.5" must be a whole number from 1 to 1024'],
+    [["logs"], "missing --state-dir"],
+  ];
+  for (const [argv, message] of cases) assertThrows(() => parseCliArgs(argv), UsageError, message);
 });
 
 Deno.test("cli: mistakes are usage errors", () => {

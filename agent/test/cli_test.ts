@@ -145,6 +145,12 @@ Deno.test("run: SIGTERM kills running job trees, reports them, closes the socket
     assert(logs.some((l) => l.msg === "stop signal received; stopping" && l.signal === "SIGTERM"));
     assert(logs.every((l) => typeof l.level === "string" && typeof l.time === "string"));
     assert(!out.lines.some((l) => l.includes(gw.credential)), "credential never logged");
+    // The same lines are in the state folder's log file, and `logs` prints its tail.
+    const file = (await Deno.readTextFile(`${dir}/logs/agent.log`)).trimEnd().split("\n");
+    assertEquals(file, out.lines);
+    const tail = await runCli(["logs", "--state-dir", dir, "--lines", "2"]);
+    assertEquals(tail.code, 0, tail.stderr);
+    assertEquals(tail.stdout.trimEnd().split("\n"), out.lines.slice(-2));
     // The stop is reported before the socket closes (agent/test/stop_test.ts goes further).
     assertEquals(gw.framesOf("attempt.finished").map((f) => f.error?.code), ["agent_stopped"]);
     assert(!(await exists(`${dir}-work/${assign.attempt_id}`)), "folder of the reported attempt removed");

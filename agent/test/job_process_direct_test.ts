@@ -1,15 +1,17 @@
 // A job the OS seam starts itself (the Windows job account: CreateProcessAsUserW with its
 // std handles on the log files) is followed by tailing logs/stdout.log. Here the seam's
 // spawnAsAccount starts a real process that writes the file itself, as such a job does.
+// Both files are tailed for the live log.
 import { join } from "node:path";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { JobProcess } from "../src/attempt/job_process.ts";
+import { DEFAULT_LIVE_LOG_LIMITS, LiveLog } from "../src/attempt/live_log.ts";
 import { linuxSeam } from "../src/os/linux.ts";
 import type { DirectJobSpec, OsSeam } from "../src/os/os_seam.ts";
 
 const LOGON = { kind: "logon" as const, name: "labbridge-job", accountFile: "/nowhere/job-account.json" };
 
-Deno.test("a job started by the seam as the job account is followed through its own stdout log", async () => {
+Deno.test("a job started by the seam as the job account is followed through its own stdout log, and both its logs feed the live log", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lb-direct-job-" });
   const seen: DirectJobSpec[] = [];
   const os: OsSeam = {
@@ -32,6 +34,7 @@ Deno.test("a job started by the seam as the job account is followed through its 
       return Promise.resolve({ pid: child.pid, status: child.status });
     },
   };
+  const live = new LiveLog(DEFAULT_LIVE_LOG_LIMITS);
   try {
     const proc = await JobProcess.spawn({
       argv: ["python.exe", "train.py"],
@@ -43,6 +46,7 @@ Deno.test("a job started by the seam as the job account is followed through its 
       os,
       logon: LOGON,
       attemptId: "att_1",
+      onOutput: (stream, chunk) => live.push(stream, chunk),
     });
     assertEquals(seen.length, 1);
     assertEquals(seen[0]!.account, LOGON);
@@ -54,6 +58,8 @@ Deno.test("a job started by the seam as the job account is followed through its 
     await proc.closeLogs(10_000);
     assert(Date.now() - started < 2_000, "the tail ends with the job, not after the drain grace");
     assertEquals(proc.lines.latest()?.line, "last line", "the last line written before the exit is seen");
+    live.end();
+    assertEquals(live.take(), { stdout: ["epoch 1", "epoch 2", "last line"], stderr: ["oops"] });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -24,6 +24,17 @@ describe("TokenBucket", () => {
   });
 });
 
+describe("TokenBucket.take(n)", () => {
+  it("takes n tokens at once (lines or bytes of a frame), and none when fewer are left", () => {
+    const b = new TokenBucket({ burst: 100, perSecond: 10 }, T0);
+    expect(b.take(T0, 60)).toBe(true);
+    expect(b.take(T0, 60)).toBe(false);
+    expect(b.take(T0, 40)).toBe(true);
+    expect(b.take(T0 + 1000, 11)).toBe(false);
+    expect(b.take(T0 + 1000, 10)).toBe(true);
+  });
+});
+
 describe("FrameLimiter", () => {
   it("keeps one bucket per frame type named in the table, and one default bucket shared by every other type", () => {
     const limiter = new FrameLimiter({ heartbeat: { burst: 2, perSecond: 0 }, default: { burst: 1, perSecond: 0 } });
@@ -38,7 +49,9 @@ describe("FrameLimiter", () => {
     expect(table.heartbeat).toEqual({ burst: 10, perSecond: 0.4 });
     expect(table["presign.request"]!.burst).toBeGreaterThanOrEqual(200);
     expect(table["attempt.outputs"]!.burst).toBeGreaterThanOrEqual(2 * Math.ceil(100_000 / 240));
-    for (const type of ["attempt.start_request", "attempt.progress", "attempt.finished"]) expect(table[type], type).toBeDefined();
+    for (const type of ["attempt.start_request", "attempt.progress", "attempt.finished", "attempt.log"]) expect(table[type], type).toBeDefined();
+    // Live log frames: one per attempt per flush (500 ms by default, never under 250 ms): 32 chatty attempts at once.
+    expect(table["attempt.log"]!.perSecond).toBeGreaterThanOrEqual(32 * 4);
     // Start requests and reports follow the job rate: 4 slots of one-second jobs, after a reconnect re-sends them all, stay far inside.
     for (const type of ["attempt.start_request", "attempt.finished"]) {
       expect(table[type]!.perSecond, type).toBeGreaterThanOrEqual(100);

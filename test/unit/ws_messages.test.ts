@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   CLOSE_CODES, describeProblems, ID_PREFIX, MAX_FRAME_BYTES, MAX_OUTPUTS_PER_ATTEMPT, newId, outputsDigest, parseAgentMessage,
-  parseServerMessage, PROTOCOL_VERSION,
+  parseServerMessage, PROTOCOL_VERSION, MAX_LOG_LINE_CHARS, MAX_LOG_LINES_PER_FRAME, skippedLine,
 } from "@labbridge/protocol";
 
 const att = newId(ID_PREFIX.attempt);
@@ -83,6 +83,19 @@ describe("parseAgentMessage", () => {
     expect(fieldsOf({ type: "attempt.start_request", attempt_id: "att_../../x" })).toEqual(["attempt_id"]);
     expect(accepts({ type: "attempt.progress", attempt_id: att, message: "epoch 1/3" })).toBe(true);
     expect(fieldsOf({ type: "attempt.progress", attempt_id: att, message: "x".repeat(1025) })).toEqual(["message"]);
+  });
+
+  it("accepts a live log frame with lines per stream and skipped counts, and refuses too many lines, too long a line or odd counts", () => {
+    expect(accepts({ type: "attempt.log", attempt_id: att, stdout: ["a", "… 2 lines skipped"], stderr: ["b"], skipped: { stdout: 2 } })).toBe(true);
+    expect(accepts({ type: "attempt.log", attempt_id: att, stderr: [""] })).toBe(true);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: att, stdout: Array.from({ length: MAX_LOG_LINES_PER_FRAME + 1 }, () => "x") })).toEqual(["stdout"]);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: att, stderr: ["x".repeat(MAX_LOG_LINE_CHARS + 1)] })).toEqual(["stderr"]);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: att, stdout: "one line" })).toEqual(["stdout"]);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: att, skipped: { stdout: -1 } })).toEqual(["skipped"]);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: att, skipped: { other: 1 } })).toEqual(["skipped"]);
+    expect(fieldsOf({ type: "attempt.log", attempt_id: "job_x", stdout: [] })).toEqual(["attempt_id"]);
+    expect(skippedLine(1)).toBe("… 1 line skipped");
+    expect(skippedLine(95)).toBe("… 95 lines skipped");
   });
 
   it("accepts a finished report with outputs and refuses bad outcomes, errors and outputs", () => {

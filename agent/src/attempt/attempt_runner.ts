@@ -5,7 +5,7 @@
 //                   silently, the server has not counted the attempt as started. Agent
 //                   stop here: report agent_stopped, which releases the assignment.
 //   preparing       inputs downloading.
-//   running         the job process runs; progress lines go out; timeout enforced.
+//   running         the job process runs; progress and live log lines go out; timeout enforced.
 //   finishing       the job exited; outputs and logs upload.
 //   reporting       the report (outputs in chunks, then attempt.finished) waits in the
 //                   outbox until delivered.
@@ -34,6 +34,8 @@ import type { Outbox } from "../session/outbox.ts";
 import { buildReport } from "../transfer/output_report.ts";
 import type { Presigner } from "../transfer/presigner.ts";
 import { progressLoop } from "./progress_loop.ts";
+import { LiveLog } from "./live_log.ts";
+import { liveLogLoop } from "./live_log_loop.ts";
 import type { SessionHub } from "../session/session_hub.ts";
 import type { Timings } from "../runtime/timings.ts";
 import { deferred, raceWith, sleep } from "../runtime/timers.ts";
@@ -265,6 +267,7 @@ export class AttemptRunner {
 
     this.phase = "running";
     let proc: JobProcess;
+    const live = new LiveLog(timings.liveLog);
     const { runAs, inheritedEnv } = this.deps.job;
     try {
       await giveInputsToJob(dir, runAs);
@@ -287,6 +290,7 @@ export class AttemptRunner {
         stdoutPath: dir.stdoutLog,
         stderrPath: dir.stderrLog,
         os,
+        onOutput: (stream, chunk) => live.push(stream, chunk),
       });
     } catch (e) {
       log.error("spawn failed", { error: errorText(e) });
@@ -297,7 +301,7 @@ export class AttemptRunner {
     log.info("process started", { pid: proc.pid });
     this.jobPid = proc.pid;
 
-    const status = await this.supervise(proc).finally(() => (this.jobPid = null));
+    const status = await this.supervise(proc, live).finally(() => (this.jobPid = null));
     this.phase = "finishing";
     const exitCode = status.signal ? null : status.code;
     log.info("process exited", { exit_code: exitCode, signal: status.signal });
@@ -336,9 +340,18 @@ export class AttemptRunner {
     return typeof t === "number" && Number.isFinite(t) && t > 0 ? t : DEFAULT_TIMEOUT_SECONDS;
   }
 
-  /** Waits for the job to exit while sending progress, enforcing the timeout and honouring kill. */
-  private async supervise(proc: JobProcess): Promise<Deno.CommandStatus> {
+  /** Waits for the job to exit while sending progress and live log lines, enforcing the timeout and honouring kill. */
+  private async supervise(proc: JobProcess, live: LiveLog): Promise<Deno.CommandStatus> {
     const { os, log, timings, hub } = this.deps;
+    const liveStop = new AbortController();
+    const liveLog = liveLogLoop({
+      attemptId: this.id,
+      live,
+      flushMs: timings.liveLog.flushMs,
+      maxBufferedBytes: timings.liveLog.maxBufferedBytes,
+      buffered: () => hub.live()?.bufferedAmount() ?? null,
+      send: (msg) => hub.send(msg),
+    }, liveStop.signal);
     const progressStop = new AbortController();
     const progress = progressLoop({
       intervalMs: timings.progressIntervalMs,
@@ -371,6 +384,12 @@ export class AttemptRunner {
       // Background processes the job left behind would hold GPUs after "done".
       await os.killLeftovers(proc.pid, this.deps.job.runAs).catch(() => {});
       await proc.closeLogs(timings.logDrainMs);
+      // The job's last lines go out before its report, so a watcher sees them before the final state.
+      live.end();
+      liveStop.abort();
+      const sent = await liveLog;
+      // lines: the job's lines that went into frames; frame_lines_lost: lines (summaries too) of frames dropped for want of a session.
+      log.info("live log closed", { lines: live.totals.lines, lines_skipped: live.totals.skipped, frames: sent.frames, frame_lines_lost: sent.lost });
     }
   }
 }

@@ -1,13 +1,15 @@
 // One job's process: spawned with its stdout/stderr streamed into logs/stdout.log and
 // logs/stderr.log (Deno.Command can only pipe, not hand a child a file), while the last
-// stdout line is tracked for progress reports. The job gets exactly `env` (clearEnv: the
-// agent's own environment never leaks in; job_env.ts builds it) and runs as `runAs`.
-// A Windows job account (`logon`) is started by the OS seam itself, writing its logs
-// straight to the files; its progress lines come from tailing logs/stdout.log.
+// stdout line is tracked for progress reports and both streams feed `onOutput` (the live
+// log). The job gets exactly `env` (clearEnv: the agent's own environment never leaks in;
+// job_env.ts builds it) and runs as `runAs`. A Windows job account (`logon`) is started
+// by the OS seam itself, writing its logs straight to the files; its progress and live
+// lines come from tailing logs/stdout.log and logs/stderr.log.
 import { isAbsolute, resolve } from "node:path";
 import { LineTracker } from "./line_tracker.ts";
 import { tailLog } from "./log_tailer.ts";
 import type { DirectJob, JobAccount, JobRunAs, OsSeam } from "../os/os_seam.ts";
+import type { LogStream } from "../../../packages/protocol/src/index.ts";
 import { raceWith } from "../runtime/timers.ts";
 
 export interface SpawnSpec {
@@ -23,9 +25,14 @@ export interface SpawnSpec {
   /** A Windows job account: started through `os.spawnAsAccount` instead of Deno.Command. */
   logon?: Extract<JobAccount, { kind: "logon" }> | null;
   attemptId: string;
+  /** Gets every byte the job writes, by stream, in order (the live log). */
+  onOutput?: (stream: LogStream, chunk: Uint8Array) => void;
 }
 
-/** How often a tailed stdout log is read for progress lines. */
+type OnOutput = (stream: LogStream, chunk: Uint8Array) => void;
+const ignoreOutput: OnOutput = () => {};
+
+/** How often a tailed log is read for progress and live lines. */
 const TAIL_INTERVAL_MS = 250;
 
 export class SpawnError extends Error {
@@ -57,30 +64,35 @@ export class JobProcess {
     this.logs = drain(this.lines);
   }
 
-  /** Streams a Deno child's pipes into the log files, tapping stdout for progress lines. */
-  private static piped(child: Deno.ChildProcess, stdout: Deno.FsFile, stderr: Deno.FsFile): JobProcess {
+  /** Streams a Deno child's pipes into the log files, tapping stdout for progress lines and both for the live log. */
+  private static piped(child: Deno.ChildProcess, stdout: Deno.FsFile, stderr: Deno.FsFile, onOutput: OnOutput): JobProcess {
     return new JobProcess(child.pid, child.status, (lines) => {
-      const tap = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          lines.push(chunk);
-          ctl.enqueue(chunk);
-        },
-      });
+      const tap = (stream: LogStream) =>
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            if (stream === "stdout") lines.push(chunk);
+            onOutput(stream, chunk);
+            ctl.enqueue(chunk);
+          },
+        });
       const stop = new AbortController();
       const opts = { signal: stop.signal };
       const done = Promise.allSettled([
-        child.stdout.pipeThrough(tap).pipeTo(stdout.writable, opts),
-        child.stderr.pipeTo(stderr.writable, opts),
+        child.stdout.pipeThrough(tap("stdout")).pipeTo(stdout.writable, opts),
+        child.stderr.pipeThrough(tap("stderr")).pipeTo(stderr.writable, opts),
       ]);
       return { done, cut: () => stop.abort() };
     });
   }
 
-  /** Follows a job that writes its own log files: progress comes from tailing stdout.log. */
-  private static tailed(job: DirectJob, stdoutPath: string): JobProcess {
+  /** Follows a job that writes its own log files: progress and live lines come from tailing them. */
+  private static tailed(job: DirectJob, stdoutPath: string, stderrPath: string, onOutput: OnOutput): JobProcess {
     return new JobProcess(job.pid, job.status, (lines) => {
       const stop = new AbortController();
-      const done = tailLog({ path: stdoutPath, intervalMs: TAIL_INTERVAL_MS, onBytes: (b) => lines.push(b) }, stop.signal);
+      const done = Promise.allSettled([
+        tailLog({ path: stdoutPath, intervalMs: TAIL_INTERVAL_MS, onBytes: (b) => (lines.push(b), onOutput("stdout", b)) }, stop.signal),
+        tailLog({ path: stderrPath, intervalMs: TAIL_INTERVAL_MS, onBytes: (b) => onOutput("stderr", b) }, stop.signal),
+      ]);
       // The job writes the file itself: once it exited, one last read takes what it wrote.
       job.status.then(() => stop.abort(), () => stop.abort());
       return { done, cut: () => stop.abort() };
@@ -99,7 +111,7 @@ export class JobProcess {
         attemptId: spec.attemptId,
         account: logon,
       });
-      return JobProcess.tailed(job, spec.stdoutPath);
+      return JobProcess.tailed(job, spec.stdoutPath, spec.stderrPath, spec.onOutput ?? ignoreOutput);
     } catch (e) {
       throw new SpawnError(`cannot start "${spec.argv[0]}" as "${logon.name}": ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -131,7 +143,7 @@ export class JobProcess {
       const why = e instanceof Deno.errors.NotFound ? "program not found" : e instanceof Error ? e.message : String(e);
       throw new SpawnError(`cannot start "${program}": ${why}`);
     }
-    return JobProcess.piped(child, stdout, stderr);
+    return JobProcess.piped(child, stdout, stderr, spec.onOutput ?? ignoreOutput);
   }
 
   /** The process's exit; its children may outlive it (see OsSeam.killLeftovers). */

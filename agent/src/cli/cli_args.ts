@@ -5,6 +5,7 @@ import { endpointUrl, serverUrlProblem } from "../session/server_url.ts";
 import { proxyUrlProblem } from "../session/proxy.ts";
 import { parseDuration, parseUntil } from "../control/when.ts";
 import type { YieldPolicy } from "../control/yield_policy.ts";
+import { DEFAULT_LOG_FILE_LIMITS, type LogFileLimits } from "../runtime/log_file.ts";
 
 export const USAGE = [
   "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
@@ -12,7 +13,7 @@ export const USAGE = [
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "                              [--proxy <url|none>] [--no-proxy <hosts>]",
   "                              [--on-activity stop_taking|stop_running] [--resume-after-idle <minutes>] [--gpu-threshold-mb <MB>]",
-  "                              [--yield on|off] [--control-port <port>]",
+  "                              [--yield on|off] [--control-port <port>] [--log-max-mb <MB per file, default 10>] [--log-keep <old files, default 5>]",
   "       labbridge-agent status --state-dir <dir>           live state of the running agent (or what is enrolled, if it is not running)",
   "       labbridge-agent pause --state-dir <dir> [--for 2h | --until 18:00] [--reason \"...\"]",
   "                              take no new jobs (running ones go on) until resumed, or for/until the time given",
@@ -21,6 +22,7 @@ export const USAGE = [
   "                              keep taking jobs while you use this machine, until then: the agent does not",
   "                              yield to your keyboard, mouse or GPU use; your pause and the admin's still apply",
   "       labbridge-agent idle-reporter --state-dir <dir>    (started at logon in each desktop session) report idle time",
+  "       labbridge-agent logs --state-dir <dir> [--lines N] [-f|--follow]",
   "       labbridge-agent service install [--state-dir <dir>] [--job-user <account>]   (as root / an elevated Administrator)",
   "       labbridge-agent service uninstall | start | stop | status",
   "       labbridge-agent service print [--platform windows|linux] [--state-dir <dir>]",
@@ -53,8 +55,18 @@ export interface ProxyFlags {
 export type CliCommand =
   | { command: "enroll"; servers: string[]; token: string; stateDir: string; name: string | null; labels: Record<string, string>; jobs: JobFlags; proxy: ProxyFlags }
   /** `servers`, `jobs`, `proxy` and the yield flags override agent.json's for this run; null keeps agent.json's. */
-  | { command: "run"; stateDir: string; servers: string[] | null; jobs: JobFlags; proxy: ProxyFlags; yieldFlags: Partial<YieldPolicy>; controlPort: number | null }
+  | {
+    command: "run";
+    stateDir: string;
+    servers: string[] | null;
+    jobs: JobFlags;
+    proxy: ProxyFlags;
+    yieldFlags: Partial<YieldPolicy>;
+    controlPort: number | null;
+    logFile: LogFileLimits;
+  }
   | { command: "status"; stateDir: string }
+  | { command: "logs"; stateDir: string; lines: number; follow: boolean }
   /** `untilMs`: when the pause ends by itself (from --for or --until), or null. */
   | { command: "pause"; stateDir: string; reason: string | null; untilMs: number | null }
   | { command: "resume"; stateDir: string }
@@ -71,12 +83,16 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
+const FLAGS_OF: Record<string, { required: string[]; optional: string[]; switches?: string[] }> = {
   enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
   run: {
     required: ["state-dir"],
-    optional: ["server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy", "on-activity", "resume-after-idle", "gpu-threshold-mb", "yield", "control-port"],
+    optional: [
+      "server", "work-dir", "job-user", "pass-env", "proxy", "no-proxy", "on-activity", "resume-after-idle", "gpu-threshold-mb", "yield", "control-port",
+      "log-max-mb", "log-keep",
+    ],
   },
+  logs: { required: ["state-dir"], optional: ["lines"], switches: ["follow"] },
   status: { required: ["state-dir"], optional: [] },
   pause: { required: ["state-dir"], optional: ["for", "until", "reason"] },
   resume: { required: ["state-dir"], optional: [] },
@@ -90,6 +106,20 @@ const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
   "service print": { required: [], optional: ["state-dir", "platform"] },
   doctor: { required: [], optional: ["state-dir"] },
 };
+
+const ALIASES: Record<string, string> = { "-f": "--follow" };
+
+/** Lines `logs` prints before following when --lines is not given. */
+export const DEFAULT_LOG_LINES = 50;
+
+/** A whole number flag within [min, max]. */
+function intFlag(values: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
+  const text = values.get(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} "${text}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
 
 function yieldFlags(values: Map<string, string>): Partial<YieldPolicy> {
   const out: Partial<YieldPolicy> = {};
@@ -218,12 +248,19 @@ export function parseCliArgs(argv: string[], nowMs: number = Date.now()): CliCom
   if (!spec) throw new UsageError(`unknown command "${command}"`);
 
   const values = new Map<string, string>();
+  const switches = new Set<string>();
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = ALIASES[rest[i]!] ?? rest[i]!;
     if (arg === "--help" || arg === "-h") return { command: "help" };
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (spec.switches?.includes(name)) {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      if (switches.has(name)) throw new UsageError(`--${name} is given twice`);
+      switches.add(name);
+      continue;
+    }
     if (!spec.required.includes(name) && !spec.optional.includes(name)) throw new UsageError(`unknown flag --${name} for ${command}`);
     if (values.has(name)) throw new UsageError(`--${name} is given twice`);
     let value: string | undefined;
@@ -252,8 +289,13 @@ export function parseCliArgs(argv: string[], nowMs: number = Date.now()): CliCom
     return {
       command, stateDir, servers: server === undefined ? null : parseServerList(server), jobs: jobFlags(values), proxy: proxyFlags(values),
       yieldFlags: yieldFlags(values), controlPort: portFlag(values),
+      logFile: {
+        maxBytes: intFlag(values, "log-max-mb", 1, 1024, DEFAULT_LOG_FILE_LIMITS.maxBytes / (1024 * 1024)) * 1024 * 1024,
+        keep: intFlag(values, "log-keep", 1, 100, DEFAULT_LOG_FILE_LIMITS.keep),
+      },
     };
   }
+  if (command === "logs") return { command, stateDir, lines: intFlag(values, "lines", 0, 1_000_000, DEFAULT_LOG_LINES), follow: switches.has("follow") };
   if (command === "status" || command === "resume" || command === "idle-reporter") return { command, stateDir };
   if (command === "pause") {
     const forText = values.get("for");

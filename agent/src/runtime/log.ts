@@ -1,7 +1,9 @@
 // JSON-lines logging to stdout. Lab machines run the agent as a service whose output is
 // collected by a wrapper (WinSW, systemd), so each line is one self-contained JSON object.
 // Secrets never reach a log: presigned URLs lose their query string (the signature lives
-// there), and callers never pass the credential or the enrollment token.
+// there), and callers never pass the credential or the enrollment token; should one slip
+// through anyway, a field named like a secret and a "Bearer …" in text are blanked. The
+// same lines go to the log file in the state folder (log_file.ts).
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
@@ -42,10 +44,15 @@ export function redactUrl(url: string): string {
   return base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 }
 
-/** Redacts every URL inside free text, e.g. an error message that echoes the request URL. */
+/** Redacts every URL inside free text (an error message that echoes the request URL), and any bearer token. */
 export function redactText(text: string): string {
-  return text.replace(/\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi, (u) => redactUrl(u));
+  return text
+    .replace(/\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi, (u) => redactUrl(u))
+    .replace(/\b(Bearer\s+)[^\s"',;]+/gi, "$1[redacted]");
 }
+
+/** Field names whose values are blanked whatever they hold. */
+const SECRET_FIELD = /^(?:credential|token|enrollment_token|authorization|password|secret)$/i;
 
 function clean(value: unknown): unknown {
   if (typeof value === "string") return redactText(value);
@@ -53,7 +60,7 @@ function clean(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(clean);
   if (value && typeof value === "object") {
     const out: Fields = {};
-    for (const [k, v] of Object.entries(value)) out[k] = clean(v);
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) && v !== null && v !== undefined ? "[redacted]" : clean(v);
     return out;
   }
   return value;

@@ -1,6 +1,7 @@
 // Every duration the agent uses on its own, in one place so tests can shrink them. The
 // heartbeat interval and lease TTL are NOT here: the gateway owns them (welcome).
 import { DEFAULT_RETRY, type RetryPolicy } from "../transfer/transfer.ts";
+import { DEFAULT_LIVE_LOG_LIMITS, type LiveLogLimits } from "../attempt/live_log.ts";
 
 export interface Timings {
   /** How often GPUs (inventory and readings) and the host are read again for heartbeats. */
@@ -28,6 +29,8 @@ export interface Timings {
   /** Reconnect delays while the network needs a person (captive portal, untrusted TLS); absent: connection_loop's PERSON_BACKOFF. */
   personBackoff?: { baseMs: number; capMs: number };
   transfer: RetryPolicy;
+  /** Live log lines per attempt: flush interval and the rate cap (docs/decisions/0029). */
+  liveLog: LiveLogLimits;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -45,4 +48,5 @@ export const DEFAULT_TIMINGS: Timings = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
   transfer: DEFAULT_RETRY,
+  liveLog: DEFAULT_LIVE_LOG_LIMITS,
 };

@@ -37,8 +37,18 @@ export interface AttemptResultData {
 }
 /** Entry types of `<prefix>:gw:<id>`. */
 export type GatewayCommandType = "attempt.assign" | "attempt.cancel" | "attempt.abort" | "agent.pause" | "agent.resume" | "agent.disconnect";
-/** Entry types of `<prefix>:job-events`. */
-export type JobEventType = "job.state_changed" | "job.progress";
+/**
+ * Entry types of `<prefix>:job-events`. job.log is written by the gateway itself (live log
+ * lines are never in MySQL, so no scheduler step stands between; docs/decisions/0029).
+ */
+export type JobEventType = "job.state_changed" | "job.progress" | "job.log";
+
+/** `data` of a job.log entry: one attempt.log frame's lines, per stream, skipped runs already shown in place. */
+export interface JobLogData {
+  stdout?: string[];
+  stderr?: string[];
+  skipped?: { stdout?: number; stderr?: number };
+}
 
 /** One decoded stream entry. */
 export interface StreamEntry<T extends string = string> {

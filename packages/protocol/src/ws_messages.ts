@@ -150,6 +150,42 @@ export interface ProgressMessage {
   attempt_id: string;
   message: string;
 }
+/** A job's output stream, as live log lines name it. */
+export type LogStream = "stdout" | "stderr";
+
+/** Longest live log line, in UTF-16 units; the agent cuts longer ones (the full line stays in the stored log). */
+export const MAX_LOG_LINE_CHARS = 1024;
+/** Most lines of one stream in one `attempt.log` frame. */
+export const MAX_LOG_LINES_PER_FRAME = 200;
+
+/**
+ * What the gateway lets one attempt's live log carry, lines and UTF-8 bytes of line text.
+ * An agent caps itself well below (agent/src/attempt/live_log.ts DEFAULT_LIVE_LOG_LIMITS): 20 lines and 4 KB
+ * a second; the bursts cover frames bunched up behind a stalled link for as long as the
+ * agent waits before reconnecting (docs/decisions/0029). Over it, the session is cut (4429).
+ */
+export const LOG_ALLOWANCE = { linesPerSecond: 50, lineBurst: 600, bytesPerSecond: 10 * 1024, byteBurst: 128 * 1024 } as const;
+
+/**
+ * Live log lines of a running attempt since its previous frame, per stream, in the order the
+ * job printed them; best effort (a frame lost to a disconnect is not sent again: the full
+ * logs go to the store). Lines the agent's limit left out are counted in `skipped` and shown
+ * in place as one line "… N lines skipped".
+ */
+export interface LogMessage {
+  type: "attempt.log";
+  attempt_id: string;
+  stdout?: string[];
+  stderr?: string[];
+  /** Lines left out since the previous frame, per stream. */
+  skipped?: { stdout?: number; stderr?: number };
+}
+
+/** The line that stands for `n` lines a live log left out. */
+export function skippedLine(n: number): string {
+  return `… ${n} line${n === 1 ? "" : "s"} skipped`;
+}
+
 /**
  * An output as a chunk reports it. `key` may be left out when it is the one the path gives
  * (outputKey of the attempt), which it always is for a current gateway: that saves a
@@ -235,6 +271,7 @@ export type AgentMessage =
   | HeartbeatMessage
   | StartRequestMessage
   | ProgressMessage
+  | LogMessage
   | OutputsMessage
   | FinishedMessage
   | PresignRequestMessage
@@ -468,6 +505,19 @@ export function parseAgentMessage(text: string): Checked<AgentMessage> {
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(isShortString(m.message, 1024), "message", "must be at most 1024 characters");
       break;
+    case "attempt.log": {
+      need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
+      for (const stream of ["stdout", "stderr"] as const) {
+        const lines = m[stream];
+        need(lines === undefined || (Array.isArray(lines) && lines.length <= MAX_LOG_LINES_PER_FRAME && lines.every((l) => isShortString(l, MAX_LOG_LINE_CHARS))),
+          stream, `must be a list of at most ${MAX_LOG_LINES_PER_FRAME} lines of at most ${MAX_LOG_LINE_CHARS} characters`);
+      }
+      const skipped = m.skipped;
+      need(skipped === undefined || (isObject(skipped) && Object.keys(skipped).every((k) => k === "stdout" || k === "stderr") &&
+        isOptIntIn(skipped.stdout, 0, Number.MAX_SAFE_INTEGER) && isOptIntIn(skipped.stderr, 0, Number.MAX_SAFE_INTEGER)),
+        "skipped", "must be {stdout, stderr} counts");
+      break;
+    }
     case "attempt.finished":
       need(isAttemptId(m.attempt_id), "attempt_id", "must be an attempt id");
       need(["succeeded", "failed", "canceled"].includes(m.outcome as string), "outcome", "must be succeeded, failed or canceled");

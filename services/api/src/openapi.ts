@@ -133,7 +133,9 @@ export const openApiDocument = {
     "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job (an admin canceling another owner's job is audited as job.cancel_requested)", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
     "/v1/jobs/{id}/events": {
       get: {
-        summary: "Server-Sent Events: a `job` snapshot, then `state` and `progress` events until the job ends",
+        summary: "Server-Sent Events: a `job` snapshot, then `state`, `progress` and `log` events until the job ends",
+        description: "`log` events carry one live line each, `{job_id, attempt_id, stream: \"stdout\" | \"stderr\", line, at}`, " +
+          "rate-limited at the agent (a run of lines it left out comes as one line `… N lines skipped`); best effort: the full logs are at /v1/jobs/{id}/logs",
         parameters: [idParam("id")],
         responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
       },

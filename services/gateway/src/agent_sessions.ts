@@ -6,6 +6,7 @@ import type { ServerMessage } from "@labbridge/protocol";
 import { encodeFrame } from "@labbridge/protocol/frame_codec";
 import type { Counter } from "@labbridge/metrics";
 import type { FrameLimiter } from "./frame_limits.ts";
+import type { LogAllowances } from "./log_allowance.ts";
 
 /** Per-socket state, kept as the uWS user data. */
 export interface SocketData {
@@ -25,6 +26,8 @@ export interface SocketData {
   closed: boolean;
   queue: Promise<void>;
   lastProgressAt: Map<string, number>;
+  /** Live log allowance of each attempt this session sent log lines for (log_allowance.ts). */
+  logAllowances: LogAllowances;
   /** This session's token buckets, one per frame type. */
   limits: FrameLimiter;
   /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */

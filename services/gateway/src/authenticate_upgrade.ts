@@ -9,6 +9,7 @@ import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
 import { FrameLimiter, frameLimits } from "./frame_limits.ts";
+import { LogAllowances } from "./log_allowance.ts";
 
 function bearer(header: string): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
@@ -18,7 +19,7 @@ function bearer(header: string): string | null {
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
+    helloDone: false, compress: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(), logAllowances: new LogAllowances(),
     limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
     ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
   };

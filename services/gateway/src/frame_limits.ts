@@ -17,13 +17,17 @@ export type FrameLimitTable = Record<string, BucketLimit> & { default: BucketLim
  * such attempts at once. Reports and start requests come once per attempt, again after
  * each reconnect, so they scale with the agent's job rate: an agent with several slots
  * running second-long jobs sends tens a second (the fault suite's agents did, and were cut
- * off 109 times at 2/s). The bucket bounds a flood's cost; it must never throttle work.
+ * off 109 times at 2/s). Live log frames come at most every 250 ms per running attempt
+ * (the agent's flush interval is 500 ms by default): 150/s carries 32 chatty attempts at
+ * once; what each attempt's frames carry is bounded apart (log_allowance.ts). The bucket
+ * bounds a flood's cost; it must never throttle work.
  */
 export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
   return {
     heartbeat: { burst: 10, perSecond: 2 / heartbeatSeconds },
     "attempt.start_request": { burst: 500, perSecond: 200 },
     "attempt.progress": { burst: 200, perSecond: 100 },
+    "attempt.log": { burst: 300, perSecond: 150 },
     "attempt.finished": { burst: 500, perSecond: 200 },
     "attempt.outputs": { burst: 1000, perSecond: 200 },
     "presign.request": { burst: 500, perSecond: 50 },

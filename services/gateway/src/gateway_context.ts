@@ -18,6 +18,11 @@ export interface GatewayContext extends ServiceContext {
     received: Counter;
     sent: Counter;
     connected: Gauge;
+    /** Wire bytes of attempt.log frames: what live logs cost the control plane. */
+    logBytes: Counter;
+    /** Live log lines forwarded, and lines the agents reported skipping. */
+    logLines: Counter;
+    logSkipped: Counter;
   };
 }
 

@@ -94,6 +94,7 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   const now = ctx.clock();
   const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
   data.lastProgressAt.delete(msg.attempt_id);
+  data.logAllowances.forget(msg.attempt_id);
   const lease = await ctx.leases.get(msg.attempt_id);
   const ack = (accepted: boolean) => sendTo(ws, { type: "attempt.report_ack", attempt_id: msg.attempt_id, accepted }, ctx.metrics.sent);
   if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, now)) {

@@ -1,7 +1,7 @@
 // uWS socket callbacks: check every frame at the edge (size, schema, the session's rate
 // limit for its type), run each session's frames in order, and turn a closed socket into
 // an `agent.offline` event (fenced on its session).
-import { CLOSE_CODES, describeProblems, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage } from "@labbridge/protocol";
+import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage, type LogMessage } from "@labbridge/protocol";
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
@@ -13,6 +13,8 @@ import { handleHello } from "./handle_hello.ts";
 import { handleFinished, handleOutputs, handleProgress, handleStartRequest } from "./handle_attempt_report.ts";
 import { handlePresign } from "./handle_presign.ts";
 import { handlePauseState } from "./handle_pause_state.ts";
+import { handleLog } from "./handle_attempt_log.ts";
+import { logLoad } from "./log_allowance.ts";
 
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
@@ -41,6 +43,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
     case "heartbeat": return handleHeartbeat(ctx, ws, msg);
     case "attempt.start_request": return handleStartRequest(ctx, ws, msg);
     case "attempt.progress": return handleProgress(ctx, ws, msg);
+    case "attempt.log": return void (await handleLog(ctx, ws, msg));
     case "attempt.outputs": return handleOutputs(ctx, ws, msg);
     case "attempt.finished": return handleFinished(ctx, ws, msg);
     case "presign.request": return handlePresign(ctx, ws, msg);
@@ -54,14 +57,25 @@ function refuse(ctx: GatewayContext, ws: AgentSocket, message: string): void {
   closeSocket(ws, CLOSE_CODES.malformed, message.slice(0, 100));
 }
 
-function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string): void {
+function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string, why?: string): void {
   const data = ws.getUserData();
   const { burst, perSecond } = data.limits.limitOf(type);
-  const message = `Too many "${type}" frames: the limit is ${burst} at once and ${+perSecond.toFixed(2)} a second`;
+  const message = why ? `Too many "${type}" frames: ${why}` : `Too many "${type}" frames: the limit is ${burst} at once and ${+perSecond.toFixed(2)} a second`;
   data.rateLimited = true;
   ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, type }, "session over its rate limit, closing");
   sendTo(ws, { type: "error", code: "rate_limited", message }, ctx.metrics.sent);
   closeSocket(ws, CLOSE_CODES.rate_limited, "rate limited");
+}
+
+/** Charges a live log frame to its attempt's allowance (log_allowance.ts); over it, the session is cut. */
+function withinLogAllowance(ctx: GatewayContext, ws: AgentSocket, msg: LogMessage): boolean {
+  const data = ws.getUserData();
+  const load = logLoad([...(msg.stdout ?? []), ...(msg.stderr ?? [])]);
+  if (data.logAllowances.allow(msg.attempt_id, load, ctx.clock())) return true;
+  ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, attempt_id: msg.attempt_id, lines: load.lines, bytes: load.bytes }, "live log over its allowance");
+  rateLimited(ctx, ws, msg.type,
+    `the live log of "${msg.attempt_id}" is over its allowance of ${LOG_ALLOWANCE.linesPerSecond} lines and ${LOG_ALLOWANCE.bytesPerSecond} bytes a second`);
+  return false;
 }
 
 /** Called for every frame. */
@@ -96,6 +110,10 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
   }
   // Checked before queueing, so a flood is cut off at the edge instead of piling up work.
   if (!data.limits.allow(parsed.value.type, ctx.clock())) return rateLimited(ctx, ws, parsed.value.type);
+  if (parsed.value.type === "attempt.log") {
+    ctx.metrics.logBytes.inc(message.byteLength);
+    if (!withinLogAllowance(ctx, ws, parsed.value)) return;
+  }
   data.queue = data.queue
     .then(() => dispatch(ctx, ws, parsed.value))
     .catch((err) => {

@@ -38,10 +38,13 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       received: registry.counter("lb_gateway_ws_received_bytes_total", "Bytes received from agents (frames and upgrades)"),
       sent: registry.counter("lb_gateway_ws_sent_bytes_total", "Bytes sent to agents and to HTTP callers"),
       connected: registry.gauge("lb_gateway_connected_agents", "Agents connected to this gateway"),
+      logBytes: registry.counter("lb_gateway_log_frame_bytes_total", "Wire bytes of attempt.log frames received (part of the received bytes)"),
+      logLines: registry.counter("lb_gateway_log_lines_total", "Live log lines forwarded to job-events"),
+      logSkipped: registry.counter("lb_gateway_log_lines_skipped_total", "Live log lines the agents left out (their rate limit)"),
     },
   };
   const server = await startGatewayServer(ctx, uws);
-  const stopCounterLog = logCountersEvery(config.metricsLogSeconds, (f, m) => ctx.log.info(f, m), [ctx.metrics.received, ctx.metrics.sent]);
+  const stopCounterLog = logCountersEvery(config.metricsLogSeconds, (f, m) => ctx.log.info(f, m), [ctx.metrics.received, ctx.metrics.sent, ctx.metrics.logBytes]);
   const controller = new AbortController();
   const commands = runCommandLoop(ctx, controller.signal);
   ctx.log.info({ port: server.port, url: `ws://127.0.0.1:${server.port}`, prefix: config.prefix }, "gateway listening");

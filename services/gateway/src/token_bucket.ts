@@ -17,11 +17,11 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Takes one token; false when the bucket is empty. */
-  take(now: number): boolean {
+  /** Takes `n` tokens (one frame, or n lines or bytes); false, taking none, when fewer are left. */
+  take(now: number, n = 1): boolean {
     this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 

@@ -1,7 +1,8 @@
 // GET /v1/jobs/{id}/events: Server-Sent Events for one job. First a `job` event with the
-// job as it is now, then a `state` event per state change and a `progress` event per
-// progress line, as they happen; the stream ends after the job reaches a final state.
-import { isTerminalJobState, type JobState, type StreamEntry } from "@labbridge/protocol";
+// job as it is now, then a `state` event per state change, a `progress` event per
+// progress line and a `log` event per live log line (stdout and stderr), as they happen;
+// the stream ends after the job reaches a final state.
+import { isTerminalJobState, type JobLogData, type JobState, type LogStream, type StreamEntry } from "@labbridge/protocol";
 import { getJob, type Principal } from "@labbridge/store";
 import type { EventStream, Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -20,6 +21,11 @@ async function relay(ctx: ApiContext, jobId: string, out: EventStream): Promise<
   const emit = (entry: StreamEntry, id: string) => {
     if (entry.type === "job.progress") {
       out.send(sse("progress", { job_id: jobId, attempt_id: entry.attempt_id ?? null, message: entry.data.message, at: entry.ts }, id));
+    } else if (entry.type === "job.log") {
+      const data = entry.data as JobLogData;
+      const lines = (["stdout", "stderr"] as const satisfies readonly LogStream[]).flatMap((stream) => (data[stream] ?? []).map((line) => ({ stream, line })));
+      // One write per entry; its id goes on the last event, so a client resuming from it has seen every line.
+      if (lines.length > 0) out.send(lines.map((l, i) => sse("log", { job_id: jobId, attempt_id: entry.attempt_id ?? null, ...l, at: entry.ts }, i === lines.length - 1 ? id : undefined)).join(""));
     } else if (entry.type === "job.state_changed") {
       out.send(sse("state", { job_id: jobId, attempt_id: entry.attempt_id ?? null, agent_id: entry.agent_id ?? null, ...entry.data, at: entry.ts }, id));
       if (isTerminalJobState(entry.data.to as JobState)) out.end();
