@@ -4,7 +4,8 @@
 import { endpointUrl, serverUrlProblem } from "./server_url.ts";
 
 export const USAGE = [
-  "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] [--token <enrollment token> | --token -] --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "                              (the token: --token, or LB_ENROLL_TOKEN, or --token - to read it from stdin)",
   "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2]",
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "       labbridge-agent status --state-dir <dir>",
@@ -32,7 +33,7 @@ export class UsageError extends Error {
 }
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[] }> = {
-  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env"] },
+  enroll: { required: ["server", "state-dir"], optional: ["token", "name", "labels", "work-dir", "job-user", "pass-env"] },
   run: { required: ["state-dir"], optional: ["server", "work-dir", "job-user", "pass-env"] },
   status: { required: ["state-dir"], optional: [] },
 };
@@ -97,6 +98,12 @@ export function parsePassEnv(text: string): string[] {
 
 const ACCOUNT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$ -]{0,63}$/;
 
+function enrollToken(values: Map<string, string>, env: { LB_ENROLL_TOKEN?: string }): string {
+  const token = values.get("token") ?? (env.LB_ENROLL_TOKEN || undefined);
+  if (token === undefined) throw new UsageError("missing --token (or LB_ENROLL_TOKEN, or --token - to read it from stdin)");
+  return token;
+}
+
 function jobFlags(values: Map<string, string>): JobFlags {
   const jobUser = values.get("job-user") ?? null;
   if (jobUser !== null && !ACCOUNT_NAME.test(jobUser)) throw new UsageError(`--job-user "${jobUser}" is not an account name`);
@@ -104,8 +111,15 @@ function jobFlags(values: Map<string, string>): JobFlags {
   return { workDir: values.get("work-dir") ?? null, jobUser, passEnv: passEnv === undefined ? null : parsePassEnv(passEnv) };
 }
 
-/** Parses argv (without the program name) into one command, or throws UsageError. */
-export function parseCliArgs(argv: string[]): CliCommand {
+/** The value of `--token` that means "read the token from stdin". */
+export const TOKEN_FROM_STDIN = "-";
+
+/**
+ * Parses argv (without the program name) into one command, or throws UsageError. The
+ * enrollment token may come from `env.LB_ENROLL_TOKEN` instead of `--token`, so it need not
+ * be on a command line that npm echoes and shell history keeps.
+ */
+export function parseCliArgs(argv: string[], env: { LB_ENROLL_TOKEN?: string } = {}): CliCommand {
   const [command, ...rest] = argv;
   if (command === undefined) throw new UsageError("missing command");
   if (command === "help" || command === "--help" || command === "-h") return { command: "help" };
@@ -145,7 +159,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   return {
     command: "enroll",
     servers: parseServerList(values.get("server")!),
-    token: values.get("token")!,
+    token: enrollToken(values, env),
     stateDir,
     name,
     labels: parseLabels(values.get("labels") ?? ""),

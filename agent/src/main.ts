@@ -1,7 +1,7 @@
 // CLI entry point: parse arguments, wire real dependencies, exit with the command's code.
 // Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run).
 import { resolve } from "node:path";
-import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli_args.ts";
+import { type JobFlags, parseCliArgs, TOKEN_FROM_STDIN, USAGE, UsageError } from "./cli_args.ts";
 import { enrollCommand } from "./enroll.ts";
 import { takeLifeline } from "./lifeline.ts";
 import { createLogger, errorText, stdoutSink } from "./log.ts";
@@ -22,11 +22,19 @@ function absoluteWorkDir(jobs: JobFlags): JobFlags {
   return { ...jobs, workDir: jobs.workDir === null ? null : resolve(jobs.workDir) };
 }
 
+/** The first line of stdin: `enroll --token -` reads the token there, out of argv and history. */
+async function tokenFromStdin(): Promise<string> {
+  const text = await new Response(Deno.stdin.readable).text();
+  const token = text.split(/\r?\n/)[0]?.trim() ?? "";
+  if (token === "") throw new UsageError("--token - read no token from stdin");
+  return token;
+}
+
 /** `parentPid`: the wrapper to live and die with (lifeline.ts); null without one. */
 export async function main(argv: string[], parentPid: number | null = null): Promise<number> {
   const log = createLogger();
   try {
-    const cmd = parseCliArgs(argv);
+    const cmd = parseCliArgs(argv, { LB_ENROLL_TOKEN: Deno.env.get("LB_ENROLL_TOKEN") });
     const os = currentOs();
     switch (cmd.command) {
       case "help":
@@ -36,6 +44,7 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
       // LB_OUTPUT_DIR under the work folder and must see absolute paths whatever folder the
       // agent was started from.
       case "enroll":
+        if (cmd.token === TOKEN_FROM_STDIN) cmd.token = await tokenFromStdin();
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run":
         return await runCommand(

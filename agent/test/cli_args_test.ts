@@ -40,13 +40,21 @@ Deno.test("cli: mistakes are usage errors", () => {
     [["run", "--state-dir", "a", "--token", "t"], "unknown flag --token for run"],
     [["run", "--state-dir", "a", "--state-dir", "b"], "--state-dir is given twice"],
     [["run", "stray"], 'unexpected argument "stray"'],
-    [["enroll", "--server", "ws://x", "--state-dir", "d"], "missing --token"],
+    [["enroll", "--server", "ws://x", "--state-dir", "d"], "missing --token (or LB_ENROLL_TOKEN"],
     [["enroll", "--server", "ws://x", "--token", "", "--state-dir", "d"], "--token must not be empty"],
     [["enroll", "--server", "ws://a,ftp://b", "--token", "t", "--state-dir", "d"], '--server "ftp://b" must start with ws://'],
     [["run", "--state-dir", "d", "--server", "ws://a,ws://a"], '--server "ws://a" is given twice'],
     [["run", "--state-dir", "d", "--server", ""], "--server must not be empty"],
   ];
   for (const [argv, message] of cases) assertThrows(() => parseCliArgs(argv), UsageError, message);
+});
+
+Deno.test("enroll takes the token from LB_ENROLL_TOKEN when --token is absent, so npm never echoes it", () => {
+  const cmd = parseCliArgs(["enroll", "--server", "ws://x", "--state-dir", "d"], { LB_ENROLL_TOKEN: "lbe_env" });
+  assertEquals(cmd.command === "enroll" && cmd.token, "lbe_env");
+  // An explicit --token wins; "-" is passed through for main to read stdin.
+  const flag = parseCliArgs(["enroll", "--server", "ws://x", "--state-dir", "d", "--token", "-"], { LB_ENROLL_TOKEN: "lbe_env" });
+  assertEquals(flag.command === "enroll" && flag.token, "-");
 });
 
 Deno.test("cli: labels", () => {
