@@ -5,7 +5,7 @@ import { ApiClient } from "./api_client.ts";
 import { resolveLogin } from "./config_file.ts";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { createOutput, reportError, type Output } from "./output.ts";
-import { agents, setPaused } from "./commands/agents.ts";
+import { agents, enrollmentToken, setPaused } from "./commands/agents.ts";
 import { download } from "./commands/download.ts";
 import { cancel, list, status } from "./commands/jobs.ts";
 import { login } from "./commands/login.ts";
@@ -119,6 +119,13 @@ export async function runLb(argv: string[]): Promise<number> {
     .action(act((api, out, job: string, dir: string | undefined) => download(api, job, dir, out)));
 
   program.command("agents").description("the lab's agents").action(act((api, out) => agents(api, out)));
+
+  program
+    .command("enroll-token")
+    .description("make a one-use enrollment token for a new agent (admin), e.g. LB_ENROLL_TOKEN=$(lb enroll-token)")
+    .option("--label <k=v>", "a label the agent gets (repeatable)", pair("label"), {})
+    .option("--ttl <seconds>", "how long it may be used", wholeNumber(60, 7 * 86400))
+    .action(act((api, out, opts: { label: Record<string, string>; ttl?: number }) => enrollmentToken(api, opts, out)));
 
   program
     .command("pause")

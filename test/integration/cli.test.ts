@@ -267,6 +267,14 @@ describe("lb agents, pause, resume and tokens", () => {
     expect((await apiGet(`/v1/agents/${agent}`)).paused).toBe(false);
   });
 
+  it("enroll-token prints a one-use enrollment token alone on stdout, with its labels", async () => {
+    const run = await runLb(["enroll-token", "--label", "lab=b201"], lbEnv);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^\S{20,}\n$/);
+    const json = await runLb(["enroll-token", "--json"], lbEnv);
+    expect(json.json).toMatchObject({ token: expect.any(String), expires_at: expect.any(String) });
+  });
+
   it("tokens create prints the new token alone on stdout, and it logs in", async () => {
     const created = await runLb(["tokens", "create", "--owner", "carol", "--name", "laptop"], lbEnv);
     expect(created.code, created.stderr).toBe(0);

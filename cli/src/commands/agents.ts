@@ -37,3 +37,11 @@ export async function setPaused(api: ApiClient, id: string, paused: boolean, opt
   const answer = await api.call("POST", path, { body });
   out.result(answer.body ?? { id, paused }, () => `${id}: ${paused ? "paused" : "resumed"}`);
 }
+
+/** Makes a one-use enrollment token (admin), printed alone on stdout for LB_ENROLL_TOKEN=$(…). */
+export async function enrollmentToken(api: ApiClient, opts: { label: Record<string, string>; ttl?: number }, out: Output): Promise<void> {
+  const body = { ...(opts.ttl !== undefined ? { ttl_seconds: opts.ttl } : {}), ...(Object.keys(opts.label).length ? { labels: opts.label } : {}) };
+  const made = (await api.call<{ token: string; expires_at: string }>("POST", "/v1/enrollment-tokens", { body })).body;
+  out.result(made, () => made.token);
+  out.note(`one use, expires ${made.expires_at}`);
+}
