@@ -6,8 +6,9 @@ import { Redis } from "ioredis";
 import { DEV_STORAGE, loadConfig, type Config } from "@labbridge/config";
 import { dropDatabase, migrate } from "@labbridge/store";
 
-/** Redis and MySQL the tests use; CI starts both on 127.0.0.1. */
+/** Redis that isolated environments use (LB_TEST_REDIS_URL); CI starts it on 127.0.0.1. */
 export const TEST_REDIS_URL = process.env.LB_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** MySQL server (no database) that isolated environments make their database on (LB_TEST_MYSQL_SERVER). */
 export const TEST_MYSQL_SERVER = process.env.LB_TEST_MYSQL_SERVER ?? "mysql://root@127.0.0.1:3306";
 
 /** One test's isolated environment. */
