@@ -101,18 +101,22 @@ describe("lb submit", () => {
     const small = Buffer.from("label,x\n1,2\n");
     await writeFile(join(data, "train", "big.bin"), big);
     await writeFile(join(data, "labels.csv"), small);
+    await writeFile(join(data, "empty.txt"), "");
     const run = await runLb(["submit", "--json", "--name", "cli-dir", "--input", data, "--gpus", "1", "--label", "lab=b201", "--", "python", "train.py", "--epochs", "3"], lbEnv);
     expect(run.code, run.stderr).toBe(0);
     const { job, uploads } = run.json;
     expect(job).toMatchObject({ name: "cli-dir", state: "PENDING", command: ["python", "train.py", "--epochs", "3"], requirements: { gpus: 1, labels: { lab: "b201" } } });
     const root = data.split("/").pop();
-    expect(job.inputs.map((i: { path: string }) => i.path).sort()).toEqual([`${root}/labels.csv`, `${root}/train/big.bin`]);
+    expect(job.inputs.map((i: { path: string }) => i.path).sort()).toEqual([`${root}/empty.txt`, `${root}/labels.csv`, `${root}/train/big.bin`]);
+    const empty = job.inputs.find((i: { path: string }) => i.path.endsWith("empty.txt"));
+    expect(empty.size).toBe(0);
+    expect(await objectSha(empty.key)).toBe(sha256(Buffer.alloc(0)));
     const bigInput = job.inputs.find((i: { path: string }) => i.path.endsWith("big.bin"));
     expect(bigInput).toMatchObject({ size: big.length, sha256: sha256(big) });
     expect(await objectSha(bigInput.key)).toBe(sha256(big));
     const smallInput = job.inputs.find((i: { path: string }) => i.path.endsWith("labels.csv"));
     expect(await objectSha(smallInput.key)).toBe(sha256(small));
-    expect(uploads.map((u: { how: string }) => u.how)).toEqual(["new", "new"]);
+    expect(uploads.map((u: { how: string }) => u.how)).toEqual(["new", "new", "new"]);
     // The big one went in parts (4 of 100 KiB), the small one in one PUT.
     const status = await apiGet(`/v1/uploads/${uploads.find((u: { key: string }) => u.key === bigInput.key).upload_id}`);
     expect(status).toMatchObject({ state: "complete", part_size: PART });
