@@ -64,6 +64,12 @@ async function objectSha(key: string): Promise<string> {
   return sha256((await storage.client.get(key)).content as Buffer);
 }
 
+/** A counter of the API's /metrics. */
+async function apiMetric(name: string): Promise<number> {
+  const text = await (await fetch(`${server}/metrics`)).text();
+  return Number(text.split("\n").find((l) => l.startsWith(`${name} `))!.split(" ").pop());
+}
+
 async function apiGet(path: string) {
   const res = await fetch(`${server}${path}`, { headers: { authorization: `Bearer ${env.config.adminToken}` } });
   return res.json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -94,7 +100,7 @@ describe("lb login", () => {
 });
 
 describe("lb submit", () => {
-  it("uploads a folder input straight to the store (multipart above the part size) and submits the job with it", async () => {
+  it("uploads a folder input straight to the store (multipart above the part size), no file byte passing the API, and submits the job with it", async () => {
     const data = join(dir, `dataset-${randomBytes(3).toString("hex")}`);
     await mkdir(join(data, "train"), { recursive: true });
     const big = randomBytes(PART * 3 + 777);
@@ -102,8 +108,11 @@ describe("lb submit", () => {
     await writeFile(join(data, "train", "big.bin"), big);
     await writeFile(join(data, "labels.csv"), small);
     await writeFile(join(data, "empty.txt"), "");
+    const receivedBefore = await apiMetric("lb_api_http_received_bytes_total");
     const run = await runLb(["submit", "--json", "--name", "cli-dir", "--input", data, "--gpus", "1", "--label", "lab=b201", "--", "python", "train.py", "--epochs", "3"], lbEnv);
     expect(run.code, run.stderr).toBe(0);
+    // Over 300 KiB went to the store; the API saw only small JSON requests.
+    expect((await apiMetric("lb_api_http_received_bytes_total")) - receivedBefore).toBeLessThan(16 * 1024);
     const { job, uploads } = run.json;
     expect(job).toMatchObject({ name: "cli-dir", state: "PENDING", command: ["python", "train.py", "--epochs", "3"], requirements: { gpus: 1, labels: { lab: "b201" } } });
     const root = data.split("/").pop();
