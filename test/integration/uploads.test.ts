@@ -118,6 +118,7 @@ describe("a file over the part size", () => {
     expect(a.body).toMatchObject({ method: "PUT", headers: { "Content-Type": "application/octet-stream" }, part_size: PART });
     expect(a.body.url).toBeUndefined();
     expect(a.body.parts.map((p: { number: number }) => p.number)).toEqual([1, 2, 3, 4]);
+    for (const part of a.body.parts) expect(part.headers).toEqual(a.body.headers);
     expect(a.body.complete).toMatchObject({ method: "POST", headers: { "Content-Type": "application/xml" } });
     const etags: { number: number; etag: string }[] = [];
     for (const part of a.body.parts as { number: number; url: string }[]) {
