@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { ID_PREFIX, newId, PROTOCOL_VERSION } from "@labbridge/protocol";
 import { createEnrollmentToken, createPool } from "@labbridge/store";
-import { createTestEnv } from "../test/harness/test_env.ts";
+import { createTestEnv } from "@labbridge/devstack";
 
 const { values: args } = parseArgs({
   options: {

@@ -2,8 +2,7 @@
 // one Deno agent), runs one job with an input to SUCCEEDED, prints its output keys and
 // content, and takes everything down again. Uses its own prefix and database.
 import { createHash } from "node:crypto";
-import { Bridge } from "../test/harness/bridge.ts";
-import { createTestEnv, waitFor } from "../test/harness/test_env.ts";
+import { Bridge, createTestEnv, waitFor } from "@labbridge/devstack";
 
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 const env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "5", LB_LOG_LEVEL: "info" }, "lbdemo");

@@ -8,7 +8,7 @@ import { checkJobSpec, encodeEntry, streamNames } from "@labbridge/protocol";
 import { startScheduler } from "@labbridge/scheduler";
 import { createEnrollmentToken, createJob, createPool, enrollAgent, markAgentOnline } from "@labbridge/store";
 import { Redis } from "ioredis";
-import { createTestEnv } from "../test/harness/test_env.ts";
+import { createTestEnv } from "@labbridge/devstack";
 
 const JOBS = Number(process.argv[2] ?? 2000);
 const AGENTS = Number(process.argv[3] ?? 20);

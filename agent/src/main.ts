@@ -2,7 +2,7 @@
 // Exit codes: 0 ok, 1 failure, 2 usage error, 3 credential refused/revoked (run),
 // 4 no agent runs on the state folder (pause, resume, snooze, idle-reporter).
 import { resolve } from "node:path";
-import { type JobFlags, parseCliArgs, USAGE, UsageError } from "./cli/cli_args.ts";
+import { type JobFlags, parseCliArgs, TOKEN_FROM_STDIN, USAGE, UsageError } from "./cli/cli_args.ts";
 import { enrollCommand } from "./cli/enroll.ts";
 import { takeLifeline } from "./runtime/lifeline.ts";
 import { createLogger, errorText, type Logger, stdoutSink } from "./runtime/log.ts";
@@ -27,6 +27,14 @@ function hostname(): string {
 
 function absoluteWorkDir(jobs: JobFlags): JobFlags {
   return { ...jobs, workDir: jobs.workDir === null ? null : resolve(jobs.workDir) };
+}
+
+/** The first line of stdin: `enroll --token -` reads the token there, out of argv and history. */
+async function tokenFromStdin(): Promise<string> {
+  const text = await new Response(Deno.stdin.readable).text();
+  const token = text.split(/\r?\n/)[0]?.trim() ?? "";
+  if (token === "") throw new UsageError("--token - read no token from stdin");
+  return token;
 }
 
 /**
@@ -71,7 +79,7 @@ async function followLogs(stateDir: string, lines: number, follow: boolean): Pro
 export async function main(argv: string[], parentPid: number | null = null): Promise<number> {
   const log = createLogger();
   try {
-    const cmd = parseCliArgs(argv);
+    const cmd = parseCliArgs(argv, { LB_ENROLL_TOKEN: Deno.env.get("LB_ENROLL_TOKEN") });
     const os = currentOs();
     switch (cmd.command) {
       case "help":
@@ -81,6 +89,7 @@ export async function main(argv: string[], parentPid: number | null = null): Pro
       // LB_OUTPUT_DIR under the work folder and must see absolute paths whatever folder the
       // agent was started from.
       case "enroll":
+        if (cmd.token === TOKEN_FROM_STDIN) cmd.token = await tokenFromStdin();
         return await enrollCommand({ ...cmd, stateDir: resolve(cmd.stateDir), jobs: absoluteWorkDir(cmd.jobs) }, { os, log, hostname });
       case "run": {
         const stateDir = resolve(cmd.stateDir);

@@ -64,13 +64,21 @@ Deno.test("cli: mistakes are usage errors", () => {
     [["run", "--state-dir", "a", "--token", "t"], "unknown flag --token for run"],
     [["run", "--state-dir", "a", "--state-dir", "b"], "--state-dir is given twice"],
     [["run", "stray"], 'unexpected argument "stray"'],
-    [["enroll", "--server", "ws://x", "--state-dir", "d"], "missing --token"],
+    [["enroll", "--server", "ws://x", "--state-dir", "d"], "missing --token (or LB_ENROLL_TOKEN"],
     [["enroll", "--server", "ws://x", "--token", "", "--state-dir", "d"], "--token must not be empty"],
     [["enroll", "--server", "ws://a,ftp://b", "--token", "t", "--state-dir", "d"], '--server "ftp://b" must start with ws://'],
     [["run", "--state-dir", "d", "--server", "ws://a,ws://a"], '--server "ws://a" is given twice'],
     [["run", "--state-dir", "d", "--server", ""], "--server must not be empty"],
   ];
   for (const [argv, message] of cases) assertThrows(() => parseCliArgs(argv), UsageError, message);
+});
+
+Deno.test("enroll takes the token from LB_ENROLL_TOKEN when --token is absent, so npm never echoes it", () => {
+  const cmd = parseCliArgs(["enroll", "--server", "ws://x", "--state-dir", "d"], { LB_ENROLL_TOKEN: "lbe_env" });
+  assertEquals(cmd.command === "enroll" && cmd.token, "lbe_env");
+  // An explicit --token wins; "-" is passed through for main to read stdin.
+  const flag = parseCliArgs(["enroll", "--server", "ws://x", "--state-dir", "d", "--token", "-"], { LB_ENROLL_TOKEN: "lbe_env" });
+  assertEquals(flag.command === "enroll" && flag.token, "-");
 });
 
 Deno.test("cli: labels", () => {
@@ -136,14 +144,14 @@ Deno.test("cli: --pass-env refuses LB_ names, '=' and repeats; --job-user must b
 
 Deno.test("cli: pause --for and --until end the pause by themselves; snooze needs --until (off ends it); run takes the yield flags", () => {
   const now = Date.parse("2026-12-01T10:00:00Z");
-  assertEquals(parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--reason", "demo"], now), {
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--reason", "demo"], {}, now), {
     command: "pause", stateDir: "d", reason: "demo", untilMs: now + 7_200_000,
   });
-  assertEquals(parseCliArgs(["pause", "--state-dir", "d"], now), { command: "pause", stateDir: "d", reason: null, untilMs: null });
-  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--until", "18:00"], now), UsageError, "not both");
-  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "soon"], now), UsageError, "duration");
-  assertEquals(parseCliArgs(["snooze", "--state-dir", "d", "--until", "off"], now), { command: "snooze", stateDir: "d", untilMs: null });
-  assertThrows(() => parseCliArgs(["snooze", "--state-dir", "d"], now), UsageError, "missing --until");
+  assertEquals(parseCliArgs(["pause", "--state-dir", "d"], {}, now), { command: "pause", stateDir: "d", reason: null, untilMs: null });
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "2h", "--until", "18:00"], {}, now), UsageError, "not both");
+  assertThrows(() => parseCliArgs(["pause", "--state-dir", "d", "--for", "soon"], {}, now), UsageError, "duration");
+  assertEquals(parseCliArgs(["snooze", "--state-dir", "d", "--until", "off"], {}, now), { command: "snooze", stateDir: "d", untilMs: null });
+  assertThrows(() => parseCliArgs(["snooze", "--state-dir", "d"], {}, now), UsageError, "missing --until");
   assertEquals(parseCliArgs(["resume", "--state-dir", "d"]), { command: "resume", stateDir: "d" });
   const run = parseCliArgs(["run", "--state-dir", "d", "--on-activity", "stop_running", "--resume-after-idle", "5", "--gpu-threshold-mb", "512", "--yield", "on", "--control-port", "47100"]);
   assertEquals(run.command === "run" ? [run.yieldFlags, run.controlPort] : null, [

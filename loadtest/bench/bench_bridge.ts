@@ -1,10 +1,9 @@
 // Brings up what the LabBridge figures are measured against: the real services as
-// processes (test/harness/bridge.ts) on their own key prefix and database, with
+// processes (packages/devstack) on their own key prefix and database, with
 // production lease and heartbeat settings, and a number of fake agents with many slots.
 // Everything is torn down (processes stopped by pid, keys and database removed) by stop().
 import { createPool } from "@labbridge/store";
-import { Bridge } from "../../test/harness/bridge.ts";
-import { createTestEnv, waitFor, type TestEnv } from "../../test/harness/test_env.ts";
+import { Bridge, createTestEnv, type TestEnv, waitFor } from "@labbridge/devstack";
 import { enrollFakeAgent, FakeAgent } from "./fake_agent.ts";
 
 /** How the bench's agents were given their slots: the API (PATCH /v1/agents/{id}) or MySQL directly. */

@@ -118,6 +118,7 @@ describe("a file over the part size", () => {
     expect(a.body).toMatchObject({ method: "PUT", headers: { "Content-Type": "application/octet-stream" }, part_size: PART });
     expect(a.body.url).toBeUndefined();
     expect(a.body.parts.map((p: { number: number }) => p.number)).toEqual([1, 2, 3, 4]);
+    for (const part of a.body.parts) expect(part.headers).toEqual(a.body.headers);
     expect(a.body.complete).toMatchObject({ method: "POST", headers: { "Content-Type": "application/xml" } });
     const etags: { number: number; etag: string }[] = [];
     for (const part of a.body.parts as { number: number; url: string }[]) {
@@ -139,7 +140,10 @@ describe("a file over the part size", () => {
     const a = await call("POST", "/v1/uploads", { name: "resume.bin", size: data.length });
     const chunk = (n: number) => data.subarray((n - 1) * PART, n * PART);
     const sent = new Map<number, string>();
-    for (const n of [1, 3]) sent.set(n, await putPart(a.body, a.body.parts[n - 1].url, chunk(n)));
+    sent.set(1, await putPart(a.body, a.body.parts[0].url, chunk(1)));
+    // One held part (ali-oss parses a lone <Part> differently from several).
+    expect((await call("GET", `/v1/uploads/${a.body.upload_id}`)).body.held).toEqual([{ number: 1, size: PART, etag: sent.get(1) }]);
+    sent.set(3, await putPart(a.body, a.body.parts[2].url, chunk(3)));
 
     const status = await call("GET", `/v1/uploads/${a.body.upload_id}`);
     expect(status.status).toBe(200);

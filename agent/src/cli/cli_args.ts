@@ -8,7 +8,8 @@ import type { YieldPolicy } from "../control/yield_policy.ts";
 import { DEFAULT_LOG_FILE_LIMITS, type LogFileLimits } from "../runtime/log_file.ts";
 
 export const USAGE = [
-  "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] --token <enrollment token> --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "usage: labbridge-agent enroll --server <ws(s)://host:port>[,<ws(s)://host2:port>...] [--token <enrollment token> | --token -] --state-dir <dir> [--name <name>] [--labels k=v,k2=v2]",
+  "                              (the token: --token, or LB_ENROLL_TOKEN, or --token - to read it from stdin)",
   "                              [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,NAME2] [--proxy <http://[user:pass@]host:port|none>] [--no-proxy <hosts>]",
   "       labbridge-agent run --state-dir <dir> [--server <ws(s)://host:port>[,...]] [--work-dir <dir>] [--job-user <account>] [--pass-env NAME,...]",
   "                              [--proxy <url|none>] [--no-proxy <hosts>]",
@@ -84,7 +85,7 @@ export class UsageError extends Error {
 }
 
 const FLAGS_OF: Record<string, { required: string[]; optional: string[]; switches?: string[] }> = {
-  enroll: { required: ["server", "token", "state-dir"], optional: ["name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
+  enroll: { required: ["server", "state-dir"], optional: ["token", "name", "labels", "work-dir", "job-user", "pass-env", "proxy", "no-proxy"] },
   run: {
     required: ["state-dir"],
     optional: [
@@ -213,6 +214,12 @@ export function parsePassEnv(text: string): string[] {
 
 const ACCOUNT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$ -]{0,63}$/;
 
+function enrollToken(values: Map<string, string>, env: { LB_ENROLL_TOKEN?: string }): string {
+  const token = values.get("token") ?? (env.LB_ENROLL_TOKEN || undefined);
+  if (token === undefined) throw new UsageError("missing --token (or LB_ENROLL_TOKEN, or --token - to read it from stdin)");
+  return token;
+}
+
 function jobFlags(values: Map<string, string>): JobFlags {
   const jobUser = values.get("job-user") ?? null;
   if (jobUser !== null && !ACCOUNT_NAME.test(jobUser)) throw new UsageError(`--job-user "${jobUser}" is not an account name`);
@@ -227,8 +234,15 @@ function proxyFlags(values: Map<string, string>): ProxyFlags {
   return { proxy, noProxy: values.get("no-proxy") ?? null };
 }
 
-/** Parses argv (without the program name) into one command, or throws UsageError; `nowMs` anchors --for and --until. */
-export function parseCliArgs(argv: string[], nowMs: number = Date.now()): CliCommand {
+/** The value of `--token` that means "read the token from stdin". */
+export const TOKEN_FROM_STDIN = "-";
+
+/**
+ * Parses argv (without the program name) into one command, or throws UsageError. The
+ * enrollment token may come from `env.LB_ENROLL_TOKEN` instead of `--token`, so it need not
+ * be on a command line that npm echoes and shell history keeps; `nowMs` anchors --for and --until.
+ */
+export function parseCliArgs(argv: string[], env: { LB_ENROLL_TOKEN?: string } = {}, nowMs: number = Date.now()): CliCommand {
   const [first, ...afterFirst] = argv;
   if (first === undefined) throw new UsageError("missing command");
   if (first === "help" || first === "--help" || first === "-h") return { command: "help" };
@@ -327,7 +341,7 @@ export function parseCliArgs(argv: string[], nowMs: number = Date.now()): CliCom
   return {
     command: "enroll",
     servers: parseServerList(values.get("server")!),
-    token: values.get("token")!,
+    token: enrollToken(values, env),
     stateDir,
     name,
     labels: parseLabels(values.get("labels") ?? ""),

@@ -19,10 +19,12 @@ export const MAX_UPLOAD_BYTES = MAX_PARTS * MAX_PART_BYTES;
 /** Part size when the deployment sets none. */
 export const DEFAULT_PART_BYTES = 64 * 1024 ** 2;
 
-/** One part URL of a multipart plan. */
+/** One part URL of a multipart plan, with the headers its PUT must send (the plan's `headers` again, for clients that read them per part). */
 export interface UploadPartUrl {
   number: number;
   url: string;
+  /** Headers the PUT must carry; absent: none (the gateway leaves them out of its answers to agents, to keep them small). */
+  headers?: Record<string, string>;
 }
 
 /** A presigned request the client sends as is. */

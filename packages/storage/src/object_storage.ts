@@ -67,7 +67,7 @@ export interface ObjectStorage {
 }
 
 interface ListPartsPage {
-  parts?: { PartNumber: string; Size: string; ETag: string }[];
+  parts?: { PartNumber: string; Size: string; ETag: string }[] | { PartNumber: string; Size: string; ETag: string };
   isTruncated?: boolean | string;
   nextPartNumberMarker?: string;
 }
@@ -159,7 +159,9 @@ export function createObjectStorage(config: StorageConfig, clock: () => number =
         for (;;) {
           // ali-oss's typings miss the paging fields it sends and returns.
           const page = (await client.listParts(key, uploadId, { "max-parts": "1000", "part-number-marker": String(marker) } as never)) as unknown as ListPartsPage;
-          for (const p of page.parts ?? []) parts.push({ number: Number(p.PartNumber), size: Number(p.Size), etag: p.ETag });
+          // ali-oss parses one <Part> as an object and several as an array.
+          const listed = Array.isArray(page.parts) ? page.parts : page.parts ? [page.parts] : [];
+          for (const p of listed) parts.push({ number: Number(p.PartNumber), size: Number(p.Size), etag: p.ETag });
           if (!isTrue(page.isTruncated) || !page.nextPartNumberMarker) break;
           marker = Number(page.nextPartNumberMarker);
         }

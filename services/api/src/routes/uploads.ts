@@ -78,7 +78,10 @@ function multipartPlan(ctx: ApiContext, record: UploadRecord, numbers: number[])
     method: "PUT",
     headers: { "Content-Type": UPLOAD_CONTENT_TYPE },
     part_size: record.partSize!,
-    parts: numbers.map((number) => ({ number, url: ctx.storage.presignUploadPart(record.key, uploadId, number, seconds, UPLOAD_CONTENT_TYPE).url })),
+    parts: numbers.map((number) => {
+      const part = ctx.storage.presignUploadPart(record.key, uploadId, number, seconds, UPLOAD_CONTENT_TYPE);
+      return { number, url: part.url, headers: part.headers };
+    }),
     complete: { method: complete.method, url: complete.url, headers: complete.headers },
     expires_at: complete.expiresAt,
   };

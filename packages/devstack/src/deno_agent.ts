@@ -1,11 +1,11 @@
-// How the harness runs the agent: `deno run` with the same permission flags as the
+// How the dev stack (and the tests) run the agent: `deno run` with the same permission flags as the
 // compile tasks (one list, agent/permissions.json), and with no npm wrapper in between,
 // so a SIGKILL reaches the agent process itself, as a crash would.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /** The Deno binary shipped by the npm package `deno`. */
 export const DENO_BIN = join(ROOT, "node_modules", "deno", "deno");
