@@ -9,7 +9,8 @@ import { ErrorBox } from "../components/error_box.tsx";
 import { LiveLog, MAX_LOG_LINES, type LogLine } from "../components/live_log.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";
-import { argvLine, bytes } from "../format.ts";
+import { bytes } from "@labbridge/format";
+import { argvLine } from "../format.ts";
 import { href } from "../router.ts";
 import { QueueLine } from "./jobs.tsx";
 
