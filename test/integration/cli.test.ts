@@ -1,16 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startApi, type RunningApi } from "@labbridge/api";
-import { DEV_STORAGE } from "@labbridge/config";
-import { startOssLocal, type OssLocal } from "@labbridge/oss-local";
+import type { RunningApi } from "@labbridge/api";
 import { MIN_PART_BYTES } from "@labbridge/protocol";
 import { createObjectStorage, type ObjectStorage } from "@labbridge/storage";
 import { assignJob, createEnrollmentToken, enrollAgent, finishAttempt, markAgentOnline, startAttempt } from "@labbridge/store";
 import { runLb, startLb } from "../harness/lb_cli.ts";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { startApiOnOssLocal, type ApiOnOssLocal } from "../harness/api_on_oss_local.ts";
+import type { TestEnv } from "../harness/test_env.ts";
 
 // The real `lb` process against the real API (uWebSockets.js, Redis, MariaDB) and oss-local
 // checking real signatures. The part size is the store's 100 KiB minimum, so multipart and
@@ -19,8 +17,8 @@ import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 const PART = MIN_PART_BYTES;
 
+let stack: ApiOnOssLocal;
 let dir: string;
-let store: OssLocal;
 let env: TestEnv;
 let api: RunningApi;
 let server: string;
@@ -30,19 +28,13 @@ let lbEnv: Record<string, string>;
 let home: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lb-cli-"));
-  store = await startOssLocal({ port: 0, dataDir: join(dir, "store"), ...DEV_STORAGE });
-  env = await createTestEnv({ LB_OSS_ENDPOINT: store.url, LB_UPLOAD_PART_BYTES: String(PART) }, "lbcli");
-  api = await startApi(env.config);
-  server = `http://127.0.0.1:${api.port}`;
+  stack = await startApiOnOssLocal("cli", PART);
+  ({ dir, env, api, base: server } = stack);
   storage = createObjectStorage(env.config.storage);
 });
 
 afterAll(async () => {
-  await api?.close();
-  await env?.cleanup();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 beforeEach(async () => {
