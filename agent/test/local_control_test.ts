@@ -149,8 +149,13 @@ Deno.test("pause state: the owner's pause, automatic pauses and the snooze survi
     // A damaged file does not keep the agent from starting.
     await Deno.writeTextFile(`${stateDir}/pause.json`, "{not json");
     const damaged = await PauseState.load(stateDir, clock.now);
-    assert(damaged.problem !== null);
+    assert(damaged.problem?.includes("pause.json is not valid: "), `problem names the file: ${damaged.problem}`);
     assertEquals(damaged.state.paused(), false);
+    // Nor does JSON of the wrong shape.
+    await Deno.writeTextFile(`${stateDir}/pause.json`, "null");
+    const misshapen = await PauseState.load(stateDir, clock.now);
+    assert(misshapen.problem !== null, "a pause.json holding null is reported");
+    assertEquals(misshapen.state.paused(), false);
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }

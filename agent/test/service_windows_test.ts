@@ -23,6 +23,15 @@ import { parseXml } from "./helpers/xml.ts";
 const INSTALL = "C:\\Program Files\\LabBridge";
 const WINSW = `${INSTALL}/labbridge-agent-service.exe`;
 
+/** `service install` as an admin runs it from the install folder, its lines into `lines`. */
+function install(seam: Parameters<typeof serviceCommand>[1]["seam"], lines: string[]): Promise<number> {
+  return serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
+    seam,
+    execPath: `${INSTALL}\\labbridge-agent.exe`,
+    print: (l) => lines.push(l),
+  });
+}
+
 /** A Windows seam whose files land in a temp folder (node:path joins with "/" here). */
 async function seamWith(answer: Parameters<typeof recordingRunner>[0]) {
   const files = new Map<string, string>();
@@ -112,11 +121,7 @@ Deno.test("service install on Windows: ACL first, then the job account through P
   });
   try {
     const lines: string[] = [];
-    const code = await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
-      seam,
-      execPath: `${INSTALL}\\labbridge-agent.exe`,
-      print: (l) => lines.push(l),
-    });
+    const code = await install(seam, lines);
     assertEquals(code, 0, lines.join("\n"));
     const state = "C:\\ProgramData\\LabBridge";
     assertEquals(rec.calls.map((c) => c.program), ["whoami", "icacls", POWERSHELL[0], WINSW, WINSW]);
@@ -148,14 +153,7 @@ Deno.test("service install on Windows: ACL first, then the job account through P
 Deno.test("service install on Windows without elevation runs nothing and says how to elevate", async () => {
   const { seam, rec, tmp } = await seamWith((c) => c.program === "whoami" ? { stdout: "S-1-16-8192" } : undefined);
   const lines: string[] = [];
-  assertEquals(
-    await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
-      seam,
-      execPath: `${INSTALL}\\labbridge-agent.exe`,
-      print: (l) => lines.push(l),
-    }),
-    1,
-  );
+  assertEquals(await install(seam, lines), 1);
   assertEquals(lines, ["error: service install needs an elevated prompt (Run as administrator)"]);
   assertEquals(rec.calls.map((c) => c.program), ["whoami"]);
   await Deno.remove(tmp, { recursive: true });
@@ -167,14 +165,7 @@ Deno.test("a failing PowerShell step stops the install before WinSW, with PowerS
     if (c.program === POWERSHELL[0]) return { code: 1, stderr: "New-LocalUser : The password does not meet the password policy requirements." };
   });
   const lines: string[] = [];
-  assertEquals(
-    await serviceCommand({ action: "install", stateDir: null, jobUser: null, platform: null }, {
-      seam,
-      execPath: `${INSTALL}\\labbridge-agent.exe`,
-      print: (l) => lines.push(l),
-    }),
-    1,
-  );
+  assertEquals(await install(seam, lines), 1);
   assertEquals(
     lines.at(-1),
     'error: Creating the job account "labbridge-job" failed: New-LocalUser : The password does not meet the password policy requirements.',

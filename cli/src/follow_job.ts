@@ -1,19 +1,10 @@
 // Following one job live (`lb logs -f`, `lb submit --follow`): the SSE stream of
 // GET /v1/jobs/{id}/events, its `log` lines to stdout and stderr as the job wrote them, state
 // changes and progress as notes. A dropped stream is reopened until the job has ended.
-import { isTerminalJobState, type JobState } from "@labbridge/protocol";
+import { isTerminalJobState, type JobView } from "@labbridge/protocol";
 import type { ApiClient } from "./api_client.ts";
 import type { Output } from "./output.ts";
 import { readEvents } from "./sse.ts";
-
-/** A job as the API returns it, as far as `lb` reads it. */
-export interface JobView {
-  id: string;
-  name: string | null;
-  state: JobState;
-  attempts: { id: string; number: number; agent_id: string | null; state: string; exit_code: number | null; error: string | null }[];
-  [field: string]: unknown;
-}
 
 /** Follows job `id` until it ends, writing what happens; returns the job as it ended. */
 export async function followJob(api: ApiClient, id: string, out: Output, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<JobView> {

@@ -1,7 +1,8 @@
 // Progress of uploads and downloads: cli-progress bars when a person watches a terminal, one
 // line per finished piece otherwise (CI logs, tests, pipes), nothing with --json.
 import cliProgress from "cli-progress";
-import { bytes, type Output } from "./output.ts";
+import { bytes } from "@labbridge/format";
+import type { Output } from "./output.ts";
 
 /** One file's progress. */
 export interface Bar {

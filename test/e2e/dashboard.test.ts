@@ -160,7 +160,7 @@ describe("the dashboard in a browser", () => {
     const card = `article.agent[data-agent-id="${agent.agentId}"]`;
     await seen(`${card} .state`, "ONLINE");
     await seen(`${card} tr.gpu`, "NVIDIA GeForce RTX 4090");
-    await seen(`${card} tr.gpu .meter`, "19.6 / 24.0 GB");
+    await seen(`${card} tr.gpu .meter`, "19.6 / 24.0 GiB");
     await seen(`${card} tr.gpu .meter`, "97%");
     await page.fill(`${card} input[name=reason]`, "driver update");
     await page.click(`${card} button:has-text("Pause")`);

@@ -22,7 +22,8 @@ export interface ApiFixture {
   admin: string;
   /** The API's clock (ms); tests move it. */
   now: number;
-  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Answer>;
+  /** Calls this API (or the one at `opts.url`, a base such as http://127.0.0.1:port) as the admin unless `token` says otherwise. */
+  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string>; url?: string }): Promise<Answer>;
   /** Mints a token through the API and returns the answer's body. */
   mint(owner: string, role?: "user" | "admin", extra?: Record<string, unknown>): Promise<{ id: string; token: string; owner: string; role: string; name: string; expires_at: string }>;
   /** Submits a job through the API and returns its body. */
@@ -45,7 +46,7 @@ export async function startApiFixture(t0: number, overrides: Record<string, stri
     if (token) headers.authorization = `Bearer ${token}`;
     const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${base}${path}`, { method, headers, body });
+    const res = await fetch(`${opts.url ?? base}${path}`, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = null;
     try {
@@ -81,6 +82,7 @@ export async function startApiFixture(t0: number, overrides: Record<string, stri
 export function expectError(a: Answer, status: number, code: string): { code: string; message: string; details: Record<string, unknown> } {
   expect(a.status, a.text).toBe(status);
   expect(a.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(Object.keys(a.body)).toEqual(["error"]);
   expect(a.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
   expect(a.body.error.message.length).toBeGreaterThan(0);
   return a.body.error;

@@ -1,16 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startApi, type RunningApi } from "@labbridge/api";
-import { DEV_STORAGE } from "@labbridge/config";
-import { startOssLocal, type OssLocal } from "@labbridge/oss-local";
-import { MIN_PART_BYTES } from "@labbridge/protocol";
+import type { RunningApi } from "@labbridge/api";
+import { MIN_PART_BYTES, type ErrorCode } from "@labbridge/protocol";
 import { createObjectStorage, type ObjectStorage } from "@labbridge/storage";
 import { assignJob, createEnrollmentToken, enrollAgent, finishAttempt, markAgentOnline, startAttempt } from "@labbridge/store";
 import { runLb, startLb } from "../harness/lb_cli.ts";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { startApiOnOssLocal, type ApiOnOssLocal } from "../harness/api_on_oss_local.ts";
+import type { TestEnv } from "../harness/test_env.ts";
 
 // The real `lb` process against the real API (uWebSockets.js, Redis, MariaDB) and oss-local
 // checking real signatures. The part size is the store's 100 KiB minimum, so multipart and
@@ -19,8 +17,8 @@ import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 const PART = MIN_PART_BYTES;
 
+let stack: ApiOnOssLocal;
 let dir: string;
-let store: OssLocal;
 let env: TestEnv;
 let api: RunningApi;
 let server: string;
@@ -30,19 +28,13 @@ let lbEnv: Record<string, string>;
 let home: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lb-cli-"));
-  store = await startOssLocal({ port: 0, dataDir: join(dir, "store"), ...DEV_STORAGE });
-  env = await createTestEnv({ LB_OSS_ENDPOINT: store.url, LB_UPLOAD_PART_BYTES: String(PART) }, "lbcli");
-  api = await startApi(env.config);
-  server = `http://127.0.0.1:${api.port}`;
+  stack = await startApiOnOssLocal("cli", PART);
+  ({ dir, env, api, base: server } = stack);
   storage = createObjectStorage(env.config.storage);
 });
 
 afterAll(async () => {
-  await api?.close();
-  await env?.cleanup();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 beforeEach(async () => {
@@ -175,6 +167,26 @@ describe("lb submit", () => {
   });
 });
 
+/** A job whose one attempt ran on an agent enrolled here and ended with `files` as outputs, as the scheduler would record it; `failure` makes the attempt fail. */
+async function finishedJob(files: { path: string; data: Buffer; claimedSha?: string }[], failure: { exitCode: number; error: { code: ErrorCode; message: string } } | null = null) {
+  const pool = api.ctx.pool;
+  const now = new Date();
+  const { token } = await createEnrollmentToken(pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now });
+  const agent = (await enrollAgent(pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now }))!.agentId;
+  await markAgentOnline(pool, { agentId: agent, gatewayId: "gw-x", sessionId: `ses_${agent}`, hostname: "ws", gpus: [], at: now });
+  const id = (await runLb(["submit", "--", "train"], lbEnv)).stdout.trim();
+  const assignment = (await assignJob(pool, { jobId: id, now, grantLease: async () => undefined }))!;
+  await startAttempt(pool, { jobId: id, attemptId: assignment.attemptId, agentId: agent, now });
+  const outputs = [];
+  for (const f of files) {
+    const key = `jobs/${id}/${assignment.attemptId}/outputs/${f.path}`;
+    await storage.client.put(key, f.data);
+    outputs.push({ path: f.path, key, size: f.data.length, sha256: f.claimedSha ?? sha256(f.data) });
+  }
+  await finishAttempt(pool, { jobId: id, attemptId: assignment.attemptId, agentId: agent, now, result: failure ? { outcome: "failed", ...failure, outputs } : { outcome: "succeeded", exitCode: 0, error: null, outputs } });
+  return id;
+}
+
 describe("lb status, ls and cancel", () => {
   it("status tells a PENDING job's queue reason, ls lists it, and cancel is accepted", async () => {
     const id = (await runLb(["submit", "--name", "to-cancel", "--", "sleep", "9"], lbEnv)).stdout.trim();
@@ -190,6 +202,14 @@ describe("lb status, ls and cancel", () => {
     expect(canceled.json).toMatchObject({ id });
     const ls = await runLb(["ls", "--json", "--name-prefix", "to-cancel"], lbEnv);
     expect(ls.json.items.map((j: { id: string }) => j.id)).toContain(id);
+  });
+
+  // After the PENDING test: the agent enrolled here is online, which changes queue reasons.
+  it("status shows a failed attempt's exit code and its error's code and message", async () => {
+    const id = await finishedJob([], { exitCode: 3, error: { code: "exit_nonzero", message: "exit 3" } });
+    const status = await runLb(["status", id], lbEnv);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/\n  attempt 1 att_\w+ on agt_\w+: \w+, exit 3, exit_nonzero: exit 3\n/);
   });
 
   it("an unknown job is exit 4 with the API's message on stderr, and as an error document with --json", async () => {
@@ -224,25 +244,6 @@ describe("exit codes", () => {
 });
 
 describe("lb download", () => {
-  async function finishedJob(files: { path: string; data: Buffer; claimedSha?: string }[]) {
-    const pool = api.ctx.pool;
-    const now = new Date();
-    const { token } = await createEnrollmentToken(pool, { createdBy: "admin", ttlSeconds: 600, labels: {}, now });
-    const agent = (await enrollAgent(pool, { token, name: "ws", hostname: "ws", os: "linux", labels: {}, now }))!.agentId;
-    await markAgentOnline(pool, { agentId: agent, gatewayId: "gw-x", sessionId: `ses_${agent}`, hostname: "ws", gpus: [], at: now });
-    const id = (await runLb(["submit", "--", "train"], lbEnv)).stdout.trim();
-    const assignment = (await assignJob(pool, { jobId: id, now, grantLease: async () => undefined }))!;
-    await startAttempt(pool, { jobId: id, attemptId: assignment.attemptId, agentId: agent, now });
-    const outputs = [];
-    for (const f of files) {
-      const key = `jobs/${id}/${assignment.attemptId}/outputs/${f.path}`;
-      await storage.client.put(key, f.data);
-      outputs.push({ path: f.path, key, size: f.data.length, sha256: f.claimedSha ?? sha256(f.data) });
-    }
-    await finishAttempt(pool, { jobId: id, attemptId: assignment.attemptId, agentId: agent, now, result: { outcome: "succeeded", exitCode: 0, error: null, outputs } });
-    return id;
-  }
-
   it("downloads every output straight from the store into the folder, each checked by sha256", async () => {
     const model = randomBytes(300_000);
     const id = await finishedJob([{ path: "model.pt", data: model }, { path: "report/metrics.json", data: Buffer.from('{"acc":0.9}') }]);

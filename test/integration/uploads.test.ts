@@ -1,16 +1,13 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApi, type RunningApi } from "@labbridge/api";
-import { DEV_STORAGE } from "@labbridge/config";
-import { startOssLocal, type OssLocal } from "@labbridge/oss-local";
 import { completeUploadXml, MIN_PART_BYTES } from "@labbridge/protocol";
 import { createObjectStorage } from "@labbridge/storage";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { startApiOnOssLocal, type ApiOnOssLocal } from "../harness/api_on_oss_local.ts";
+import type { TestEnv } from "../harness/test_env.ts";
 
 // Uploads as a client makes them (API.md "Uploads"): the API plans and signs, the bytes go
 // straight to oss-local (which checks real OSS signatures) with real curl and fetch, and the
@@ -20,25 +17,18 @@ import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 const run = promisify(execFile);
 const PART = MIN_PART_BYTES;
 
+let stack: ApiOnOssLocal;
 let dir: string;
-let store: OssLocal;
 let env: TestEnv;
-let api: RunningApi;
 let base: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "lb-uploads-"));
-  store = await startOssLocal({ port: 0, dataDir: join(dir, "store"), ...DEV_STORAGE });
-  env = await createTestEnv({ LB_OSS_ENDPOINT: store.url, LB_UPLOAD_PART_BYTES: String(PART) }, "lbupl");
-  api = await startApi(env.config);
-  base = `http://127.0.0.1:${api.port}`;
+  stack = await startApiOnOssLocal("uploads", PART);
+  ({ dir, env, base } = stack);
 });
 
 afterAll(async () => {
-  await api?.close();
-  await env?.cleanup();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

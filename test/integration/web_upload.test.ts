@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOssLocal, type OssLocal } from "@labbridge/oss-local";
 import { createObjectStorage, type ObjectStorage } from "@labbridge/storage";
 import { putToStore, type UploadProgress } from "../../web/src/api/upload.ts";
-import type { MultipartPlan } from "../../web/src/api/types.ts";
+import type { MultipartUploadPlan } from "@labbridge/protocol";
 
 // The dashboard's upload code (web/src/api/upload.ts) sending a File's bytes to the real
 // local store, under URLs presigned the way the API presigns them: one PUT, or a multipart
@@ -48,7 +48,7 @@ describe("the dashboard's uploads to the store", () => {
     const bytes = Buffer.from("hello lab\n");
     const signed = storage.presignPut("inputs/upl_1/data.txt", 60);
     const progress: UploadProgress[] = [];
-    await putToStore({ key: "inputs/upl_1/data.txt", method: "PUT", url: signed.url, headers: signed.headers, expires_at: signed.expiresAt },
+    await putToStore({ upload_id: "upl_1", key: "inputs/upl_1/data.txt", method: "PUT", url: signed.url, headers: signed.headers, expires_at: signed.expiresAt },
       new File([bytes], "data.txt", { type: "text/plain" }), (p) => progress.push(p));
     expect(sha256(await stored("inputs/upl_1/data.txt"))).toBe(sha256(bytes));
     expect(progress[0]).toEqual({ phase: "uploading", done: 0, total: bytes.length });
@@ -57,7 +57,7 @@ describe("the dashboard's uploads to the store", () => {
   it("a refused PUT is reported with the store's own code and message", async () => {
     const signed = storage.presignPut("inputs/upl_2/data.txt", 60);
     const forged = signed.url.replace(/Signature=[^&]+/, "Signature=AAAA");
-    await expect(putToStore({ key: "inputs/upl_2/data.txt", method: "PUT", url: forged, headers: {}, expires_at: signed.expiresAt },
+    await expect(putToStore({ upload_id: "upl_2", key: "inputs/upl_2/data.txt", method: "PUT", url: forged, headers: {}, expires_at: signed.expiresAt },
       new File(["x"], "data.txt"), () => {})).rejects.toMatchObject({ code: "SignatureDoesNotMatch", status: 403 });
   });
 
@@ -67,9 +67,10 @@ describe("the dashboard's uploads to the store", () => {
     const key = "inputs/upl_3/big.bin";
     const { uploadId } = await storage.client.initMultipartUpload(key);
     const parts = [1, 2, 3].map((number) => ({ number, url: presign("PUT", key, { partNumber: String(number), uploadId }) }));
-    const plan: MultipartPlan = {
-      key, upload_id: uploadId, part_size: partSize, parts,
+    const plan: MultipartUploadPlan = {
+      key, upload_id: uploadId, method: "PUT", headers: {}, part_size: partSize, parts,
       complete: { method: "POST", url: presign("POST", key, { uploadId }), headers: {} },
+      expires_at: new Date(Date.now() + 600_000).toISOString(),
     };
     const progress: number[] = [];
     await putToStore(plan, new File([bytes], "big.bin", { type: "application/octet-stream" }), (p) => progress.push(p.done));

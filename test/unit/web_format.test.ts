@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { query } from "../../web/src/api/client.ts";
-import { ago, argvLine, bytes, memory } from "../../web/src/format.ts";
+import { ago, argvLine, memory } from "../../web/src/format.ts";
 
 // The dashboard's pure helpers: how times, sizes and commands read, and which filters reach the API.
 
@@ -18,12 +18,10 @@ describe("dashboard formatting", () => {
     expect(ago(null, NOW)).toBe("—");
   });
 
-  it("sizes and GPU memory read in decimal bytes and GiB-based gigabytes", () => {
-    expect(bytes(10)).toBe("10 B");
-    expect(bytes(1_500_000)).toBe("1.5 MB");
-    expect(bytes(64_000_000_000)).toBe("64 GB");
-    expect(memory(20100, 24564)).toBe("19.6 / 24.0 GB");
-    expect(memory(null, 24564)).toBe("? / 24.0 GB");
+  it("GPU memory reads in GiB from the MiB the agent reports", () => {
+    expect(memory(20100, 24564)).toBe("19.6 / 24.0 GiB");
+    expect(memory(null, 24564)).toBe("? / 24.0 GiB");
+    expect(memory(100, null)).toBe("—");
   });
 
   it("a command shows as one line a shell would split back into the same argv", () => {

@@ -2,7 +2,7 @@
 // admin pages from users (the API refuses them anyway).
 import { useEffect, useState } from "preact/hooks";
 import { ApiFailure } from "./api/client.ts";
-import type { Me } from "./api/types.ts";
+import type { Me } from "@labbridge/protocol";
 import { Nav } from "./components/nav.tsx";
 import { AgentsPage } from "./pages/agents.tsx";
 import { AuditPage } from "./pages/audit.tsx";

@@ -1,4 +1,4 @@
-// How times, sizes and states read on the page.
+// How times, GPU memory and commands read on the page (sizes: bytes() of @labbridge/format).
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [["day", 86_400], ["hour", 3600], ["minute", 60], ["second", 1]];
 
@@ -13,24 +13,11 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return iso;
 }
 
-/** "1.5 MB". */
-export function bytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return "—";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** "12.3 / 24.0 GB" from megabytes. */
+/** "12.3 / 24.0 GiB" from the MiB the agent reports (binary, like every size: @labbridge/format). */
 export function memory(usedMb: number | null | undefined, totalMb: number | null | undefined): string {
-  const gb = (mb: number) => (mb / 1024).toFixed(1);
+  const gib = (mb: number) => (mb / 1024).toFixed(1);
   if (totalMb === null || totalMb === undefined) return "—";
-  return usedMb === null || usedMb === undefined ? `? / ${gb(totalMb)} GB` : `${gb(usedMb)} / ${gb(totalMb)} GB`;
+  return usedMb === null || usedMb === undefined ? `? / ${gib(totalMb)} GiB` : `${gib(usedMb)} / ${gib(totalMb)} GiB`;
 }
 
 /** An argv as one readable line: arguments with spaces or quotes are single-quoted, as a POSIX shell would take them. */

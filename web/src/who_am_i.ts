@@ -1,7 +1,7 @@
 // Who a token belongs to. GET /v1/me tells the owner and role; an API without that endpoint
 // (404) still proves the token good or bad through GET /v1/jobs, and the role stays unknown.
 import { api, ApiFailure } from "./api/client.ts";
-import type { Me, Page, JobView } from "./api/types.ts";
+import type { Me, Page, JobView } from "@labbridge/protocol";
 
 /** The token's owner and role (null when the API cannot say); throws ApiFailure for a bad token. */
 export async function whoAmI(token?: string): Promise<Me | null> {

@@ -17,6 +17,7 @@
 //
 // Where jobs run as the agent's own account every folder is simply 0700.
 import { dirname, join } from "node:path";
+import { dirEntriesOrNull } from "../runtime/dir_entries.ts";
 import { errorText, type Logger } from "../runtime/log.ts";
 import type { JobAccount, JobRunAs, OsSeam } from "../os/os_seam.ts";
 import { sleep } from "../runtime/timers.ts";
@@ -138,13 +139,8 @@ export async function writeProcessRecord(dir: WorkDir, pid: number, attemptId: s
  */
 export async function sweepWork(workRoots: string[], os: OsSeam, log: Logger): Promise<void> {
   for (const workRoot of workRoots) {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(workRoot));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
-      throw e;
-    }
+    const entries = await dirEntriesOrNull(workRoot);
+    if (entries === null) continue;
     for (const entry of entries) {
       if (!entry.isDirectory) continue;
       const dir = workDirOf(workRoot, entry.name);

@@ -12,6 +12,7 @@
 //
 // Both are rewritten with fresh tokens at every start, so a token from an earlier run is dead.
 import { join } from "node:path";
+import { readJsonFile } from "../runtime/json_file.ts";
 
 export const CONTROL_FILE = "control.json";
 export const IDLE_REPORT_FILE = "idle-report.json";
@@ -65,20 +66,12 @@ export async function readIdleReportInfo(stateDir: string): Promise<IdleReportIn
     Number.isInteger(o.port) && typeof o.token === "string" ? { port: o.port as number, token: o.token as string } : null);
 }
 
+// A damaged file counts as none: the agent rewrites both at start, and a caller that finds
+// none says the agent is not running.
 async function readJson<T>(path: string, shape: (o: Record<string, unknown>) => T | null): Promise<T | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  try {
-    const o = JSON.parse(text);
-    return typeof o === "object" && o !== null ? shape(o) : null;
-  } catch {
-    return null;
-  }
+  const read = await readJsonFile(path, () => null);
+  const o = read?.value;
+  return typeof o === "object" && o !== null ? shape(o as Record<string, unknown>) : null;
 }
 
 /** Removes both files (the agent stops: nobody should find a dead port). */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   AGENT_PAUSE_SOURCES, type AgentPause, type AgentPauseSource, isAgentPauseSource, MAX_PAUSE_REASON, PAUSE_SOURCES, type PauseSource,
 } from "../../../packages/protocol/src/index.ts";
+import { readJsonFile } from "../runtime/json_file.ts";
 
 /** One source's hold: why, since when and until when (epoch ms; null: until lifted). */
 export interface Hold {
@@ -48,15 +49,11 @@ export class PauseState {
   static async load(stateDir: string, clock: () => number): Promise<{ state: PauseState; problem: string | null }> {
     const path = join(stateDir, PAUSE_FILE);
     const state = new PauseState(clock, path);
-    let text: string;
+    const read = await readJsonFile(path, (e) => ({ notJson: e.message }));
+    if (read === null) return { state, problem: null };
+    if ("notJson" in read) return { state, problem: `${path} is not valid: ${read.notJson}` };
     try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return { state, problem: null };
-      throw e;
-    }
-    try {
-      const f = JSON.parse(text) as PauseFile;
+      const f = read.value as PauseFile;
       for (const h of f.holds ?? []) {
         if (!isAgentPauseSource(h.source)) continue;
         state.holds.set(h.source, {

@@ -17,6 +17,7 @@ import { join, relative, resolve } from "node:path";
 import { ID_PREFIX, isId } from "../../../packages/protocol/src/index.ts";
 import type { OsSeam } from "../os/os_seam.ts";
 import { serverUrlProblem } from "../session/server_url.ts";
+import { readJsonFile } from "./json_file.ts";
 import { type StoredYieldPolicy, storedYieldProblem } from "../control/yield_policy.ts";
 
 export interface AgentIdentity {
@@ -79,20 +80,11 @@ export class StateError extends Error {
 
 /** Reads agent.json; null when the agent is not enrolled; StateError when the file is damaged. */
 export async function readIdentity(stateDir: string): Promise<AgentIdentity | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(agentFilePath(stateDir));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
+  const read = await readJsonFile(agentFilePath(stateDir), () => {
     throw new StateError(`${agentFilePath(stateDir)} is not valid JSON`);
-  }
-  const o = v as (Partial<AgentIdentity> & { server?: unknown }) | null;
+  });
+  if (read === null) return null;
+  const o = read.value as (Partial<AgentIdentity> & { server?: unknown }) | null;
   const servers = storedServers(o);
   if (
     !o || !servers || typeof o.credential !== "string" || !o.credential ||

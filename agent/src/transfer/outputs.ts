@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { relativePathProblem } from "../../../packages/protocol/src/index.ts";
 import type { Logger } from "../runtime/log.ts";
+import { dirEntriesOrNull } from "../runtime/dir_entries.ts";
 
 export interface LocalFile {
   /** Path relative to the attempt's key prefix, e.g. "outputs/model/weights.bin". */
@@ -25,13 +26,8 @@ export async function listOutputs(outputsDir: string, log: Logger): Promise<Loca
       log.warn("output folder nested too deep, skipped", { path: relDir });
       return;
     }
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return;
-      throw e;
-    }
+    const entries = await dirEntriesOrNull(dir);
+    if (entries === null) return;
     for (const entry of entries) {
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       const local = join(dir, entry.name);

@@ -1,24 +1,14 @@
 // `lb agents`, `lb pause <agent>`, `lb resume <agent>`: the lab's workstations.
+import type { AgentView, EnrollmentToken, Page } from "@labbridge/protocol";
 import type { ApiClient } from "../api_client.ts";
 import { table, type Output } from "../output.ts";
-
-interface AgentView {
-  id: string;
-  name: string;
-  status: string;
-  paused: boolean;
-  pause_reason: string | null;
-  gpus?: { name: string }[];
-  running?: string[];
-  [field: string]: unknown;
-}
 
 /** Lists the agents. */
 export async function agents(api: ApiClient, out: Output): Promise<void> {
   const items: AgentView[] = [];
   let cursor: string | null = null;
   do {
-    const page: { items: AgentView[]; next_cursor: string | null } = (await api.call("GET", `/v1/agents?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).body;
+    const page: Page<AgentView> = (await api.call("GET", `/v1/agents?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).body;
     items.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);
@@ -41,7 +31,7 @@ export async function setPaused(api: ApiClient, id: string, paused: boolean, opt
 /** Makes a one-use enrollment token (admin), printed alone on stdout for LB_ENROLL_TOKEN=$(…). */
 export async function enrollmentToken(api: ApiClient, opts: { label: Record<string, string>; ttl?: number }, out: Output): Promise<void> {
   const body = { ...(opts.ttl !== undefined ? { ttl_seconds: opts.ttl } : {}), ...(Object.keys(opts.label).length ? { labels: opts.label } : {}) };
-  const made = (await api.call<{ token: string; expires_at: string }>("POST", "/v1/enrollment-tokens", { body })).body;
+  const made = (await api.call<EnrollmentToken>("POST", "/v1/enrollment-tokens", { body })).body;
   out.result(made, () => made.token);
   out.note(`one use, expires ${made.expires_at}`);
 }

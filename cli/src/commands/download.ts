@@ -2,7 +2,7 @@
 // store over presigned GETs, each checked against the size and sha256 the agent reported.
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { relativePathProblem } from "@labbridge/protocol";
+import { relativePathProblem, type OutputLink, type Page } from "@labbridge/protocol";
 import type { ApiClient } from "../api_client.ts";
 import { causeOf } from "../api_client.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
@@ -10,23 +10,15 @@ import { downloadFile } from "../http_transfer.ts";
 import type { Output } from "../output.ts";
 import { createProgress } from "../progress.ts";
 
-interface OutputItem {
-  path: string;
-  key: string;
-  size: number;
-  sha256: string | null;
-  url: string;
-}
-
 /** Downloads the outputs into `dir` (default: a folder named after the job). */
 export async function download(api: ApiClient, jobId: string, dir: string | undefined, out: Output): Promise<void> {
-  const items: OutputItem[] = [];
+  const items: OutputLink[] = [];
   let cursor: string | null = null;
   do {
     const query: string = cursor ? `?limit=500&cursor=${encodeURIComponent(cursor)}` : "";
-    const page: { items: OutputItem[]; next_cursor?: string | null } = (await api.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/outputs${query}`)).body;
+    const page: Page<OutputLink> = (await api.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/outputs${query}`)).body;
     items.push(...page.items);
-    cursor = page.next_cursor ?? null;
+    cursor = page.next_cursor;
   } while (cursor);
   const root = resolve(dir ?? jobId);
   const progress = createProgress(out);

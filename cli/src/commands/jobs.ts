@@ -1,22 +1,16 @@
 // `lb status <job>`, `lb ls`, `lb cancel <job>`: the job as the API tells it, for people
 // (state, why it waits, attempts) or as JSON.
+import type { JobView, Page } from "@labbridge/protocol";
 import type { ApiClient } from "../api_client.ts";
-import type { JobView } from "../follow_job.ts";
 import { table, type Output } from "../output.ts";
-
-interface Queue {
-  position: number;
-  reason: string;
-  message: string;
-}
 
 function describe(job: JobView): string {
   const lines = [`${job.id}${job.name ? ` (${job.name})` : ""}: ${job.state}`];
-  const queue = job.queue as Queue | null | undefined;
+  const queue = job.queue;
   if (queue) lines.push(`  queue: position ${queue.position}, ${queue.reason}: ${queue.message}`);
   for (const a of job.attempts ?? []) {
     const end = a.exit_code !== null && a.exit_code !== undefined ? `, exit ${a.exit_code}` : "";
-    lines.push(`  attempt ${a.number} ${a.id} on ${a.agent_id ?? "-"}: ${a.state}${end}${a.error ? `, ${a.error}` : ""}`);
+    lines.push(`  attempt ${a.number} ${a.id} on ${a.agent_id ?? "-"}: ${a.state}${end}${a.error ? `, ${a.error.code}: ${a.error.message}` : ""}`);
   }
   return lines.join("\n");
 }
@@ -36,7 +30,7 @@ export async function list(api: ApiClient, opts: { state?: string; namePrefix?: 
     if (opts.state) query.set("state", opts.state);
     if (opts.namePrefix) query.set("name_prefix", opts.namePrefix);
     if (cursor) query.set("cursor", cursor);
-    const page: { items: JobView[]; next_cursor: string | null } = (await api.call("GET", `/v1/jobs?${query}`)).body;
+    const page: Page<JobView> = (await api.call("GET", `/v1/jobs?${query}`)).body;
     items.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor && items.length < opts.limit);

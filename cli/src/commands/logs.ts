@@ -1,20 +1,11 @@
 // `lb logs [-f] <job>`: with -f, the live `log` lines of the events stream until the job
 // ends; without, the full logs of the latest attempt, fetched from the store over the
 // presigned URLs of GET /v1/jobs/{id}/logs (the bytes never pass the API).
-import { isTerminalJobState } from "@labbridge/protocol";
+import { isTerminalJobState, type LogLink } from "@labbridge/protocol";
 import type { ApiClient } from "../api_client.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { followJob } from "../follow_job.ts";
 import type { Output } from "../output.ts";
-
-interface LogItem {
-  attempt_id: string;
-  stream: "stdout" | "stderr";
-  key: string;
-  size: number;
-  url: string;
-  expires_at: string;
-}
 
 /** Prints or follows a job's logs; returns the exit code. */
 export async function logs(api: ApiClient, jobId: string, opts: { follow?: boolean; allAttempts?: boolean }, out: Output): Promise<number> {
@@ -22,7 +13,7 @@ export async function logs(api: ApiClient, jobId: string, opts: { follow?: boole
     const job = await followJob(api, jobId, out);
     return job.state === "SUCCEEDED" ? EXIT.ok : isTerminalJobState(job.state) ? EXIT.jobFailed : EXIT.ok;
   }
-  const items = (await api.call<{ items: LogItem[] }>("GET", `/v1/jobs/${encodeURIComponent(jobId)}/logs`)).body.items;
+  const items = (await api.call<{ items: LogLink[] }>("GET", `/v1/jobs/${encodeURIComponent(jobId)}/logs`)).body.items;
   // The API lists the latest attempt first.
   const latest = items[0]?.attempt_id;
   const chosen = opts.allAttempts ? items : items.filter((i) => i.attempt_id === latest);
@@ -39,7 +30,7 @@ export async function logs(api: ApiClient, jobId: string, opts: { follow?: boole
   return EXIT.ok;
 }
 
-async function fetchText(item: LogItem): Promise<string> {
+async function fetchText(item: LogLink): Promise<string> {
   let res: Response;
   try {
     res = await fetch(item.url);

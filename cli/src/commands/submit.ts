@@ -3,9 +3,10 @@
 // the first job instead of making a second one. With --follow, follows it to the end.
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
+import type { JobView } from "@labbridge/protocol";
 import type { ApiClient } from "../api_client.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { followJob, type JobView } from "../follow_job.ts";
+import { followJob } from "../follow_job.ts";
 import { localInputs } from "../local_inputs.ts";
 import type { Output } from "../output.ts";
 import { createProgress } from "../progress.ts";

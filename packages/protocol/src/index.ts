@@ -1,7 +1,9 @@
 // The protocol package: the single source of truth for states, errors, ids, paths, job
-// specs, WebSocket messages and stream entries. Imported by the services (Node) and by
-// the agent (Deno, by relative path), so it uses nothing but the web platform.
+// specs, WebSocket messages, stream entries and the HTTP API views. Imported by the services
+// (Node), the dashboard and `lb`, and by the agent (Deno, by relative path), so it uses
+// nothing but the web platform.
 export * from "./agent_pause.ts";
+export * from "./api_views.ts";
 export * from "./check.ts";
 export * from "./errors.ts";
 export * from "./ids.ts";

@@ -1,5 +1,9 @@
 // Turns job, attempt, output and history rows into the job object of API.md.
-import type { AttemptState, JobSpec, JobState } from "@labbridge/protocol";
+import type { AttemptState, JobSpec, JobState, JobView } from "@labbridge/protocol";
+
+// The job object is an HTTP view: declared once in protocol (api_views.ts), for the store
+// that builds it and for every client that reads it; re-exported so the services keep one import.
+export type { JobView, QueueInfo, QueueReasonCode } from "@labbridge/protocol";
 
 /** A row of `jobs`. */
 export interface JobRow {
@@ -47,44 +51,6 @@ export interface OutputRow {
  * is absent from jobs stored before it existed: read it as 0.
  */
 export type StoredSpec = Pick<JobSpec, "command" | "env" | "inputs" | "requirements"> & { priority?: number };
-
-/** Why a PENDING job waits (API.md "Jobs" → `queue`). */
-export type QueueReasonCode = "no_agent_matches" | "no_agent_online" | "agents_paused" | "agents_busy" | "waiting_for_fair_share";
-
-/** A PENDING job's place in the queue and why it waits. */
-export interface QueueInfo {
-  /** How many PENDING jobs the scheduler considers before this one, plus one (1 = next). */
-  position: number;
-  reason: QueueReasonCode;
-  message: string;
-}
-
-/** The job object every endpoint returns. */
-export interface JobView {
-  id: string;
-  name: string | null;
-  state: JobState;
-  command: StoredSpec["command"];
-  env: StoredSpec["env"];
-  inputs: StoredSpec["inputs"];
-  requirements: StoredSpec["requirements"];
-  timeout_seconds: number;
-  max_attempts: number;
-  priority: number;
-  owner: string;
-  created_at: string;
-  updated_at: string;
-  cancel_requested: boolean;
-  attempts: {
-    id: string; number: number; agent_id: string; state: AttemptState; assigned_at: string;
-    started_at: string | null; finished_at: string | null; exit_code: number | null;
-    error: { code: string; message: string } | null;
-  }[];
-  outputs: { key: string; path: string; size: number; sha256: string }[];
-  history: { state: string; at: string; cause: string; attempt_id: string | null }[];
-  /** Set while the job is PENDING, null otherwise. */
-  queue: QueueInfo | null;
-}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

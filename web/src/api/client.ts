@@ -2,7 +2,7 @@
 // and every failure becomes an ApiFailure carrying the API's own message and request id,
 // so what a user reports names one id the logs can be searched for.
 import { sessionToken } from "../session.ts";
-import type { ErrorAnswer } from "./types.ts";
+import type { ErrorAnswer } from "@labbridge/protocol";
 
 /** A call that did not succeed, as the API explained it. */
 export class ApiFailure extends Error {

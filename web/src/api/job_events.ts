@@ -3,7 +3,7 @@
 // eventsource-parser and handed on as they come; the stream ends when the job does.
 import { createParser } from "eventsource-parser";
 import { authHeaders, failureOf } from "./client.ts";
-import type { JobEvent } from "./types.ts";
+import type { JobEvent } from "@labbridge/protocol";
 
 /** Follows a job's events until the stream ends or `signal` aborts; throws ApiFailure when the API refuses. */
 export async function followJobEvents(jobId: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<void> {

@@ -4,7 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { api, ApiFailure } from "./client.ts";
-import type { MultipartPlan, SinglePutPlan } from "./types.ts";
+import { completeUploadXml, partRange, type MultipartUploadPlan, type SingleUploadPlan } from "@labbridge/protocol";
 
 /** Progress of one upload, for a progress bar. */
 export interface UploadProgress {
@@ -41,19 +41,19 @@ function untyped(blob: Blob): Blob {
   return blob.slice(0, blob.size, "");
 }
 
-async function putSingle(plan: SinglePutPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
+async function putSingle(plan: SingleUploadPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
   onProgress({ phase: "uploading", done: 0, total: file.size });
-  const res = await fetch(plan.url, { method: plan.method ?? "PUT", headers: plan.headers ?? {}, body: untyped(file) });
+  const res = await fetch(plan.url, { method: plan.method, headers: plan.headers, body: untyped(file) });
   if (!res.ok) throw await storeFailure(res, `Upload of "${file.name}"`);
 }
 
-async function putMultipart(plan: MultipartPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
+async function putMultipart(plan: MultipartUploadPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
   const etags: { number: number; etag: string }[] = [];
   let sent = 0;
   for (const part of plan.parts) {
-    const start = (part.number - 1) * plan.part_size;
-    const body = untyped(file.slice(start, Math.min(start + plan.part_size, file.size)));
-    const res = await fetch(part.url, { method: "PUT", headers: part.headers ?? {}, body });
+    const { start, end } = partRange(part.number, plan.part_size, file.size);
+    const body = untyped(file.slice(start, end));
+    const res = await fetch(part.url, { method: "PUT", headers: part.headers ?? plan.headers, body });
     if (!res.ok) throw await storeFailure(res, `Part ${part.number} of "${file.name}"`);
     const etag = res.headers.get("etag");
     if (!etag) throw new ApiFailure(res.status, "no_etag", `Part ${part.number} of "${file.name}": the store sent no ETag (is ETag exposed to browsers by the bucket's CORS rule?)`, null);
@@ -61,14 +61,13 @@ async function putMultipart(plan: MultipartPlan, file: File, onProgress: (p: Upl
     sent += body.size;
     onProgress({ phase: "uploading", done: sent, total: file.size });
   }
-  // OSS's CompleteMultipartUpload body: every part's number and ETag, in order.
-  const xml = `<CompleteMultipartUpload>${etags.map((p) => `<Part><PartNumber>${p.number}</PartNumber><ETag>${p.etag}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+  const xml = completeUploadXml(etags);
   const res = await fetch(plan.complete.url, { method: plan.complete.method, headers: plan.complete.headers ?? {}, body: new Blob([xml]) });
   if (!res.ok) throw await storeFailure(res, `Completing "${file.name}"`);
 }
 
 /** Sends a file's bytes to the store as POST /v1/uploads planned it: one PUT, or part by part and completed. */
-export async function putToStore(plan: SinglePutPlan | MultipartPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
+export async function putToStore(plan: SingleUploadPlan | MultipartUploadPlan, file: File, onProgress: (p: UploadProgress) => void): Promise<void> {
   if ("parts" in plan) await putMultipart(plan, file, onProgress);
   else await putSingle(plan, file, onProgress);
 }
@@ -77,7 +76,7 @@ export async function putToStore(plan: SinglePutPlan | MultipartPlan, file: File
 export async function uploadFile(file: File, onProgress: (p: UploadProgress) => void): Promise<string> {
   onProgress({ phase: "hashing", done: 0, total: file.size });
   const digest = await sha256Hex(file, (done) => onProgress({ phase: "hashing", done, total: file.size }));
-  const plan = await api<SinglePutPlan | MultipartPlan>("POST", "/v1/uploads", { name: file.name, size: file.size, sha256: digest });
+  const plan = await api<SingleUploadPlan | MultipartUploadPlan>("POST", "/v1/uploads", { name: file.name, size: file.size, sha256: digest });
   await putToStore(plan, file, onProgress);
   onProgress({ phase: "done", done: file.size, total: file.size });
   return plan.key;

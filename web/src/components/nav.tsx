@@ -1,6 +1,6 @@
 // The top bar: the pages, who is signed in, and sign out. Tokens and audit are for admins;
 // while the role is unknown (GET /v1/me not answered) they stay, and the API decides.
-import type { Me } from "../api/types.ts";
+import type { Me } from "@labbridge/protocol";
 import { href } from "../router.ts";
 
 const PAGES: { name: string; label: string; admin?: boolean }[] = [

@@ -2,7 +2,7 @@
 // user_active), GPUs with live memory and utilization, running attempts; pause and resume.
 import { useState } from "preact/hooks";
 import { api, ApiFailure, asFailure } from "../api/client.ts";
-import type { Agent, AgentGpu, Me, Page } from "../api/types.ts";
+import type { AgentGpu, AgentView, Me, Page } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { Meter } from "../components/meter.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
@@ -19,7 +19,7 @@ const PAUSE_SOURCES: Record<string, string> = {
   user_active: "paused: someone is using the workstation",
 };
 
-function PauseLine({ agent }: { agent: Agent }) {
+function PauseLine({ agent }: { agent: AgentView }) {
   if (!agent.paused) return <span class="muted">not paused</span>;
   const p = agent.pause;
   return (
@@ -62,7 +62,7 @@ function pauseBody(reason: string, stopRunning: boolean): Record<string, unknown
   return body;
 }
 
-function AgentCard({ agent, canAdmin, onChanged }: { agent: Agent; canAdmin: boolean; onChanged: () => void }) {
+function AgentCard({ agent, canAdmin, onChanged }: { agent: AgentView; canAdmin: boolean; onChanged: () => void }) {
   const [reason, setReason] = useState("");
   const [stopRunning, setStopRunning] = useState(false);
   const [error, setError] = useState<ApiFailure | null>(null);
@@ -120,7 +120,7 @@ function AgentCard({ agent, canAdmin, onChanged }: { agent: Agent; canAdmin: boo
 
 /** The agents page. */
 export function AgentsPage({ me }: { me: Me | null }) {
-  const { data, error, reload } = usePoll(() => api<Page<Agent>>("GET", "/v1/agents?limit=500"), POLL_MS, []);
+  const { data, error, reload } = usePoll(() => api<Page<AgentView>>("GET", "/v1/agents?limit=500"), POLL_MS, []);
   return (
     <section>
       <h1>Agents</h1>

@@ -2,7 +2,7 @@
 // the API lists it, with the request id that ties a row to the logs.
 import { useState } from "preact/hooks";
 import { api, query } from "../api/client.ts";
-import type { AuditRow, Page } from "../api/types.ts";
+import type { AuditRow, Page } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";
 import { usePoll } from "../use_poll.ts";

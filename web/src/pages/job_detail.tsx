@@ -4,12 +4,13 @@ import { isTerminalJobState } from "@labbridge/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiFailure, asFailure } from "../api/client.ts";
 import { followJobEvents } from "../api/job_events.ts";
-import type { JobEvent, JobView, LogLink, OutputLink, Page } from "../api/types.ts";
+import type { JobEvent, JobView, LogLink, OutputLink, Page } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { LiveLog, MAX_LOG_LINES, type LogLine } from "../components/live_log.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";
-import { argvLine, bytes } from "../format.ts";
+import { bytes } from "@labbridge/format";
+import { argvLine } from "../format.ts";
 import { href } from "../router.ts";
 import { QueueLine } from "./jobs.tsx";
 

@@ -2,7 +2,7 @@
 // why each PENDING job waits. Filters live in the URL, so a filtered view can be shared.
 import { JOB_STATES } from "@labbridge/protocol";
 import { api, query } from "../api/client.ts";
-import type { JobView, Me, Page } from "../api/types.ts";
+import type { JobView, Me, Page } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";

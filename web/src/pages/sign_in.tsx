@@ -1,7 +1,7 @@
 // Sign in with an API token: checked against the API, then kept in this tab only.
 import { useState } from "preact/hooks";
 import { ApiFailure, asFailure } from "../api/client.ts";
-import type { Me } from "../api/types.ts";
+import type { Me } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { signIn } from "../session.ts";
 import { whoAmI } from "../who_am_i.ts";

@@ -4,11 +4,11 @@
 import { JOB_OS } from "@labbridge/protocol";
 import { useState } from "preact/hooks";
 import { api, ApiFailure, asFailure } from "../api/client.ts";
-import type { JobView } from "../api/types.ts";
+import type { JobView } from "@labbridge/protocol";
 import { uploadFile, type UploadProgress } from "../api/upload.ts";
 import { ErrorBox } from "../components/error_box.tsx";
 import { Meter } from "../components/meter.tsx";
-import { bytes } from "../format.ts";
+import { bytes } from "@labbridge/format";
 import { go, href } from "../router.ts";
 
 function pairs(text: string, sep: RegExp): Record<string, string> {

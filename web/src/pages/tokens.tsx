@@ -2,7 +2,7 @@
 // their secrets, revoke. A user who opens this sees the API's refusal.
 import { useState } from "preact/hooks";
 import { api, ApiFailure, asFailure } from "../api/client.ts";
-import type { ApiToken, MintedToken, Page } from "../api/types.ts";
+import type { ApiToken, MintedToken, Page } from "@labbridge/protocol";
 import { ErrorBox } from "../components/error_box.tsx";
 import { StateBadge } from "../components/state_badge.tsx";
 import { TimeAgo } from "../components/time_ago.tsx";

@@ -2,6 +2,7 @@
 // ACL admits only SYSTEM and Administrators. Read per spawn, so a rotated password is used
 // by the next attempt without restarting the agent. Errors never quote the password.
 import { join } from "node:path";
+import { readJsonFile } from "../../runtime/json_file.ts";
 import type { JobAccount } from "./spawn_as_user.ts";
 
 /** The file's name inside the state folder. */
@@ -13,20 +14,11 @@ const USER = /^[A-Za-z0-9._-]{1,20}$/;
 /** The job account, or null when the installer set none up (no file). */
 export async function readJobAccount(stateDir: string): Promise<JobAccount | null> {
   const path = join(stateDir, JOB_ACCOUNT_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
+  const read = await readJsonFile(path, () => {
     throw new Error(`Cannot read "${path}": not JSON`);
-  }
-  const r = raw as Partial<Record<keyof JobAccount, unknown>>;
+  });
+  if (read === null) return null;
+  const r = read.value as Partial<Record<keyof JobAccount, unknown>>;
   if (typeof r.user !== "string" || !USER.test(r.user)) throw new Error(`Cannot read "${path}": "user" is not a local account name`);
   const domain = r.domain === undefined ? "." : r.domain;
   if (typeof domain !== "string" || !/^(\.|[A-Za-z0-9-]{1,15})$/.test(domain)) {

@@ -1,10 +1,57 @@
-// What the dashboard reads from the public API (API.md). The job is the store's JobView,
-// the one declaration every endpoint answers with; the rest are the shapes API.md gives
-// for endpoints whose answer has no shared type yet, with only the fields the pages use.
-import type { JobState } from "@labbridge/protocol";
-import type { JobView, QueueInfo } from "@labbridge/store";
+// What the HTTP API answers (API.md), as its clients read it: the job object, lists, agents,
+// outputs, logs, tokens, audit rows and the events stream. One declaration for every client
+// (the dashboard in web/, `lb` in cli/, the store that builds the job view); upload plans are
+// in uploads.ts. Types only, so the browser bundle takes nothing from here.
+import type { AgentPause } from "./agent_pause.ts";
+import type { JobSpec } from "./job_spec.ts";
+import type { AttemptState, JobState } from "./states.ts";
 
-export type { JobState, JobView, QueueInfo };
+/** Why a PENDING job waits (API.md "Jobs" → `queue`). */
+export type QueueReasonCode = "no_agent_matches" | "no_agent_online" | "agents_paused" | "agents_busy" | "waiting_for_fair_share";
+
+/** A PENDING job's place in the queue and why it waits. */
+export interface QueueInfo {
+  /** How many PENDING jobs the scheduler considers before this one, plus one (1 = next). */
+  position: number;
+  reason: QueueReasonCode;
+  message: string;
+}
+
+/** One attempt of a job as the job object shows it. */
+export interface AttemptView {
+  id: string;
+  number: number;
+  agent_id: string;
+  state: AttemptState;
+  assigned_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  error: { code: string; message: string } | null;
+}
+
+/** The job object every endpoint returns. */
+export interface JobView {
+  id: string;
+  name: string | null;
+  state: JobState;
+  command: JobSpec["command"];
+  env: JobSpec["env"];
+  inputs: JobSpec["inputs"];
+  requirements: JobSpec["requirements"];
+  timeout_seconds: number;
+  max_attempts: number;
+  priority: number;
+  owner: string;
+  created_at: string;
+  updated_at: string;
+  cancel_requested: boolean;
+  attempts: AttemptView[];
+  outputs: { key: string; path: string; size: number; sha256: string }[];
+  history: { state: string; at: string; cause: string; attempt_id: string | null }[];
+  /** Set while the job is PENDING, null otherwise. */
+  queue: QueueInfo | null;
+}
 
 /** A page of a list endpoint. */
 export interface Page<T> {
@@ -24,13 +71,6 @@ export interface Me {
   token_id: string | null;
 }
 
-/** Why an agent is paused (API.md "Agents": `pause`). */
-export interface AgentPause {
-  source: "api" | "local" | "gpu_busy" | "user_active";
-  reason: string | null;
-  until: string | null;
-}
-
 /** One GPU of an agent, with its live reading (null fields when none came). */
 export interface AgentGpu {
   index: number;
@@ -44,7 +84,7 @@ export interface AgentGpu {
 }
 
 /** An agent as GET /v1/agents lists it. */
-export interface Agent {
+export interface AgentView {
   id: string;
   name: string;
   status: "ONLINE" | "OFFLINE";
@@ -64,7 +104,7 @@ export interface Agent {
   memory_used_mb?: number | null;
 }
 
-/** One output with its presigned download URL. */
+/** One output with its presigned download URL (GET /v1/jobs/{id}/outputs). */
 export interface OutputLink {
   path: string;
   key: string;
@@ -82,24 +122,6 @@ export interface LogLink {
   size: number;
   url: string;
   expires_at: string;
-}
-
-/** POST /v1/uploads for a file that fits one PUT. */
-export interface SinglePutPlan {
-  key: string;
-  method: "PUT";
-  url: string;
-  headers?: Record<string, string>;
-  expires_at: string;
-}
-
-/** POST /v1/uploads for a file over the part size. */
-export interface MultipartPlan {
-  key: string;
-  upload_id: string;
-  part_size: number;
-  parts: { number: number; url: string; headers?: Record<string, string> }[];
-  complete: { method: string; url: string; headers?: Record<string, string> };
 }
 
 /** An API token as listed (never its secret). */
@@ -121,6 +143,12 @@ export interface MintedToken {
   role: string;
   name?: string | null;
   expires_at?: string | null;
+}
+
+/** POST /v1/enrollment-tokens: a one-use token for enrolling an agent. */
+export interface EnrollmentToken {
+  token: string;
+  expires_at: string;
 }
 
 /** One row of GET /v1/audit. */
