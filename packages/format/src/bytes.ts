@@ -1,7 +1,7 @@
 // Sizes for people, one way across the product: binary units (KiB, MiB, GiB), because every
 // size LabBridge itself sets is binary (64 MiB upload parts, 5 GiB OSS parts, GPU memory in
 // MiB as nvidia-smi reports it), so a part or a card reads as a round number
-// (docs/decisions/0070-binary-byte-units.md).
+// (docs/decisions/0036-binary-byte-units.md).
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const;
 
