@@ -1,12 +1,19 @@
-// What the API's handlers share.
+// What the API's handlers share. Each request gets its own copy of the context whose
+// `log` carries the request's id, so every line written while serving it names it.
 import type { Counter, Registry } from "@labbridge/metrics";
 import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
+import type { RateLimiter } from "@labbridge/streams";
+import type { EventStreamSlots } from "./event_stream_slots.ts";
 import type { JobEventsHub } from "./job_events_hub.ts";
 
-/** Shared state of one API process. */
+/** Shared state of one API process; `requestId` is set in the copy one request is served with. */
 export interface ApiContext extends ServiceContext {
   storage: ObjectStorage;
   metrics: { registry: Registry; received: Counter; sent: Counter; requests: Counter };
   jobEvents: JobEventsHub;
+  rateLimiter: RateLimiter;
+  eventStreams: EventStreamSlots;
+  /** The X-Request-Id of the request being served; null outside a request. */
+  requestId: string | null;
 }

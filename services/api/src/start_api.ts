@@ -4,10 +4,12 @@ import type { Config } from "@labbridge/config";
 import { logCountersEvery, Registry } from "@labbridge/metrics";
 import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
+import { RateLimiter } from "@labbridge/streams";
 import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import type { ApiContext } from "./api_context.ts";
 import { startApiServer } from "./api_server.ts";
+import { EventStreamSlots } from "./event_stream_slots.ts";
 import { JobEventsHub } from "./job_events_hub.ts";
 
 /** A running API. */
@@ -26,6 +28,9 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
   const ctx: ApiContext = {
     ...base,
     jobEvents: new JobEventsHub(base),
+    rateLimiter: new RateLimiter(base.redis, config.prefix),
+    eventStreams: new EventStreamSlots(config.apiEventStreamsPerUser),
+    requestId: null,
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,

@@ -1,14 +1,14 @@
 // /v1/jobs: create (idempotent with Idempotency-Key), get, list, cancel, and outputs with
 // presigned GET URLs (the bytes never pass through the API).
-import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobInput, type JobState } from "@labbridge/protocol";
+import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, relativePathProblem, type JobInput, type JobState } from "@labbridge/protocol";
 import {
-  createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, jobOutputsPage, listJobs, requestCancel, type Principal,
+  createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, InvalidCursorError, jobOutputsPage, listJobs, requestCancel, type Principal,
 } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
-import { jsonBody, limitParam } from "../request_body.ts";
+import { emptyBody, jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
 const MAX_IDEMPOTENCY_KEY = 255;
@@ -72,22 +72,24 @@ async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal)
     throw new ApiError("validation_failed", `Invalid state "${state}": expected one of ${JOB_STATES.join(", ")}`);
   }
   const cursor = req.query.get("cursor") ?? undefined;
+  const limit = limitParam(req);
   try {
     const page = await listJobs(ctx.pool, {
       owner: who.role === "admin" ? undefined : who.owner,
       state: (state as JobState | null) ?? undefined,
       agentId: req.query.get("agent_id") ?? undefined,
-      limit: limitParam(req),
+      limit,
       cursor,
     });
     return { status: 200, body: page };
   } catch (err) {
-    if ((err as Error).message === "Invalid cursor" || err instanceof SyntaxError) throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
+    if (err instanceof InvalidCursorError) throw new ApiError("validation_failed", err.message, { parameter: "cursor" });
     throw err;
   }
 }
 
-async function cancel(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
+async function cancel(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  emptyBody(req);
   await visibleJob(ctx, id!, who);
   const outcome = await requestCancel(ctx.pool, id!, new Date(ctx.clock()));
   if (outcome === "already_finished") {
@@ -127,19 +129,20 @@ async function outputs(ctx: ApiContext, req: Request, [id]: string[], who: Princ
 
 function decodeOutputsCursor(cursor: string): string {
   try {
-    const p: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).p;
-    if (typeof p === "string") return p;
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    const p = typeof parsed === "object" && parsed !== null ? (parsed as { p?: unknown }).p : undefined;
+    if (typeof p === "string" && relativePathProblem(p) === null) return p;
   } catch {
     // refused below
   }
-  throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
+  throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`, { parameter: "cursor" });
 }
 
 /** The job routes. */
 export const jobRoutes: Route[] = [
-  { method: "POST", path: /^\/v1\/jobs\/?$/, auth: true, handle: create },
-  { method: "GET", path: /^\/v1\/jobs\/?$/, auth: true, handle: list },
-  { method: "GET", path: /^\/v1\/jobs\/([^/]+)$/, auth: true, handle: get },
-  { method: "POST", path: /^\/v1\/jobs\/([^/]+)\/cancel$/, auth: true, handle: cancel },
-  { method: "GET", path: /^\/v1\/jobs\/([^/]+)\/outputs$/, auth: true, handle: outputs },
+  { method: "POST", path: "/v1/jobs", auth: true, handle: create },
+  { method: "GET", path: "/v1/jobs", auth: true, query: ["state", "agent_id", "limit", "cursor"], handle: list },
+  { method: "GET", path: "/v1/jobs/{id}", auth: true, handle: get },
+  { method: "POST", path: "/v1/jobs/{id}/cancel", auth: true, handle: cancel },
+  { method: "GET", path: "/v1/jobs/{id}/outputs", auth: true, query: ["limit", "cursor"], handle: outputs },
 ];

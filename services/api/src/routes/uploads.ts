@@ -1,6 +1,6 @@
 // /v1/uploads: a presigned PUT for a new input object. The client sends the bytes straight
 // to object storage; the API keeps only the name, size and sha256.
-import { fileNameProblem, ID_PREFIX, inputKey, isIntIn, isObject, newId, type Problem } from "@labbridge/protocol";
+import { fileNameProblem, ID_PREFIX, inputKey, isIntIn, isObject, newId, unknownFieldProblems, type Problem } from "@labbridge/protocol";
 import { recordUpload, type Principal } from "@labbridge/store";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
@@ -13,8 +13,8 @@ const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
 
 async function create(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
   const body = jsonBody(req);
-  const problems: Problem[] = [];
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
+  const problems: Problem[] = unknownFieldProblems(body, ["name", "size", "sha256"]);
   const nameProblem = fileNameProblem(body.name);
   if (nameProblem) problems.push({ field: "name", reason: nameProblem });
   if (!isIntIn(body.size, 0, MAX_UPLOAD_BYTES)) problems.push({ field: "size", reason: `must be a whole number of bytes up to ${MAX_UPLOAD_BYTES}` });
@@ -31,4 +31,4 @@ async function create(ctx: ApiContext, req: Request, _p: string[], who: Principa
 }
 
 /** The upload routes. */
-export const uploadRoutes: Route[] = [{ method: "POST", path: /^\/v1\/uploads\/?$/, auth: true, handle: create }];
+export const uploadRoutes: Route[] = [{ method: "POST", path: "/v1/uploads", auth: true, handle: create }];
