@@ -13,11 +13,13 @@ import { ApiError } from "./api_error.ts";
 /** The per-principal budgets a route may spend from. */
 export type BudgetName = "read" | "write";
 
-// Redis down or not connected yet: answer without limits rather than wait out ioredis's
-// retries on every request, and say so once a minute at most.
+// Redis lost (ioredis is reconnecting) or given up: answer without limits rather than wait
+// out ioredis's retries on every request, and say so once a minute at most. A connection
+// still being made at start-up is waited for: the first requests are limited like the rest.
+const REDIS_AWAY = new Set(["reconnecting", "close", "end"]);
 let lastOpenWarning = 0;
 async function decide(ctx: ApiContext, run: () => Promise<RateDecision>): Promise<RateDecision> {
-  if (ctx.redis.status === "ready") {
+  if (!REDIS_AWAY.has(ctx.redis.status)) {
     try {
       return await run();
     } catch (err) {
