@@ -31,11 +31,15 @@ const oddChar = fc.oneof(
   { weight: 2, arbitrary: loneSurrogate },
   { weight: 1, arbitrary: fc.constantFrom("\u0000", "\n", "/", "\\", "..", "%", "\u202e", "\ufeff", "🚀", "C:", "nul", "\"", "{", "'") },
 );
+// Lengths on either side of every limit a column or a check has (64, 128, 200, 255, 512, …).
+const boundaryString = fc.tuple(fc.constantFrom(0, 1, 63, 64, 65, 127, 128, 129, 199, 200, 201, 254, 255, 256, 300, 511, 512, 513, 701, 1024), fc.constantFrom("x", "é", "🚀"))
+  .map(([n, c]) => c.repeat(n));
 /** Strings as a careless or hostile client sends them. */
 const oddString = fc.oneof(
+  { weight: 4, arbitrary: boundaryString },
   { weight: 5, arbitrary: fc.string({ unit: oddChar, maxLength: 20 }) },
   { weight: 2, arbitrary: fc.string({ maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.constantFrom("", " ", "x".repeat(256), "x".repeat(513), "é".repeat(200), "a/../b", "/etc/passwd", "inputs/upl_x/a") },
+  { weight: 3, arbitrary: fc.constantFrom("", " ", "x".repeat(256), "x".repeat(300), "x".repeat(513), "é".repeat(200), "a/../b", "/etc/passwd", "inputs/upl_x/a", "nul.txt", "a:b") },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 70_000 }).map((n) => "y".repeat(n)) },
 );
 const oddNumber = fc.oneof(
@@ -43,7 +47,7 @@ const oddNumber = fc.oneof(
 );
 /** Any JSON-ish value: what a wrong-typed field holds. */
 const oddValue: fc.Arbitrary<unknown> = fc.oneof(
-  oddString, oddNumber, fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 3 }),
+  { weight: 4, arbitrary: oddString }, { weight: 2, arbitrary: oddNumber }, fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 3 }),
   fc.array(oddString, { maxLength: 4 }), fc.dictionary(oddString, oddString, { maxKeys: 4 }),
 );
 
@@ -81,7 +85,7 @@ function fieldPaths(obj: unknown, prefix: string[] = []): string[][] {
 function bodyFor(routeKey: string): fc.Arbitrary<string | undefined> {
   const valid = VALID_BODIES[routeKey];
   const broken = valid
-    ? fc.tuple(fc.constantFrom(...fieldPaths(valid)), fc.oneof(oddValue, fc.constant(undefined)), fc.option(oddString, { nil: undefined }), oddValue)
+    ? fc.tuple(fc.constantFrom(...fieldPaths(valid)), fc.oneof({ weight: 3, arbitrary: boundaryString }, { weight: 3, arbitrary: oddValue }, { weight: 1, arbitrary: fc.constant(undefined) }), fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: oddString }), oddValue)
         .map(([path, value, extraKey, extraValue]) => {
           const body = setAt(valid, path, value);
           if (extraKey !== undefined) setAt(body, path.length > 1 ? [...path.slice(0, -1), extraKey] : [extraKey], extraValue);
@@ -123,8 +127,11 @@ const cursorValue = fc.oneof(
   fc.constantFrom("bnVsbA", "garbage", "", "=", "A"),
 );
 const queryValue = fc.oneof(oddNumber.map(String), oddString.map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, "x"))), cursorValue, badEncoding);
-const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), queryValue), { maxLength: 4 })
-  .map((pairs) => (pairs.length ? "?" + pairs.map(([k, v]) => `${k}=${v}`).join("&") : ""));
+// Most requests carry no query, so what is wrong with their path or body is what answers.
+const query = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("") },
+  { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), queryValue), { minLength: 1, maxLength: 4 }).map((pairs) => "?" + pairs.map(([k, v]) => `${k}=${v}`).join("&")) },
+);
 
 // undici's fetch refuses CONNECT, TRACE and TRACK and any method that is not a token.
 const method = fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...PARSED_METHODS) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Z]{1,10}$/).filter((m) => !["CONNECT", "TRACE", "TRACK"].includes(m)) });
@@ -136,26 +143,32 @@ const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((
 /** Every request the fuzz test may send, for routes shaped as `METHOD /path/{id}`. */
 export function fuzzRequest(routes: { method: string; path: string }[], ids: FuzzIds): fc.Arbitrary<FuzzRequest> {
   const templates = [...new Set(routes.map((r) => r.path)), "/v1/nothing", "/", "//v1//jobs", "/v1/jobs/x/y/z"];
+  // Half the requests aim at a route that takes a body, with its own method, so broken
+  // bodies reach the checks behind the router; the rest go anywhere with any method.
+  const target = fc.oneof(
+    fc.constantFrom(...Object.keys(VALID_BODIES)).map((k) => [...k.split(" "), true] as [string, string, boolean]),
+    fc.tuple(method, fc.constantFrom(...templates), fc.constant(false)),
+  );
   return fc.record({
-    method,
-    template: fc.constantFrom(...templates),
+    target,
     id: idSegment(ids),
     query,
     trailingSlash: fc.boolean(),
     token: fc.oneof({ weight: 5, arbitrary: fc.constant(ids.adminToken) }, { weight: 2, arbitrary: fc.constant(ids.userToken) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: headerValue }),
     requestId: fc.option(headerValue, { nil: undefined }),
     idempotencyKey: fc.option(headerValue, { nil: undefined }),
-  }).chain((r) => {
-    const routeKey = `${r.method} ${r.template}`;
-    const withBody = r.method !== "GET" && r.method !== "HEAD";
+  }).chain(({ target: [method, template, aimed], ...r }) => {
+    const routeKey = `${method} ${template}`;
+    const withBody = method !== "GET" && method !== "HEAD";
     return (withBody ? bodyFor(routeKey in VALID_BODIES ? routeKey : "POST /v1/jobs") : fc.constant(undefined)).map((body) => {
-      const path = r.template.replace(/\{[a-z_]+\}/g, r.id) + (r.trailingSlash ? "/" : "") + r.query;
+      // A request aimed at a body check has a real id and no query in its way.
+      const path = aimed ? template.replace(/\{[a-z_]+\}/g, ids.agentId) : template.replace(/\{[a-z_]+\}/g, r.id) + (r.trailingSlash ? "/" : "") + r.query;
       const headers: Record<string, string> = {};
       if (r.token !== null) headers.authorization = r.token === ids.adminToken || r.token === ids.userToken ? `Bearer ${r.token}` : r.token;
       if (r.requestId !== undefined) headers["x-request-id"] = r.requestId;
       if (r.idempotencyKey !== undefined) headers["idempotency-key"] = r.idempotencyKey;
       if (body !== undefined) headers["content-type"] = "application/json";
-      return { method: r.method, path, headers, body };
+      return { method, path, headers, body };
     });
   });
 }
