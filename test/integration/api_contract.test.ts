@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startApi, type RunningApi } from "@labbridge/api";
 import { createEnrollmentToken, enrollAgent } from "@labbridge/store";
@@ -86,6 +87,43 @@ describe("request ids", () => {
     expect((await call("PATCH", `/v1/agents/${agentId}`, { body: { slots: 2 }, headers: { "x-request-id": "patch-1" } })).status).toBe(200);
     const [rows] = await api.ctx.pool.query("SELECT request_id FROM audit_log WHERE target_id = ?", [agentId]);
     expect(rows).toEqual([{ request_id: "patch-1" }]);
+  });
+});
+
+/** Sends raw bytes as one HTTP/1.1 request and returns the status and headers of the answer. */
+function rawRequest(head: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    // write, not end: uWS closes a half-closed socket without answering.
+    const socket = connect(api.port, "127.0.0.1", () => socket.write(head));
+    let data = "";
+    socket.on("data", (b) => (data += b.toString("latin1")));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const [top = "", body = ""] = data.split("\r\n\r\n");
+      const [statusLine = "", ...lines] = top.split("\r\n");
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      resolve({ status: Number(statusLine.split(" ")[1]), headers, body });
+    });
+  });
+}
+
+describe("bytes a browser would never send", () => {
+  it("raw non-ASCII bytes in the path, a header and the Idempotency-Key are answered with a structured 4xx or a 2xx, never a 5xx", async () => {
+    const token = Buffer.from(`Bearer ${env.config.adminToken}`);
+    const cases = [
+      Buffer.concat([Buffer.from("GET /v1/jobs/"), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: "), token, Buffer.from("\r\n\r\n")]),
+      Buffer.concat([Buffer.from("GET /v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: "), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from("\r\nAuthorization: "), token, Buffer.from("\r\n\r\n")]),
+      Buffer.concat([Buffer.from("GET /v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from("\r\n\r\n")]),
+      Buffer.concat([Buffer.from('POST /v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 15\r\nIdempotency-Key: '), Buffer.from([0xed, 0xa0, 0x80, 0xff]), Buffer.from("\r\nAuthorization: "), token, Buffer.from('\r\n\r\n{"command":[1]}')]),
+    ];
+    const statuses: number[] = [];
+    for (const head of cases) {
+      const a = await rawRequest(head);
+      statuses.push(a.status);
+      expect(a.headers["x-request-id"]).toMatch(/^req_[0-9A-Z]{26}$/);
+      if (a.status >= 400) expect(JSON.parse(a.body).error.request_id).toBe(a.headers["x-request-id"]);
+    }
+    expect(statuses).toEqual([404, 200, 401, 422]);
   });
 });
 
