@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startApi, type RunningApi } from "@labbridge/api";
+import { ROUTES, startApi, type RunningApi } from "@labbridge/api";
 import { createEnrollmentToken, enrollAgent } from "@labbridge/store";
 import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 import { apiCaller, expectError } from "./api_client.ts";
@@ -124,6 +124,29 @@ describe("bytes a browser would never send", () => {
       if (a.status >= 400) expect(JSON.parse(a.body).error.request_id).toBe(a.headers["x-request-id"]);
     }
     expect(statuses).toEqual([404, 200, 401, 422]);
+  });
+});
+
+describe("OpenAPI document", () => {
+  it("describes the error body with request_id, 405 with Allow, 429 with Retry-After, and X-Request-Id on every operation", async () => {
+    const doc = (await call("GET", "/openapi.json", { token: null })).body;
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(["code", "message", "details", "request_id"]);
+    const submit = doc.paths["/v1/jobs"].post;
+    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(["201", "400", "405", "422", "429"]));
+    expect(Object.keys(submit.responses["405"].headers)).toContain("Allow");
+    expect(Object.keys(submit.responses["429"].headers)).toContain("Retry-After");
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters: { $ref?: string }[]; responses: Record<string, { headers: object }> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.parameters.map((p) => p.$ref), `${method} ${path}`).toContain("#/components/parameters/X-Request-Id");
+        for (const r of Object.values(op.responses)) expect(Object.keys(r.headers), `${method} ${path}`).toContain("X-Request-Id");
+      }
+    }
+  });
+
+  it("lists every route of the route table with its method", async () => {
+    const doc = (await call("GET", "/openapi.json", { token: null })).body;
+    const missing = ROUTES.filter((r) => r.path !== "/openapi.json" && !doc.paths[r.path]?.[r.method.toLowerCase()]).map((r) => `${r.method} ${r.path}`);
+    expect(missing).toEqual([]);
   });
 });
 
