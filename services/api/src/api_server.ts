@@ -24,6 +24,8 @@ const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 /** The context one request is served with: its id, and a logger that writes it on every line. */
 function requestContext(ctx: ApiContext, head: RequestHead): ApiContext {
   const requestId = requestIdFor(head.headers["x-request-id"], ctx.clock());
+  // The header now says the id the request is served under, for any code that reads it there.
+  head.headers["x-request-id"] = requestId;
   return { ...ctx, requestId, log: ctx.log.child({ request_id: requestId }) };
 }
 

@@ -43,8 +43,8 @@ export const openApiDocument = withRequestIds({
     parameters: {
       "X-Request-Id": {
         name: "X-Request-Id", in: "header", required: false,
-        description: "Your id for this request (1 to 128 of A-Z a-z 0-9 . _ : -); any other value is replaced by a new one",
-        schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+        description: "Your id for this request (1 to 64 of A-Z a-z 0-9 . _ : -); any other value is replaced by a new one",
+        schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,64}$" },
       },
     },
     headers: {
