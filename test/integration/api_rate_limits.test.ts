@@ -105,10 +105,23 @@ describe("failed authentications per source address", () => {
     expect(Number(a.headers.get("retry-after"))).toBe(10);
     // A missing header counts as a failure too, and is refused the same way now.
     expectError(await call("GET", "/v1/jobs", { token: null }), 429, "rate_limited");
-    // The price of checking before the lookup: a good token from that address waits too.
-    expectError(await call("GET", "/v1/jobs"), 429, "rate_limited");
+    // A good token this instance has not seen lately waits too: the price of checking before the lookup.
+    const bob = await userToken("bob");
+    expectError(await call("GET", "/v1/jobs", { token: bob }), 429, "rate_limited");
     now += 10_000;
+    expect((await call("GET", "/v1/jobs", { token: bob })).status).toBe(200);
+  });
+
+  it("a token that authenticated lately still gets through while its address is over the failure budget", async () => {
     expect((await call("GET", "/v1/jobs")).status).toBe(200);
+    for (let i = 0; i < 3; i++) expectError(await call("GET", "/v1/jobs", { token: `wrong-${i}` }), 401, "invalid_token");
+    expectError(await call("GET", "/v1/jobs", { token: "wrong-3" }), 429, "rate_limited");
+    now += 1_000;
+    expect((await call("GET", "/v1/jobs")).status).toBe(200);
+    // Ten minutes later it is no longer "lately": it waits like any other call from there.
+    now += 10 * 60_000;
+    for (let i = 0; i < 3; i++) await call("GET", "/v1/jobs", { token: `wrong-again-${i}` });
+    expectError(await call("GET", "/v1/jobs"), 429, "rate_limited");
   });
 
   it("calls with a good token never spend the address's failure budget", async () => {

@@ -6,6 +6,7 @@ import type { ObjectStorage } from "@labbridge/storage";
 import type { RateLimiter } from "@labbridge/streams";
 import type { EventStreamSlots } from "./event_stream_slots.ts";
 import type { JobEventsHub } from "./job_events_hub.ts";
+import type { RecentTokens } from "./recent_tokens.ts";
 
 /** Shared state of one API process; `requestId` is set in the copy one request is served with. */
 export interface ApiContext extends ServiceContext {
@@ -14,6 +15,8 @@ export interface ApiContext extends ServiceContext {
   jobEvents: JobEventsHub;
   rateLimiter: RateLimiter;
   eventStreams: EventStreamSlots;
+  /** Tokens that authenticated lately here: let through while their address is over its failure budget. */
+  recentTokens: RecentTokens;
   /** The X-Request-Id of the request being served; null outside a request. */
   requestId: string | null;
 }

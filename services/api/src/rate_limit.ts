@@ -1,7 +1,8 @@
 // Rate limits of the API (docs/decisions/0018-api-rate-limits.md): every authenticated call
 // spends from its principal's `read` or `write` bucket, and every call refused for its token
 // spends from its source address's `auth_failures` bucket, which is checked before the token
-// is looked up, so guessing tokens goes no faster than that bucket refills. Buckets live in
+// is looked up, so guessing tokens goes no faster than that bucket refills (a token that
+// authenticated lately on this instance still gets its lookup). Buckets live in
 // Redis (one Lua script, one hash slot per principal), shared by every API instance. With
 // Redis away the limits are not enforced: a job must still be accepted (MySQL holds it).
 import type { Principal } from "@labbridge/store";
@@ -9,6 +10,7 @@ import { isRedisUnavailableError, type RateDecision } from "@labbridge/streams";
 import type { Request } from "@labbridge/uws";
 import type { ApiContext } from "./api_context.ts";
 import { ApiError } from "./api_error.ts";
+import { bearerToken } from "./auth.ts";
 
 /** The per-principal budgets a route may spend from. */
 export type BudgetName = "read" | "write";
@@ -62,7 +64,8 @@ export async function spendBudget(ctx: ApiContext, who: Principal, budget: Budge
 export async function checkAuthFailures(ctx: ApiContext, req: Request): Promise<void> {
   const shape = ctx.config.apiRateLimits.authFailures;
   const decision = await decide(ctx, () => ctx.rateLimiter.peek(`ip:${req.remoteAddress}`, "auth_failures", shape, ctx.clock()));
-  if (decision.allowed) return;
+  // A token that authenticated lately on this instance is looked up anyway (recent_tokens.ts).
+  if (decision.allowed || ctx.recentTokens.has(bearerToken(req), ctx.clock())) return;
   logRefusalOnceAMinute(ctx, `ip:${req.remoteAddress}`, { remote_address: req.remoteAddress, budget: "auth_failures" });
   refuse(decision, `Too many requests with a missing or wrong token from "${req.remoteAddress}"`, { budget: "auth_failures" });
 }

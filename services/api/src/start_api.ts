@@ -10,7 +10,11 @@ import type { Logger } from "@labbridge/logging";
 import type { ApiContext } from "./api_context.ts";
 import { startApiServer } from "./api_server.ts";
 import { EventStreamSlots } from "./event_stream_slots.ts";
+import { RecentTokens } from "./recent_tokens.ts";
 import { JobEventsHub } from "./job_events_hub.ts";
+
+// How long a token that authenticated stays "known good" for an address over its failure budget.
+const RECENT_TOKEN_MS = 10 * 60_000;
 
 /** A running API. */
 export interface RunningApi {
@@ -30,6 +34,7 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
     jobEvents: new JobEventsHub(base),
     rateLimiter: new RateLimiter(base.redis, config.prefix),
     eventStreams: new EventStreamSlots(config.apiEventStreamsPerUser),
+    recentTokens: new RecentTokens(RECENT_TOKEN_MS),
     requestId: null,
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
