@@ -9,7 +9,8 @@ import { fuzzRequest, PARSED_METHODS, PARSER_URL_LIMIT, type FuzzIds, type FuzzR
 // A few thousand generated bad requests over real HTTP to a real API (real Redis and
 // MariaDB): no answer may be a 5xx, every error must be the structured body with the
 // request id of its X-Request-Id header, and the API must still serve afterwards.
-// LB_FUZZ_SEED replays a run; LB_FUZZ_REQUESTS changes its size.
+// LB_FUZZ_SEED replays a run (the seed is printed); LB_FUZZ_REQUESTS changes its size;
+// LB_FUZZ_DUMP=<file> writes the failing requests there as JSON.
 
 const REQUESTS = Number(process.env.LB_FUZZ_REQUESTS ?? 3000);
 const SEED = Number(process.env.LB_FUZZ_SEED ?? Date.now() % 2 ** 31);
