@@ -8,6 +8,7 @@ import {
   assignJob, createEnrollmentToken, enrollAgent, finishAttempt, listAudit, markAgentOnline, startAttempt,
 } from "@labbridge/store";
 import { createTestEnv, streamEntries, waitFor, type TestEnv } from "../harness/test_env.ts";
+import { apiCaller, expectError, type Answer } from "./api_client.ts";
 
 // The HTTP API over a real socket (uWebSockets.js) against real Redis and MariaDB, called
 // with fetch as a client would. The clock is injected, so every time in an answer is known.
@@ -39,41 +40,7 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  /** The parsed JSON body; tests read it loosely, as a client would. */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-async function call(method: string, path: string, opts: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string>; url?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...opts.headers };
-  const token = opts.token === undefined ? admin : opts.token;
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body: string | undefined = opts.raw;
-  if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${opts.url ?? base}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
-/** Asserts the structured error body of API.md and returns it. */
-function expectError(a: Answer, status: number, code: string) {
-  expect(a.status, a.text).toBe(status);
-  expect(a.headers.get("content-type")).toMatch(/^application\/json/);
-  expect(Object.keys(a.body)).toEqual(["error"]);
-  expect(a.body.error).toEqual({ code, message: expect.any(String), details: expect.any(Object) });
-  expect(a.body.error.message.length).toBeGreaterThan(0);
-  return a.body.error as { code: string; message: string; details: Record<string, unknown> };
-}
+const call = apiCaller(() => base, () => admin);
 
 async function submit(body: Record<string, unknown> = {}, token: string = admin) {
   const a = await call("POST", "/v1/jobs", { token, body: { command: ["python", "train.py"], ...body } });
@@ -577,9 +544,11 @@ describe("service endpoints", () => {
     expect(Object.keys(a.body.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/uploads", "/v1/agents"]));
   });
 
-  it("an unknown route or method is a 404 with the error body", async () => {
+  it("an unknown route is a 404 and a known path with another method a 405 naming the methods in Allow", async () => {
     expectError(await call("GET", "/v2/nothing"), 404, "not_found");
-    expectError(await call("PATCH", "/v1/jobs"), 404, "not_found");
+    const a = await call("PATCH", "/v1/jobs");
+    expect(expectError(a, 405, "method_not_allowed").details).toEqual({ allow: "POST, GET" });
+    expect(a.headers.get("allow")).toBe("POST, GET");
   });
 });
 
