@@ -6,8 +6,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createTestEnv, GENEROUS_API_LIMITS } from "../test/harness/test_env.ts";
-import { freePort } from "../test/harness/free_port.ts";
+import { createTestEnv, freePort, GENEROUS_API_LIMITS } from "@labbridge/devstack";
 
 const { values } = parseArgs({ options: { streams: { type: "string", default: "500" } } });
 const STREAMS = Number(values.streams);
