@@ -193,10 +193,13 @@ describe("unknown fields are refused with 422 unknown_field naming the field", (
     expect((await call("GET", `/v1/agents/${agentId}`)).body).toMatchObject({ paused: false, slots: 1 });
   });
 
-  it("a pause until a time is refused until it is supported, rather than ignored", async () => {
+  it("until is a field of a pause: a future time is taken and shown, a past one is refused naming it", async () => {
     const agentId = await enrolledAgent();
-    const err = expectError(await call("POST", `/v1/agents/${agentId}/pause`, { body: { until: "2030-01-01T00:00:00Z" } }), 422, "validation_failed");
-    expect(err.details.problems).toEqual([{ field: "until", reason: expect.stringContaining("not supported") }]);
+    const past = expectError(await call("POST", `/v1/agents/${agentId}/pause`, { body: { until: "2000-01-01T00:00:00Z" } }), 422, "validation_failed");
+    expect(past.details.problems).toEqual([{ field: "until", reason: expect.stringContaining("in the future") }]);
+    const paused = await call("POST", `/v1/agents/${agentId}/pause`, { body: { until: "2999-01-01T00:00:00Z" } });
+    expect(paused.status, paused.text).toBe(202);
+    expect(paused.body.pause).toEqual({ source: "api", reason: null, until: "2999-01-01T00:00:00.000Z" });
   });
 
   it("a body-less call takes an empty body or {}", async () => {

@@ -18,6 +18,7 @@ const errors = {
   503: problem("MySQL or Redis unavailable; nothing was applied", { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" } } }),
 };
 const idParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+const dashboardFile = { 200: { description: "The file (gzip when accepted)" }, 304: { description: "Not modified (If-None-Match)" }, 404: problem("No such file, or the dashboard is not built") };
 const query = (name: string, description: string, schema: Record<string, unknown> = { type: "string" }) => ({ name, in: "query", schema, description });
 const page = [query("limit", "1 to 500, default 50", { type: "integer", minimum: 1, maximum: 500 }), query("cursor", "next_cursor of the page before; opaque")];
 const listOf = (items: unknown) => json({ type: "object", properties: { items: { type: "array", items }, next_cursor: { type: ["string", "null"] } } });
@@ -381,6 +382,10 @@ export const openApiDocument = withRequestIds({
         },
       },
     },
+    // The dashboard's files (docs/decisions/0024): public, cached by ETag; 404 when web/dist was not built.
+    "/": { get: { security: [], summary: "The dashboard page (index.html)", responses: dashboardFile } },
+    "/index.html": { get: { security: [], summary: "The dashboard page", responses: dashboardFile } },
+    "/assets/{name}": { get: { security: [], summary: "A hashed script, style or image of the dashboard", parameters: [idParam("name")], responses: dashboardFile } },
     "/healthz": { get: { security: [], summary: "Process up", responses: { 200: { description: "OK" } } } },
     "/readyz": { get: { security: [], summary: "Redis and MySQL reachable", responses: { 200: { description: "Ready" }, 503: { description: "Not ready" } } } },
     "/metrics": { get: { security: [], summary: "Prometheus metrics", responses: { 200: { description: "Metrics" } } } },
