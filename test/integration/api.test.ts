@@ -522,9 +522,11 @@ describe("service endpoints", () => {
     expect(Object.keys(a.body.paths)).toEqual(expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/uploads", "/v1/agents"]));
   });
 
-  it("an unknown route or method is a 404 with the error body", async () => {
+  it("an unknown route is a 404 and a known path with another method a 405 naming the methods in Allow", async () => {
     expectError(await f.call("GET", "/v2/nothing"), 404, "not_found");
-    expectError(await f.call("PATCH", "/v1/jobs"), 404, "not_found");
+    const a = await f.call("PATCH", "/v1/jobs");
+    expect(expectError(a, 405, "method_not_allowed").details).toEqual({ allow: "POST, GET" });
+    expect(a.headers.get("allow")).toBe("POST, GET");
   });
 });
 

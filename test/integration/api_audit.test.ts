@@ -54,7 +54,7 @@ describe("acts on the audit trail", () => {
       ["agent.patched", "admin", "admin", "agent", agentId, "ok", "req-x"],
       ["agent.revoked", "admin", "admin", "agent", agentId, "ok", "req-d"],
     ]);
-    expect(rows[0]!.details).toEqual({ reason: "exam week", stop_running: false });
+    expect(rows[0]!.details).toEqual({ reason: "exam week", until: null, stop_running: false });
   });
 
   it("an admin canceling another owner's job is audited; an owner canceling their own job is not", async () => {

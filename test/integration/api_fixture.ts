@@ -1,19 +1,14 @@
 // One API over a real socket (uWebSockets.js) on real Redis and MariaDB, with an injected
 // clock, and fetch as the client: the fixture of the users/tokens, audit, usage and job
-// list/log tests. Error bodies are checked loosely enough for fields the contract adds
-// (error.request_id) and strictly on what these tests are about (status and code).
+// list/log tests. Calls and the error-body check (code, message, details and the request id
+// X-Request-Id carries) are api_client.ts's, shared with the contract tests.
 import { expect } from "vitest";
 import { startApi, type RunningApi } from "@labbridge/api";
 import { createEnrollmentToken, enrollAgent } from "@labbridge/store";
 import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { apiCaller, expectError, type Answer } from "./api_client.ts";
 
-/** An HTTP answer, its JSON body read loosely as a client would. */
-export interface Answer {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
+export { expectError, type Answer };
 
 /** A running API for one test, with its clock and the admin token. */
 export interface ApiFixture {
@@ -40,22 +35,7 @@ export async function startApiFixture(t0: number, overrides: Record<string, stri
   f.api = await startApi(env.config, { clock: () => f.now });
   f.admin = env.config.adminToken!;
   const base = `http://127.0.0.1:${f.api.port}`;
-  f.call = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    const token = opts.token === undefined ? f.admin : opts.token;
-    if (token) headers.authorization = `Bearer ${token}`;
-    const body = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${opts.url ?? base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  };
+  f.call = apiCaller(() => base, () => f.admin);
   f.mint = async (owner, role = "user", extra = {}) => {
     const a = await f.call("POST", "/v1/api-tokens", { body: { owner, role, ...extra } });
     expect(a.status, a.text).toBe(201);
@@ -76,14 +56,4 @@ export async function startApiFixture(t0: number, overrides: Record<string, stri
     await env.cleanup();
   };
   return f;
-}
-
-/** Asserts a structured error of API.md with this status and code; returns `error`. */
-export function expectError(a: Answer, status: number, code: string): { code: string; message: string; details: Record<string, unknown> } {
-  expect(a.status, a.text).toBe(status);
-  expect(a.headers.get("content-type")).toMatch(/^application\/json/);
-  expect(Object.keys(a.body)).toEqual(["error"]);
-  expect(a.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
-  expect(a.body.error.message.length).toBeGreaterThan(0);
-  return a.body.error;
 }

@@ -86,6 +86,8 @@ describe("agent sessions", () => {
       heartbeat_seconds: s.env.config.heartbeatSeconds, lease_ttl_seconds: s.env.config.leaseTtlSeconds,
       // This hello offered no frame compression, so none is agreed (gateway_compressed_frames.test.ts).
       compression: null,
+      // The agent measures its clock skew from this (gateway_telemetry.test.ts checks the value).
+      server_time_ms: expect.any(Number),
     });
     expect([welcome.heartbeat_seconds, welcome.lease_ttl_seconds]).toEqual([0.5, 3]);
     const row = await waitFor(async () => {

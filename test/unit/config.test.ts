@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEV_STORAGE, loadConfig } from "@labbridge/config";
+import { DEFAULT_API_RATE_LIMITS, DEV_STORAGE, loadConfig } from "@labbridge/config";
 
 describe("loadConfig", () => {
   it("fills in the documented defaults from an empty environment", () => {
@@ -70,5 +70,15 @@ describe("loadConfig", () => {
     expect(loadConfig({ LB_OSS_ENDPOINT: "https://oss-cn-hangzhou.aliyuncs.com" }).storage.cname).toBe(false);
     expect(loadConfig({ LB_OSS_ENDPOINT: "http://127.0.0.1:9100" }).storage.cname).toBe(true);
     expect(loadConfig({ LB_OSS_ENDPOINT: "https://oss-cn-hangzhou.aliyuncs.com", LB_OSS_CNAME: "true" }).storage.cname).toBe(true);
+  });
+
+  it("has API rate limits and a stream cap by default, each overridable from the environment", () => {
+    expect(loadConfig({}).apiRateLimits).toEqual(DEFAULT_API_RATE_LIMITS);
+    expect(loadConfig({}).apiEventStreamsPerUser).toBe(20);
+    const c = loadConfig({ LB_API_READ_BURST: "5", LB_API_READ_PER_SECOND: "0.5", LB_API_WRITE_BURST: "7", LB_API_AUTH_FAILURE_PER_SECOND: "2", LB_API_EVENT_STREAMS_PER_USER: "3" });
+    expect(c.apiRateLimits).toEqual({ read: { burst: 5, perSecond: 0.5 }, write: { burst: 7, perSecond: DEFAULT_API_RATE_LIMITS.write.perSecond }, authFailures: { burst: DEFAULT_API_RATE_LIMITS.authFailures.burst, perSecond: 2 } });
+    expect(c.apiEventStreamsPerUser).toBe(3);
+    expect(() => loadConfig({ LB_API_READ_BURST: "0" })).toThrow('Invalid LB_API_READ_BURST "0"');
+    expect(() => loadConfig({ LB_API_WRITE_PER_SECOND: "-1" })).toThrow('Invalid LB_API_WRITE_PER_SECOND "-1"');
   });
 });

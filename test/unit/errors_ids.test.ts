@@ -2,16 +2,18 @@ import { describe, expect, it } from "vitest";
 import { ERROR_CODES, errorBody, httpStatusOf, ID_PREFIX, isErrorCode, isId, isRetryable, isTerminalJobState, newId } from "@labbridge/protocol";
 
 describe("error codes", () => {
-  it("builds the structured error body with a default message and empty details", () => {
-    expect(errorBody("not_found")).toEqual({ error: { code: "not_found", message: "Not found", details: {} } });
-    expect(errorBody("validation_failed", "Invalid x", { field: "x" })).toEqual({ error: { code: "validation_failed", message: "Invalid x", details: { field: "x" } } });
+  it("builds the structured error body with a default message, empty details and the request id", () => {
+    expect(errorBody("not_found", "req_1")).toEqual({ error: { code: "not_found", message: "Not found", details: {}, request_id: "req_1" } });
+    expect(errorBody("validation_failed", "req_2", "Invalid x", { field: "x" }))
+      .toEqual({ error: { code: "validation_failed", message: "Invalid x", details: { field: "x" }, request_id: "req_2" } });
   });
 
   it("maps codes to the HTTP statuses API.md names", () => {
     expect([httpStatusOf("malformed_json"), httpStatusOf("unauthenticated"), httpStatusOf("invalid_token"), httpStatusOf("forbidden"),
       httpStatusOf("not_found"), httpStatusOf("job_already_finished"), httpStatusOf("payload_too_large"), httpStatusOf("validation_failed"),
-      httpStatusOf("idempotency_key_reused"), httpStatusOf("rate_limited"), httpStatusOf("unavailable")])
-      .toEqual([400, 401, 401, 403, 404, 409, 413, 422, 422, 429, 503]);
+      httpStatusOf("idempotency_key_reused"), httpStatusOf("rate_limited"), httpStatusOf("unavailable"),
+      httpStatusOf("malformed_url"), httpStatusOf("unknown_parameter"), httpStatusOf("unknown_field"), httpStatusOf("method_not_allowed")])
+      .toEqual([400, 401, 401, 403, 404, 409, 413, 422, 422, 429, 503, 400, 400, 422, 405]);
   });
 
   it("says only unavailable, rate_limited and internal are retryable as they are", () => {

@@ -210,11 +210,10 @@ describe("checkJobSpec", () => {
     expect(fields({ command: ["echo", "€".repeat(3000)] })).toEqual([""]);
   });
 
-  it("drops unknown fields and input fields the client may not set", () => {
-    const checked = checkJobSpec({ command: ["x"], owner: "someone-else", inputs: [{ key: "inputs/u/a", path: "a", size: 1, sha256: "f".repeat(64) }] });
-    expect(checked.ok).toBe(true);
-    if (!checked.ok) return;
-    expect(checked.value).not.toHaveProperty("owner");
-    expect(checked.value.inputs).toEqual([{ key: "inputs/u/a", path: "a" }]);
+  it("refuses a field it does not know, at the top and in inputs, as unknown_field naming it", () => {
+    const checked = checkJobSpec({ command: ["x"], timout_seconds: 5, owner: "someone-else", inputs: [{ key: "inputs/u/a", path: "a", size: 1, sha256: "f".repeat(64) }] });
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.problems.filter((p) => p.code === "unknown_field").map((p) => p.field)).toEqual(["timout_seconds", "owner", "inputs[0].size", "inputs[0].sha256"]);
   });
 });

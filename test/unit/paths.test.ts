@@ -37,6 +37,8 @@ describe("relativePathProblem", () => {
     expect(relativePathProblem("a\u0000b")).toBe("contains a control character");
     expect(relativePathProblem("a".repeat(513))).toBe("is longer than 512 characters");
     expect(relativePathProblem("a".repeat(512))).toBeNull();
+    expect(relativePathProblem("a\ud800b")).toBe("contains a lone surrogate");
+    expect(relativePathProblem("model-🚀.pt")).toBeNull();
   });
 });
 
@@ -44,6 +46,12 @@ describe("fileNameProblem", () => {
   it("accepts a single file name and refuses anything with a slash", () => {
     expect(fileNameProblem("data.zip")).toBeNull();
     expect(fileNameProblem("dir/data.zip")).toBe("contains a slash");
+  });
+
+  it("refuses a name over 255 bytes in UTF-8, the uploads.name column's size", () => {
+    expect(fileNameProblem("a".repeat(255))).toBeNull();
+    expect(fileNameProblem("a".repeat(256))).toBe("is longer than 255 bytes in UTF-8");
+    expect(fileNameProblem("é".repeat(128))).toBe("is longer than 255 bytes in UTF-8");
   });
 
   it("refuses what relativePathProblem refuses", () => {

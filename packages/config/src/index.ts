@@ -35,6 +35,37 @@ export interface Config {
   /** Folder of the built dashboard the API serves at / (null: the repository's web/dist). */
   webDir: string | null;
   logLevel: string;
+  /** The API's per-principal request budgets, shared by its instances through Redis. */
+  apiRateLimits: ApiRateLimits;
+  /** Most Server-Sent Event streams one user may hold open on one API instance. */
+  apiEventStreamsPerUser: number;
+}
+
+/** A token bucket: `burst` requests at once, then `perSecond`. */
+export interface RateBudget {
+  burst: number;
+  perSecond: number;
+}
+
+/** The API's request budgets (docs/decisions/0018-api-rate-limits.md). */
+export interface ApiRateLimits {
+  /** GET calls of one user or admin. */
+  read: RateBudget;
+  /** Every other call of one user or admin: submits, cancels, uploads, admin changes. */
+  write: RateBudget;
+  /** Calls with a missing or wrong token from one source address, so token guessing is slow. */
+  authFailures: RateBudget;
+}
+
+/** Default budgets: far above what a person, the CLI or the dashboard sends, low enough to stop a runaway loop. */
+export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = {
+  read: { burst: 600, perSecond: 50 },
+  write: { burst: 120, perSecond: 20 },
+  authFailures: { burst: 20, perSecond: 0.2 },
+};
+
+function budget(env: NodeJS.ProcessEnv, name: string, fallback: RateBudget): RateBudget {
+  return { burst: int(env, `LB_API_${name}_BURST`, fallback.burst), perSecond: num(env, `LB_API_${name}_PER_SECOND`, fallback.perSecond) };
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -106,5 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsLogSeconds: num(env, "LB_METRICS_LOG_SECONDS", 60),
     webDir: env.LB_WEB_DIR || null,
     logLevel: env.LB_LOG_LEVEL || "info",
+    apiRateLimits: {
+      read: budget(env, "READ", DEFAULT_API_RATE_LIMITS.read),
+      write: budget(env, "WRITE", DEFAULT_API_RATE_LIMITS.write),
+      authFailures: budget(env, "AUTH_FAILURE", DEFAULT_API_RATE_LIMITS.authFailures),
+    },
+    apiEventStreamsPerUser: int(env, "LB_API_EVENT_STREAMS_PER_USER", 20),
   };
 }

@@ -4,5 +4,6 @@
 export * from "./bridge.ts";
 export * from "./child_process.ts";
 export * from "./deno_agent.ts";
+export * from "./free_port.ts";
 export * from "./isolated_env.ts";
 export * from "./proc_tree.ts";

@@ -36,3 +36,47 @@ export function isIntIn(v: unknown, min: number, max: number): v is number {
 export function utf8Length(s: string): number {
   return new TextEncoder().encode(s).length;
 }
+
+// With the u flag a surrogate range matches only surrogates that are not half of a pair.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * True when a string holds a UTF-16 surrogate that is not half of a pair: such a string
+ * has no UTF-8 form, so URL encoding, MySQL and object keys would each fail on it.
+ */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+/**
+ * The field (as `a.b[2]`) of the first string, key or value, anywhere in a parsed JSON value
+ * that holds a lone surrogate, or null. Walks without recursion: a body may nest deeply.
+ */
+export function loneSurrogateField(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [v, field] = stack.pop()!;
+    if (typeof v === "string") {
+      if (hasLoneSurrogate(v)) return field;
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, `${field}[${i}]`]));
+    } else if (isObject(v)) {
+      for (const [k, item] of Object.entries(v)) {
+        const name = field ? `${field}.${k}` : k;
+        if (hasLoneSurrogate(k)) return name;
+        stack.push([item, name]);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * One `unknown_field` problem for each key of `body` that is not in `known`, named under
+ * `prefix` (e.g. `inputs[0].`), so a typo such as `timout_seconds` never passes silently.
+ */
+export function unknownFieldProblems(body: Record<string, unknown>, known: readonly string[], prefix = ""): Problem[] {
+  return Object.keys(body)
+    .filter((k) => !known.includes(k))
+    .map((k) => ({ field: `${prefix}${k}`, reason: `is not a known field: expected one of ${known.join(", ")}`, code: "unknown_field" as const }));
+}

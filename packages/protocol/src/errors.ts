@@ -4,15 +4,17 @@
 /** Every error code LabBridge sends to a client or an agent. */
 export const ERROR_CODES = {
   malformed_json: 400,
+  malformed_url: 400,
+  unknown_parameter: 400,
   validation_failed: 422,
   unknown_field: 422,
-  unknown_parameter: 400,
   unauthenticated: 401,
   invalid_token: 401,
   token_expired: 401,
   forbidden: 403,
   reserved_owner: 422,
   not_found: 404,
+  method_not_allowed: 405,
   job_already_finished: 409,
   idempotency_key_reused: 422,
   payload_too_large: 413,
@@ -41,15 +43,17 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   malformed_json: "Request body is not valid JSON",
+  malformed_url: "Request URL is not valid",
+  unknown_parameter: "Request has a query parameter the endpoint does not know",
   validation_failed: "Request is not valid",
   unknown_field: "Request has a field the endpoint does not know",
-  unknown_parameter: "Request has a query parameter the endpoint does not know",
   unauthenticated: "Missing bearer token",
   invalid_token: "Token is not valid",
   token_expired: "Token has expired",
   forbidden: "Not allowed",
   reserved_owner: "Owner is reserved for LB_ADMIN_TOKEN",
   not_found: "Not found",
+  method_not_allowed: "Method is not allowed on this path",
   job_already_finished: "Job has already finished",
   idempotency_key_reused: "Idempotency key was used with a different request",
   payload_too_large: "Request is too large",
@@ -70,9 +74,12 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   yielded_to_owner: "Agent stopped the job to give the workstation back to its user",
 };
 
-/** The structured error body of the HTTP API and of protocol errors. */
+/**
+ * The structured error body of the HTTP API. `request_id` is the request's X-Request-Id,
+ * so a user's bug report names the one id every log line of that request carries.
+ */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+  error: { code: ErrorCode; message: string; details: Record<string, unknown>; request_id: string };
 }
 
 /** HTTP status for an error code. */
@@ -80,9 +87,9 @@ export function httpStatusOf(code: ErrorCode): number {
   return ERROR_CODES[code];
 }
 
-/** Builds the `{"error": {...}}` body, with the default message when none is given. */
-export function errorBody(code: ErrorCode, message?: string, details: Record<string, unknown> = {}): ErrorBody {
-  return { error: { code, message: message ?? DEFAULT_MESSAGES[code], details } };
+/** Builds the `{"error": {...}}` body of one request, with the default message when none is given. */
+export function errorBody(code: ErrorCode, requestId: string, message?: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message: message ?? DEFAULT_MESSAGES[code], details, request_id: requestId } };
 }
 
 /** True for errors a client may retry as they are (nothing about the request was wrong). */

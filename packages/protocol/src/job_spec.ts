@@ -1,6 +1,6 @@
 // The job a client submits (API.md "Jobs"), checked once at the API edge. The same shape
 // travels in `attempt.assign` to the agent, so both sides read one definition.
-import { type Checked, type Problem, isIntIn, isObject, isStringRecord, utf8Length } from "./check.ts";
+import { type Checked, type Problem, isIntIn, isObject, isStringRecord, unknownFieldProblems, utf8Length } from "./check.ts";
 import { inputKeyProblem, inputPathProblem } from "./paths.ts";
 
 /** One input file: an object key and where it lands in the attempt's input folder. */
@@ -36,6 +36,10 @@ export const MAX_JOB_GPUS = 16;
 /** Lowest and highest `priority` (API.md: -10..10, default 0). */
 export const PRIORITY_RANGE = { min: -10, max: 10 } as const;
 const REQUIREMENT_KEYS = new Set(["os", "labels", "gpus", "gpu_memory_mb", "gpu_name"]);
+/** The fields a client may send in a job submission (API.md "Jobs"); any other is refused. */
+export const JOB_SPEC_FIELDS = ["name", "command", "env", "inputs", "requirements", "timeout_seconds", "max_attempts", "priority"] as const;
+// Size and sha256 of an input come from its upload's record, never from the client.
+const INPUT_FIELDS = ["key", "path"] as const;
 // Other spellings of an OS a client may send; what an agent reports (Deno.build.os) included.
 const OS_ALIASES: Record<string, JobOs> = { windows: "windows", linux: "linux", macos: "macos", darwin: "macos" };
 
@@ -67,6 +71,7 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
   const problems: Problem[] = [];
   const bad = (field: string, reason: string) => problems.push({ field, reason });
   if (!isObject(body)) return { ok: false, problems: [{ field: "", reason: "must be a JSON object" }] };
+  problems.push(...unknownFieldProblems(body, JOB_SPEC_FIELDS));
 
   const { name = null, command, env = {}, inputs = [], requirements = {} } = body;
   const timeout = body.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
@@ -96,6 +101,7 @@ export function checkJobSpec(body: unknown): Checked<JobSpec> {
     const seen = new Set<string>();
     inputs.forEach((input, i) => {
       if (!isObject(input)) return bad(`inputs[${i}]`, "must be an object");
+      problems.push(...unknownFieldProblems(input, INPUT_FIELDS, `inputs[${i}].`));
       const keyProblem = inputKeyProblem(input.key);
       if (keyProblem) bad(`inputs[${i}].key`, keyProblem);
       const pathProblem = inputPathProblem(input.path);

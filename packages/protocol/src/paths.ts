@@ -1,7 +1,10 @@
 // Paths and object keys come from clients and agents; nothing reaches a file system or
 // a bucket unchecked. Object key layout is DESIGN.md "Object storage".
+import { hasLoneSurrogate, utf8Length } from "./check.ts";
 
 const MAX_PATH_LENGTH = 512;
+/** Longest file name, in UTF-8 bytes: what file systems hold (ext4, NTFS) and the uploads.name column (255). */
+export const MAX_FILE_NAME_BYTES = 255;
 
 /**
  * Why `path` is not a safe relative path (forward slashes, no `..`, not absolute, no drive
@@ -12,6 +15,8 @@ export function relativePathProblem(path: unknown): string | null {
   if (path.length > MAX_PATH_LENGTH) return `is longer than ${MAX_PATH_LENGTH} characters`;
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return "contains a control character";
+  // No UTF-8 form: a presigned URL (encodeURIComponent) and MySQL would fail on it.
+  if (hasLoneSurrogate(path)) return "contains a lone surrogate";
   if (path.includes("\\")) return "contains a backslash";
   if (path.startsWith("/")) return "is absolute";
   if (/^[A-Za-z]:/.test(path)) return "starts with a drive letter";
@@ -53,6 +58,7 @@ export function fileNameProblem(name: unknown): string | null {
   const problem = relativePathProblem(name);
   if (problem) return problem;
   if ((name as string).includes("/")) return "contains a slash";
+  if (utf8Length(name as string) > MAX_FILE_NAME_BYTES) return `is longer than ${MAX_FILE_NAME_BYTES} bytes in UTF-8`;
   return null;
 }
 

@@ -1,7 +1,7 @@
 // Jobs as the API writes and reads them: creation (with idempotency keys), the full job
 // view, lists with opaque cursors, and cancel requests.
 import { createHash } from "node:crypto";
-import { ID_PREFIX, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } from "@labbridge/protocol";
+import { ID_PREFIX, isId, newId, TERMINAL_JOB_STATES, type JobSpec, type JobState } from "@labbridge/protocol";
 import type { Pool } from "./db.ts";
 import { MYSQL_ERRNO, retryOnErrno, withTransaction } from "./db.ts";
 import { recordAudit, type AuditActor } from "./audit_repo.ts";
@@ -128,12 +128,29 @@ function encodeCursor(row: JobRow): string {
   return Buffer.from(JSON.stringify({ c: row.created_at.toISOString(), i: row.id } satisfies Cursor)).toString("base64url");
 }
 
-/** Decodes a list cursor; throws on garbage. */
+/** Thrown for a list cursor that is not one of ours (garbage, `null`, another id, a time MySQL cannot hold). */
+export class InvalidCursorError extends Error {
+  constructor(readonly cursor: string) {
+    super(`Invalid cursor "${cursor}"`);
+  }
+}
+
+// DATETIME holds years 1000 to 9999; our own cursors are all after 1970.
+const CURSOR_TIME_RANGE = { min: 0, max: Date.UTC(9999, 11, 31) };
+
+/** Decodes a list cursor; throws InvalidCursorError on anything we did not make. */
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Cursor;
-  const createdAt = new Date(parsed.c);
-  if (Number.isNaN(createdAt.getTime()) || typeof parsed.i !== "string") throw new Error("Invalid cursor");
-  return { createdAt, id: parsed.i };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw new InvalidCursorError(cursor);
+  }
+  const { c, i } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Partial<Cursor>;
+  const createdAt = new Date(typeof c === "string" ? c : Number.NaN);
+  const t = createdAt.getTime();
+  if (Number.isNaN(t) || t < CURSOR_TIME_RANGE.min || t > CURSOR_TIME_RANGE.max || !isId(i, ID_PREFIX.job)) throw new InvalidCursorError(cursor);
+  return { createdAt, id: i };
 }
 
 /** Lists jobs newest first, filtered, with a cursor to the next page. */

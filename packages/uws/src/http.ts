@@ -4,12 +4,19 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import type { Counter } from "@labbridge/metrics";
 
-/** A request with everything copied out of uWS. */
-export interface Request {
+/** What is known of a request before its body: copied out of uWS at once. */
+export interface RequestHead {
   method: string;
+  /** The path as sent, still percent-encoded. */
   path: string;
   query: URLSearchParams;
   headers: Record<string, string>;
+  /** The peer's IP address as text (the socket's, not a forwarded header's). */
+  remoteAddress: string;
+}
+
+/** A request with everything copied out of uWS. */
+export interface Request extends RequestHead {
   body: Buffer;
 }
 
@@ -32,7 +39,11 @@ export interface Response {
   bytes?: Buffer;
   contentType?: string;
   headers?: Record<string, string>;
-  /** When set, the status and headers go out at once and the body is written by `stream`. */
+  /**
+   * When set, the status and headers go out at once and the body is written by `stream`.
+   * `stream` is called exactly once, also when the client left before the answer (then
+   * with a stream already closed), so what it holds is always freed by its onClose.
+   */
   stream?: (out: EventStream) => void;
 }
 
@@ -72,10 +83,16 @@ function headerBytes(headers: Record<string, string>): number {
   return n;
 }
 
-/** Serves every request on `app` through `handle`, counting bytes in and out. */
+// An event stream whose client left before it began: nothing is sent, onClose runs at once.
+const CLOSED_STREAM: EventStream = { send: () => undefined, end: () => undefined, onClose: (fn) => fn() };
+
+/**
+ * Serves every request on `app` through `handle`, counting bytes in and out. `onError`
+ * answers what `handle` threw, and a body that could not be read (over the limit).
+ */
 export function serveHttp(
   app: TemplatedApp,
-  opts: { bodyLimit: number; counters: HttpByteCounters; onError: (err: unknown) => Response },
+  opts: { bodyLimit: number; counters: HttpByteCounters; onError: (err: unknown, head: RequestHead) => Response },
   handle: (req: Request) => Promise<Response>,
 ): void {
   app.any("/*", (res: HttpResponse, uReq: HttpRequest) => {
@@ -93,17 +110,22 @@ export function serveHttp(
     const method = uReq.getMethod().toUpperCase();
     const path = uReq.getUrl();
     const query = new URLSearchParams(uReq.getQuery() ?? "");
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString("latin1");
+    const head: RequestHead = { method, path, query, headers, remoteAddress };
     opts.counters.received.inc(method.length + path.length + headerBytes(headers));
     const bodyPromise = method === "GET" || method === "HEAD" ? Promise.resolve(Buffer.alloc(0)) : readBody(res, opts.bodyLimit);
 
     bodyPromise
       .then((body) => {
         opts.counters.received.inc(body.length);
-        return handle({ method, path, query, headers, body });
+        return handle({ ...head, body });
       })
-      .catch((err) => opts.onError(err))
+      .catch((err) => opts.onError(err, head))
       .then((out) => {
-        if (aborted) return;
+        if (aborted) {
+          if (out.stream) out.stream(CLOSED_STREAM);
+          return;
+        }
         if (out.stream) {
           const contentType = out.contentType ?? "text/event-stream";
           res.cork(() => {

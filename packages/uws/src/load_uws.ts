@@ -36,5 +36,18 @@ export function loadNativeUws(): UwsModule {
   if (typeof mod.App !== "function" || typeof (mod as { us_socket_local_port?: unknown }).us_socket_local_port !== "function") {
     throw new Error(`Module at "${path}" is not the native uWebSockets.js build`);
   }
+  silenceServerHeader(mod);
   return mod;
+}
+
+/**
+ * Stops uWS writing its `uWebSockets: 20` header on every HTTP response and upgrade. The
+ * header is compiled in (UWS_HTTPRESPONSE_NO_WRITEMARK is off in the npm builds); the
+ * addon's `_cfg("silent")` sets the loop's noMark flag instead, as the uWS.js TechEmpower
+ * server does. Why we drop it: docs/decisions/0019-request-ids-and-strict-edges.md.
+ */
+function silenceServerHeader(mod: UwsModule): void {
+  const cfg = (mod as unknown as { _cfg?: (key: string) => void })._cfg;
+  if (typeof cfg !== "function") throw new Error("This uWebSockets.js build has no _cfg: cannot drop its uWebSockets header");
+  cfg("silent");
 }

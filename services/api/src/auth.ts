@@ -6,15 +6,22 @@ import type { ApiContext } from "./api_context.ts";
 import { ApiError } from "./api_error.ts";
 import { requestIdOf } from "./request_id.ts";
 
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** The bearer token of a request, or null when it sends none in the expected form. */
+export function bearerToken(req: Request): string | null {
+  return BEARER.exec((req.headers.authorization ?? "").trim())?.[1] ?? null;
+}
+
 /** The caller of a request; throws 401 without a valid, unexpired token. */
 export async function authenticate(ctx: ApiContext, req: Request): Promise<Principal> {
-  const header = req.headers.authorization;
-  if (!header) throw new ApiError("unauthenticated", "Missing Authorization header: expected \"Bearer <token>\"");
-  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  if (!m?.[1]) throw new ApiError("unauthenticated", "Malformed Authorization header: expected \"Bearer <token>\"");
-  const checked = await authenticateApiToken(ctx.pool, m[1], ctx.config.adminToken, new Date(ctx.clock()));
+  if (!req.headers.authorization) throw new ApiError("unauthenticated", "Missing Authorization header: expected \"Bearer <token>\"");
+  const token = bearerToken(req);
+  if (!token) throw new ApiError("unauthenticated", "Malformed Authorization header: expected \"Bearer <token>\"");
+  const checked = await authenticateApiToken(ctx.pool, token, ctx.config.adminToken, new Date(ctx.clock()));
   if (checked.status === "expired") throw new ApiError("token_expired", `Token "${checked.tokenId}" has expired: ask an admin for a new one`, { token_id: checked.tokenId });
   if (checked.status !== "ok") throw new ApiError("invalid_token", "Token is not valid or was revoked");
+  ctx.recentTokens.remember(token, ctx.clock());
   return checked.principal;
 }
 

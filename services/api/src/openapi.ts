@@ -4,35 +4,77 @@
 const error = { $ref: "#/components/schemas/Error" };
 const job = { $ref: "#/components/schemas/Job" };
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
+const requestIdHeader = { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } };
+const problem = (description: string, headers: Record<string, unknown> = {}) => ({ description, headers: { ...requestIdHeader, ...headers }, ...json(error) });
 const errors = {
-  400: { description: "Malformed JSON", ...json(error) },
-  401: { description: "Missing, invalid, revoked (invalid_token) or expired (token_expired) token", ...json(error) },
-  403: { description: "Not allowed", ...json(error) },
-  404: { description: "Not found", ...json(error) },
-  422: { description: "Invalid request", ...json(error) },
-  503: { description: "MySQL or Redis unavailable; nothing was applied", ...json(error) },
+  400: problem("Malformed JSON (malformed_json), bad percent-encoding (malformed_url) or an unknown query parameter (unknown_parameter)"),
+  401: problem("Missing, invalid, revoked (invalid_token) or expired (token_expired) token"),
+  403: problem("Not allowed"),
+  404: problem("Not found"),
+  405: problem("The path is known, the method is not (method_not_allowed)", { Allow: { description: "The methods the path takes", schema: { type: "string" } } }),
+  413: problem("Body over 64 KiB"),
+  422: problem("Invalid request (validation_failed), or a body field the endpoint does not know (unknown_field, named in details.field)"),
+  429: problem("Too many requests from this principal or address, or too many open event streams (rate_limited)", { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" } } }),
+  503: problem("MySQL or Redis unavailable; nothing was applied", { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" } } }),
 };
 const idParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+const dashboardFile = { 200: { description: "The file (gzip when accepted)" }, 304: { description: "Not modified (If-None-Match)" }, 404: problem("No such file, or the dashboard is not built") };
 const query = (name: string, description: string, schema: Record<string, unknown> = { type: "string" }) => ({ name, in: "query", schema, description });
 const page = [query("limit", "1 to 500, default 50", { type: "integer", minimum: 1, maximum: 500 }), query("cursor", "next_cursor of the page before; opaque")];
 const listOf = (items: unknown) => json({ type: "object", properties: { items: { type: "array", items }, next_cursor: { type: ["string", "null"] } } });
-const unknownParameter = { 400: { description: "Malformed input, or a query parameter the endpoint does not know (unknown_parameter)", ...json(error) } };
+
+type Operation = { parameters?: unknown[]; responses: Record<string, { headers?: Record<string, unknown> }> };
+
+// Every operation takes an X-Request-Id and every response carries one (API.md "Conventions"):
+// added here once rather than written into each path.
+function withRequestIds<T extends { paths: Record<string, Record<string, unknown>> }>(doc: T): T {
+  for (const ops of Object.values(doc.paths)) {
+    for (const op of Object.values(ops) as Operation[]) {
+      op.parameters = [...(op.parameters ?? []), { $ref: "#/components/parameters/X-Request-Id" }];
+      for (const r of Object.values(op.responses)) r.headers = { ...requestIdHeader, ...r.headers };
+    }
+  }
+  return doc;
+}
 
 /** The OpenAPI 3.1 document. */
-export const openApiDocument = {
+export const openApiDocument = withRequestIds({
   openapi: "3.1.0",
   info: { title: "LabBridge API", version: "1.0.0", description: "Dispatch jobs to lab GPU workstations. See API.md." },
   components: {
     securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    parameters: {
+      "X-Request-Id": {
+        name: "X-Request-Id", in: "header", required: false,
+        description: "Your id for this request (1 to 64 of A-Z a-z 0-9 . _ : -); any other value is replaced by a new one",
+        schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,64}$" },
+      },
+    },
+    headers: {
+      "X-Request-Id": { description: "The request's id: yours when sane, else a new req_… id; in every log line of the request", schema: { type: "string" } },
+    },
     schemas: {
       Error: {
         type: "object",
         required: ["error"],
-        properties: { error: { type: "object", required: ["code", "message", "details"], properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } } } },
+        additionalProperties: false,
+        properties: {
+          error: {
+            type: "object",
+            required: ["code", "message", "details", "request_id"],
+            additionalProperties: false,
+            properties: {
+              code: { type: "string" }, message: { type: "string" }, details: { type: "object" },
+              request_id: { type: "string", description: "Equal to the X-Request-Id response header" },
+            },
+          },
+        },
       },
       JobSubmission: {
         type: "object",
         required: ["command"],
+        additionalProperties: false,
+        description: "A field not listed here is refused with 422 unknown_field",
         properties: {
           name: { type: "string" },
           command: { type: "array", items: { type: "string" }, minItems: 1 },
@@ -46,6 +88,7 @@ export const openApiDocument = {
             items: {
               type: "object",
               required: ["key", "path"],
+              additionalProperties: false,
               properties: {
                 key: { type: "string" },
                 path: { type: "string", description: "Relative, forward slashes, no '..'; safe on Windows too: no device names (nul.txt), no ':', no trailing dot or space" },
@@ -126,21 +169,21 @@ export const openApiDocument = {
           query("name_prefix", "Jobs whose name starts with this text, taken literally (% and _ included); at most 200 characters"),
           ...page,
         ],
-        responses: { 200: { description: "A page of jobs", ...listOf(job) }, ...errors, ...unknownParameter },
+        responses: { 200: { description: "A page of jobs", ...listOf(job) }, ...errors },
       },
     },
     "/v1/jobs/{id}": { get: { summary: "Get a job", parameters: [idParam("id")], responses: { 200: { description: "The job", ...json(job) }, ...errors } } },
     "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a job (an admin canceling another owner's job is audited as job.cancel_requested)", parameters: [idParam("id")], responses: { 202: { description: "Cancel accepted", ...json(job) }, 409: { description: "Already finished", ...json(error) }, ...errors } } },
     "/v1/jobs/{id}/events": {
       get: {
-        summary: "Server-Sent Events: a `job` snapshot, then `state`, `progress` and `log` events until the job ends",
+        summary: "Server-Sent Events: a `job` snapshot, then `state`, `progress` and `log` events until the job ends; a user holds a limited number open at once (429 past it)",
         description: "`log` events carry one live line each, `{job_id, attempt_id, stream: \"stdout\" | \"stderr\", line, at}`, " +
           "rate-limited at the agent (a run of lines it left out comes as one line `… N lines skipped`); best effort: the full logs are at /v1/jobs/{id}/logs",
         parameters: [idParam("id")],
         responses: { 200: { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
       },
     },
-    "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs (all at once, or pages by path with limit/cursor)", parameters: [idParam("id"), ...["limit", "cursor"].map((name) => ({ name, in: "query", schema: { type: "string" } }))], responses: { 200: { description: "Outputs" }, ...errors } } },
+    "/v1/jobs/{id}/outputs": { get: { summary: "Outputs with presigned GET URLs (all at once, or pages by path with limit/cursor)", parameters: [idParam("id"), ...page], responses: { 200: { description: "Outputs" }, ...errors } } },
     "/v1/jobs/{id}/logs": {
       get: {
         summary: "Presigned GETs of each attempt's full stdout and stderr, latest attempt first; a log the store does not hold is left out; the bytes never pass through the API",
@@ -164,7 +207,7 @@ export const openApiDocument = {
               },
             }),
           },
-          ...errors, ...unknownParameter,
+          ...errors,
           503: { description: "The object store, MySQL or Redis could not be reached", ...json(error) },
         },
       },
@@ -172,6 +215,13 @@ export const openApiDocument = {
     "/v1/uploads": {
       post: {
         summary: "Where an input goes: one presigned PUT (send exactly `headers`), or above the part size a multipart plan (part PUTs with `headers`, then `complete` with a CompleteMultipartUpload XML body)",
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object", required: ["name", "size"], additionalProperties: false,
+            properties: { name: { type: "string", description: "One file name of at most 255 bytes in UTF-8" }, size: { type: "integer", minimum: 0 }, sha256: { type: "string", pattern: "^[0-9a-f]{64}$" } },
+          }),
+        },
         responses: { 201: { description: "Upload plan" }, ...errors },
       },
     },
@@ -182,7 +232,7 @@ export const openApiDocument = {
         responses: { 200: { description: "Upload state" }, ...errors },
       },
     },
-    "/v1/agents": { get: { summary: "List agents", responses: { 200: { description: "A page of agents" }, ...errors } } },
+    "/v1/agents": { get: { summary: "List agents", parameters: page, responses: { 200: { description: "A page of agents" }, ...errors } } },
     "/v1/agents/{id}": {
       get: {
         summary: "Get an agent; `pause` says who paused it: {source: api | local | user_active | gpu_busy, reason, until} or null (the API's pause first)",
@@ -216,6 +266,7 @@ export const openApiDocument = {
           required: false,
           ...json({
             type: "object",
+            additionalProperties: false,
             properties: {
               reason: { type: ["string", "null"], maxLength: 500 },
               stop_running: { type: "boolean" },
@@ -233,7 +284,13 @@ export const openApiDocument = {
         responses: { 202: { description: "Resumed" }, ...errors },
       },
     },
-    "/v1/enrollment-tokens": { post: { summary: "One-use enrollment token (admin); audited as enrollment_token.created, and its use as enrollment_token.used", responses: { 201: { description: "Token" }, ...errors } } },
+    "/v1/enrollment-tokens": {
+      post: {
+        summary: "One-use enrollment token (admin); audited as enrollment_token.created, and its use as enrollment_token.used",
+        requestBody: { required: false, ...json({ type: "object", additionalProperties: false, properties: { ttl_seconds: { type: "integer", minimum: 60 }, labels: { type: "object", additionalProperties: { type: "string" } } } }) },
+        responses: { 201: { description: "Token" }, ...errors },
+      },
+    },
     "/v1/api-tokens": {
       post: {
         summary: "Mint an API token (admin); the token is shown once and audited as api_token.created",
@@ -262,7 +319,7 @@ export const openApiDocument = {
       get: {
         summary: "Live API tokens (expired ones included, revoked ones not), by id: an admin sees all (or one owner's), a user their own; never a secret",
         parameters: [query("owner", "Tokens of this owner (admin; a user may name only themselves)"), ...page],
-        responses: { 200: { description: "A page of tokens", ...listOf({ $ref: "#/components/schemas/ApiToken" }) }, ...errors, ...unknownParameter },
+        responses: { 200: { description: "A page of tokens", ...listOf({ $ref: "#/components/schemas/ApiToken" }) }, ...errors },
       },
     },
     "/v1/api-tokens/{id}": {
@@ -291,7 +348,7 @@ export const openApiDocument = {
           query("to", "Rows before this RFC 3339 time", { type: "string", format: "date-time" }),
           ...page,
         ],
-        responses: { 200: { description: "A page of audit rows", ...listOf({ $ref: "#/components/schemas/AuditRow" }) }, ...errors, ...unknownParameter },
+        responses: { 200: { description: "A page of audit rows", ...listOf({ $ref: "#/components/schemas/AuditRow" }) }, ...errors },
       },
     },
     "/v1/usage": {
@@ -321,12 +378,16 @@ export const openApiDocument = {
               },
             }),
           },
-          ...errors, ...unknownParameter,
+          ...errors,
         },
       },
     },
+    // The dashboard's files (docs/decisions/0024): public, cached by ETag; 404 when web/dist was not built.
+    "/": { get: { security: [], summary: "The dashboard page (index.html)", responses: dashboardFile } },
+    "/index.html": { get: { security: [], summary: "The dashboard page", responses: dashboardFile } },
+    "/assets/{name}": { get: { security: [], summary: "A hashed script, style or image of the dashboard", parameters: [idParam("name")], responses: dashboardFile } },
     "/healthz": { get: { security: [], summary: "Process up", responses: { 200: { description: "OK" } } } },
     "/readyz": { get: { security: [], summary: "Redis and MySQL reachable", responses: { 200: { description: "Ready" }, 503: { description: "Not ready" } } } },
     "/metrics": { get: { security: [], summary: "Prometheus metrics", responses: { 200: { description: "Metrics" } } } },
   },
-} as const;
+});

@@ -1,17 +1,8 @@
 // Query parameters of the list endpoints added for issue 9 (tokens, audit, usage, job
-// filters): each route names the parameters it knows, and anything else is a 400, so a typo
-// such as `?ownr=` never silently widens a list. Cursors are opaque base64url JSON.
+// filters), read once the router has refused any the route does not name (router.ts), so a
+// typo such as `?ownr=` never silently widens a list. Cursors are opaque base64url JSON.
 import type { Request } from "@labbridge/uws";
 import { ApiError } from "./api_error.ts";
-
-/** Refuses any query parameter not in `known` (400 unknown_parameter, the name in details). */
-export function checkQuery(req: Request, known: readonly string[]): void {
-  for (const name of req.query.keys()) {
-    if (!known.includes(name)) {
-      throw new ApiError("unknown_parameter", `Unknown query parameter "${name}": expected one of ${known.join(", ")}`, { parameter: name, known });
-    }
-  }
-}
 
 /** A non-empty text parameter of at most `max` characters, or undefined when absent. */
 export function textParam(req: Request, name: string, max = 128): string | undefined {

@@ -4,12 +4,18 @@ import type { Config } from "@labbridge/config";
 import { logCountersEvery, Registry } from "@labbridge/metrics";
 import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
+import { RateLimiter } from "@labbridge/streams";
 import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import type { ApiContext } from "./api_context.ts";
 import { startApiServer } from "./api_server.ts";
 import { DEFAULT_WEB_DIR, loadDashboardFiles } from "./dashboard_files.ts";
+import { EventStreamSlots } from "./event_stream_slots.ts";
 import { JobEventsHub } from "./job_events_hub.ts";
+import { RecentTokens } from "./recent_tokens.ts";
+
+// How long a token that authenticated stays "known good" for an address over its failure budget.
+const RECENT_TOKEN_MS = 10 * 60_000;
 
 /** A running API. */
 export interface RunningApi {
@@ -31,6 +37,10 @@ export async function startApi(config: Config, opts: { clock?: Clock; log?: Logg
     ...base,
     jobEvents: new JobEventsHub(base),
     dashboard,
+    rateLimiter: new RateLimiter(base.redis, config.prefix),
+    eventStreams: new EventStreamSlots(config.apiEventStreamsPerUser),
+    recentTokens: new RecentTokens(RECENT_TOKEN_MS),
+    requestId: null,
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,

@@ -1,6 +1,6 @@
 // /v1/agents: list, get, patch, pause, resume, revoke. Pause and revoke are recorded in MySQL
 // first, then sent to the agent's gateway; the scheduler reads `paused` before assigning.
-import { isId, ID_PREFIX, isIntIn, isObject, isRfc3339, isStringRecord, type Gpu, type Problem } from "@labbridge/protocol";
+import { isId, ID_PREFIX, isIntIn, isObject, isRfc3339, isStringRecord, unknownFieldProblems, type Gpu, type Problem } from "@labbridge/protocol";
 import {
   activeAttemptIds, getAgentRow, listAgentRows, patchAgent, pauseOf, requestCancel, revokeAgent, setAgentPaused, type AgentPatch, type AgentRow, type Principal,
 } from "@labbridge/store";
@@ -9,7 +9,7 @@ import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
 import { auditActor, requireAdmin } from "../auth.ts";
-import { jsonBody, limitParam } from "../request_body.ts";
+import { emptyBody, jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
 /**
@@ -74,7 +74,10 @@ async function liveAgent(ctx: ApiContext, id: string): Promise<AgentRow> {
 
 async function list(ctx: ApiContext, req: Request): Promise<Response> {
   const limit = limitParam(req);
-  const rows = await listAgentRows(ctx.pool, { limit: limit + 1, after: req.query.get("cursor") ?? undefined });
+  // The cursor is the last agent id of the previous page: anything else is not ours.
+  const cursor = req.query.get("cursor");
+  if (cursor !== null && !isId(cursor, ID_PREFIX.agent)) throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`, { parameter: "cursor" });
+  const rows = await listAgentRows(ctx.pool, { limit: limit + 1, after: cursor ?? undefined });
   const page = rows.slice(0, limit);
   return { status: 200, body: { items: await Promise.all(page.map((a) => view(ctx, a))), next_cursor: rows.length > limit ? page[page.length - 1]!.id : null } };
 }
@@ -107,9 +110,7 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
 function checkAgentPatch(body: unknown): AgentPatch {
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
   const problems: Problem[] = [];
-  for (const key of Object.keys(body)) {
-    if (key !== "slots" && key !== "labels") problems.push({ field: key, reason: "is not a field of an agent patch: expected slots or labels", code: "unknown_field" });
-  }
+  problems.push(...unknownFieldProblems(body, ["slots", "labels"]));
   const out: AgentPatch = {};
   if (body.slots !== undefined) {
     if (!isIntIn(body.slots, 1, MAX_SLOTS)) problems.push({ field: "slots", reason: `must be a whole number from 1 to ${MAX_SLOTS}` });
@@ -136,10 +137,14 @@ async function sendToAgent(ctx: ApiContext, agentId: string, type: "agent.pause"
   if (session) await appendEntry(ctx.redis, ctx.streams.gateway(session.gatewayId), { type, agent_id: agentId, data });
 }
 
+const PAUSE_FIELDS = ["reason", "stop_running", "until"] as const;
+
 async function pause(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
   await requireAdmin(ctx, req, who, { action: "agent.paused", targetType: "agent", targetId: id! });
   const body = jsonBody(req, true);
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
+  const unknown = unknownFieldProblems(body, PAUSE_FIELDS);
+  if (unknown.length) throw validationError(unknown);
   const reason = body.reason ?? null;
   if (reason !== null && (typeof reason !== "string" || reason.length > 500)) throw validationError([{ field: "reason", reason: "must be a string of at most 500 characters" }]);
   if (body.stop_running !== undefined && typeof body.stop_running !== "boolean") throw validationError([{ field: "stop_running", reason: "must be a boolean" }]);
@@ -172,6 +177,7 @@ async function pause(ctx: ApiContext, req: Request, [id]: string[], who: Princip
 
 async function resume(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
   await requireAdmin(ctx, req, who, { action: "agent.resumed", targetType: "agent", targetId: id! });
+  emptyBody(req);
   const agent = await liveAgent(ctx, id!);
   const by = auditActor(req, who);
   await setAgentPaused(ctx.pool, { agentId: agent.id, paused: false, reason: null, audit: { by, at: new Date(ctx.clock()) } });
@@ -183,6 +189,7 @@ async function resume(ctx: ApiContext, req: Request, [id]: string[], who: Princi
 
 async function revoke(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
   await requireAdmin(ctx, req, who, { action: "agent.revoked", targetType: "agent", targetId: id! });
+  emptyBody(req);
   const agent = await liveAgent(ctx, id!);
   const by = auditActor(req, who);
   await revokeAgent(ctx.pool, { agentId: agent.id, now: new Date(ctx.clock()), by });
@@ -193,10 +200,10 @@ async function revoke(ctx: ApiContext, req: Request, [id]: string[], who: Princi
 
 /** The agent routes. */
 export const agentRoutes: Route[] = [
-  { method: "GET", path: /^\/v1\/agents\/?$/, auth: true, handle: list },
-  { method: "GET", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: get },
-  { method: "PATCH", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: patch },
-  { method: "DELETE", path: /^\/v1\/agents\/([^/]+)$/, auth: true, handle: revoke },
-  { method: "POST", path: /^\/v1\/agents\/([^/]+)\/pause$/, auth: true, handle: pause },
-  { method: "POST", path: /^\/v1\/agents\/([^/]+)\/resume$/, auth: true, handle: resume },
+  { method: "GET", path: "/v1/agents", auth: true, query: ["limit", "cursor"], handle: list },
+  { method: "GET", path: "/v1/agents/{id}", auth: true, handle: get },
+  { method: "PATCH", path: "/v1/agents/{id}", auth: true, handle: patch },
+  { method: "DELETE", path: "/v1/agents/{id}", auth: true, handle: revoke },
+  { method: "POST", path: "/v1/agents/{id}/pause", auth: true, handle: pause },
+  { method: "POST", path: "/v1/agents/{id}/resume", auth: true, handle: resume },
 ];

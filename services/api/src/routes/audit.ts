@@ -6,7 +6,7 @@ import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError } from "../api_error.ts";
 import { requireAdmin } from "../auth.ts";
-import { checkQuery, cursorParam, encodeCursor, textParam, timeParam } from "../query_params.ts";
+import { cursorParam, encodeCursor, textParam, timeParam } from "../query_params.ts";
 import { limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
@@ -22,7 +22,6 @@ function auditView(r: AuditRow) {
 
 async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
   await requireAdmin(ctx, req, who, { action: "audit.read", targetType: "audit_log", targetId: null });
-  checkQuery(req, [...AUDIT_FILTERS, "limit", "cursor"]);
   const from = timeParam(req, "from");
   const to = timeParam(req, "to");
   if (from && to && from.getTime() >= to.getTime()) throw new ApiError("validation_failed", `Invalid range: from "${from.toISOString()}" is not before to "${to.toISOString()}"`);
@@ -43,5 +42,5 @@ async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal)
 
 /** The audit route. */
 export const auditRoutes: Route[] = [
-  { method: "GET", path: /^\/v1\/audit\/?$/, auth: true, handle: list },
+  { method: "GET", path: "/v1/audit", auth: true, query: [...AUDIT_FILTERS, "limit", "cursor"], handle: list },
 ];

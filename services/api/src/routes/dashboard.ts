@@ -36,5 +36,7 @@ async function serve(ctx: ApiContext, req: Request): Promise<Response> {
 
 /** The dashboard routes: the page and its hashed assets, nothing else outside /v1. */
 export const dashboardRoutes: Route[] = [
-  { method: "GET", path: /^\/(?:index\.html|assets\/[^/]+)?$/, auth: false, handle: serve },
+  { method: "GET", path: "/", auth: false, handle: serve },
+  { method: "GET", path: "/index.html", auth: false, handle: serve },
+  { method: "GET", path: "/assets/{name}", auth: false, handle: serve },
 ];

@@ -6,6 +6,7 @@ import { isTerminalJobState, type JobLogData, type JobState, type LogStream, typ
 import { getJob, type Principal } from "@labbridge/store";
 import type { EventStream, Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
+import { ApiError } from "../api_error.ts";
 import type { Route } from "../router.ts";
 import { visibleJob } from "./jobs.ts";
 
@@ -53,13 +54,24 @@ async function relay(ctx: ApiContext, jobId: string, out: EventStream): Promise<
   );
 }
 
+// Each open stream holds a subscription and buffers for as long as the client keeps it, so
+// a user holds at most ctx.config.apiEventStreamsPerUser of them on one API instance; the
+// slot is freed when the stream closes, whoever closes it (http.ts calls `stream` always).
 async function events(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
   const job = await visibleJob(ctx, id!, who);
-  return { status: 200, headers: { "x-accel-buffering": "no" }, stream: (out) => void relay(ctx, job.id, out).catch((err) => {
-    ctx.log.warn({ job_id: job.id, err: (err as Error).message }, "job events stream failed");
-    out.end();
-  }) };
+  const release = ctx.eventStreams.acquire(who.owner);
+  if (!release) {
+    const cap = ctx.eventStreams.cap;
+    throw new ApiError("rate_limited", `Too many open event streams for "${who.owner}": at most ${cap} at once; close one first`, { open_streams: cap, max_streams: cap }, { "retry-after": "5" });
+  }
+  return { status: 200, headers: { "x-accel-buffering": "no" }, stream: (out) => {
+    out.onClose(release);
+    void relay(ctx, job.id, out).catch((err) => {
+      ctx.log.warn({ job_id: job.id, err: (err as Error).message }, "job events stream failed");
+      out.end();
+    });
+  } };
 }
 
 /** The job events route. */
-export const jobEventRoutes: Route[] = [{ method: "GET", path: /^\/v1\/jobs\/([^/]+)\/events$/, auth: true, handle: events }];
+export const jobEventRoutes: Route[] = [{ method: "GET", path: "/v1/jobs/{id}/events", auth: true, handle: events }];

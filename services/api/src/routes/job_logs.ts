@@ -7,14 +7,12 @@ import type { Principal } from "@labbridge/store";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { objectSize } from "../object_size.ts";
-import { checkQuery } from "../query_params.ts";
 import type { Route } from "../router.ts";
 import { visibleJob } from "./jobs.ts";
 
 const STREAMS = ["stdout", "stderr"] as const;
 
-async function logs(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
-  checkQuery(req, []);
+async function logs(ctx: ApiContext, _req: Request, [id]: string[], who: Principal): Promise<Response> {
   const job = await visibleJob(ctx, id!, who);
   const wanted = [...job.attempts].sort((a, b) => b.number - a.number)
     .flatMap((a) => STREAMS.map((stream) => ({ attempt_id: a.id, stream, key: logKey(job.id, a.id, stream) })));
@@ -30,5 +28,5 @@ async function logs(ctx: ApiContext, req: Request, [id]: string[], who: Principa
 
 /** The job logs route. */
 export const jobLogRoutes: Route[] = [
-  { method: "GET", path: /^\/v1\/jobs\/([^/]+)\/logs$/, auth: true, handle: logs },
+  { method: "GET", path: "/v1/jobs/{id}/logs", auth: true, handle: logs },
 ];

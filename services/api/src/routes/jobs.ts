@@ -1,16 +1,16 @@
 // /v1/jobs: create (idempotent with Idempotency-Key), get, list, cancel, and outputs with
 // presigned GET URLs (the bytes never pass through the API).
-import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, type JobInput, type JobState } from "@labbridge/protocol";
+import { checkJobSpec, isId, ID_PREFIX, JOB_STATES, relativePathProblem, type JobInput, type JobState } from "@labbridge/protocol";
 import {
-  createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, jobOutputsPage, listJobs, requestCancel, type Principal,
+  createJob, describeInputs, getJob, getJobRow, IdempotencyConflictError, InvalidCursorError, jobOutputsPage, listJobs, requestCancel, type Principal,
 } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
 import { auditActor } from "../auth.ts";
-import { checkQuery, textParam } from "../query_params.ts";
-import { jsonBody, limitParam } from "../request_body.ts";
+import { textParam } from "../query_params.ts";
+import { emptyBody, jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
 const MAX_IDEMPOTENCY_KEY = 255;
@@ -74,7 +74,6 @@ const MAX_NAME_PREFIX = 200;
 // which would read as "that owner has no jobs"); naming themselves is allowed. An admin sees
 // every job, or one owner's with ?owner=.
 async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
-  checkQuery(req, ["state", "agent_id", "owner", "name_prefix", "limit", "cursor"]);
   const state = req.query.get("state");
   if (state !== null && !JOB_STATES.includes(state as JobState)) {
     throw new ApiError("validation_failed", `Invalid state "${state}": expected one of ${JOB_STATES.join(", ")}`);
@@ -95,12 +94,13 @@ async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal)
   try {
     return { status: 200, body: await listJobs(ctx.pool, filter) };
   } catch (err) {
-    if ((err as Error).message === "Invalid cursor" || err instanceof SyntaxError) throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
+    if (err instanceof InvalidCursorError) throw new ApiError("validation_failed", err.message, { parameter: "cursor" });
     throw err;
   }
 }
 
 async function cancel(ctx: ApiContext, req: Request, [id]: string[], who: Principal): Promise<Response> {
+  emptyBody(req);
   const job = await visibleJob(ctx, id!, who);
   const by = auditActor(req, who);
   // Only an admin reaches another owner's job (visibleJob): that cancel is on the audit trail.
@@ -143,19 +143,20 @@ async function outputs(ctx: ApiContext, req: Request, [id]: string[], who: Princ
 
 function decodeOutputsCursor(cursor: string): string {
   try {
-    const p: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")).p;
-    if (typeof p === "string") return p;
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    const p = typeof parsed === "object" && parsed !== null ? (parsed as { p?: unknown }).p : undefined;
+    if (typeof p === "string" && relativePathProblem(p) === null) return p;
   } catch {
     // refused below
   }
-  throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`);
+  throw new ApiError("validation_failed", `Invalid cursor "${cursor}"`, { parameter: "cursor" });
 }
 
 /** The job routes. */
 export const jobRoutes: Route[] = [
-  { method: "POST", path: /^\/v1\/jobs\/?$/, auth: true, handle: create },
-  { method: "GET", path: /^\/v1\/jobs\/?$/, auth: true, handle: list },
-  { method: "GET", path: /^\/v1\/jobs\/([^/]+)$/, auth: true, handle: get },
-  { method: "POST", path: /^\/v1\/jobs\/([^/]+)\/cancel$/, auth: true, handle: cancel },
-  { method: "GET", path: /^\/v1\/jobs\/([^/]+)\/outputs$/, auth: true, handle: outputs },
+  { method: "POST", path: "/v1/jobs", auth: true, handle: create },
+  { method: "GET", path: "/v1/jobs", auth: true, query: ["state", "agent_id", "owner", "name_prefix", "limit", "cursor"], handle: list },
+  { method: "GET", path: "/v1/jobs/{id}", auth: true, handle: get },
+  { method: "POST", path: "/v1/jobs/{id}/cancel", auth: true, handle: cancel },
+  { method: "GET", path: "/v1/jobs/{id}/outputs", auth: true, query: ["limit", "cursor"], handle: outputs },
 ];

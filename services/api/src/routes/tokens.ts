@@ -1,7 +1,7 @@
 // Tokens: one-use enrollment tokens for agents (admin), and API tokens for users: minted
 // by an admin (shown once, with an expiry), listed without their secret, revoked at once
 // (a user may revoke their own), and GET /v1/me. Every mint and revoke is audited with it.
-import { isIntIn, isObject, isStringRecord, type Problem } from "@labbridge/protocol";
+import { isIntIn, isObject, isStringRecord, unknownFieldProblems, type Problem } from "@labbridge/protocol";
 import {
   createApiToken, createEnrollmentToken, isReservedOwner, listApiTokens, ReservedOwnerError, revokeApiToken, type ApiTokenInfo, type Principal,
 } from "@labbridge/store";
@@ -9,7 +9,7 @@ import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError, validationError } from "../api_error.ts";
 import { auditActor, requireAdmin } from "../auth.ts";
-import { checkQuery, cursorParam, encodeCursor, textParam } from "../query_params.ts";
+import { cursorParam, encodeCursor, textParam } from "../query_params.ts";
 import { jsonBody, limitParam } from "../request_body.ts";
 import type { Route } from "../router.ts";
 
@@ -19,19 +19,13 @@ export const API_TOKEN_TTL = { default: 90 * 86_400, min: 60, max: 366 * 86_400 
 const OWNER = /^[A-Za-z0-9_.@-]{1,64}$/;
 const MAX_TOKEN_NAME = 128;
 
-/** Problems for every body field not in `known`, as 422 unknown_field wants them. */
-function unknownFields(body: Record<string, unknown>, known: readonly string[], what: string): Problem[] {
-  return Object.keys(body).filter((k) => !known.includes(k))
-    .map((k) => ({ field: k, reason: `is not a field of ${what}: expected ${known.join(", ")}`, code: "unknown_field" as const }));
-}
-
 async function enrollmentToken(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
   await requireAdmin(ctx, req, who, { action: "enrollment_token.created", targetType: "enrollment_token", targetId: null });
   const body = jsonBody(req, true);
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
   const ttl = body.ttl_seconds ?? 3600;
   const labels = body.labels ?? {};
-  const problems: Problem[] = unknownFields(body, ["ttl_seconds", "labels"], "an enrollment token");
+  const problems: Problem[] = unknownFieldProblems(body, ["ttl_seconds", "labels"]);
   if (!isIntIn(ttl, 60, MAX_ENROLLMENT_TTL)) problems.push({ field: "ttl_seconds", reason: `must be a whole number from 60 to ${MAX_ENROLLMENT_TTL}` });
   if (!isStringRecord(labels)) problems.push({ field: "labels", reason: "must be an object of strings" });
   if (problems.length) throw validationError(problems);
@@ -47,7 +41,7 @@ async function mint(ctx: ApiContext, req: Request, _p: string[], who: Principal)
   await requireAdmin(ctx, req, who, { action: "api_token.created", targetType: "api_token", targetId: null });
   const body = jsonBody(req);
   if (!isObject(body)) throw validationError([{ field: "", reason: "must be a JSON object" }]);
-  const problems: Problem[] = unknownFields(body, ["owner", "role", "name", "ttl_seconds"], "an API token");
+  const problems: Problem[] = unknownFieldProblems(body, ["owner", "role", "name", "ttl_seconds"]);
   if (typeof body.owner !== "string" || !OWNER.test(body.owner)) problems.push({ field: "owner", reason: "must be 1 to 64 letters, digits or _.@-" });
   const role = body.role ?? "user";
   if (role !== "user" && role !== "admin") problems.push({ field: "role", reason: 'must be "user" or "admin"' });
@@ -88,7 +82,6 @@ function tokenView(t: ApiTokenInfo) {
 
 // An admin sees every live token (or one owner's, with ?owner=); a user their own.
 async function list(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
-  checkQuery(req, ["owner", "limit", "cursor"]);
   const limit = limitParam(req);
   const asked = textParam(req, "owner", 64);
   if (who.role !== "admin" && asked !== undefined && asked !== who.owner) {
@@ -109,16 +102,15 @@ async function revoke(ctx: ApiContext, req: Request, [id]: string[], who: Princi
   return { status: 204 };
 }
 
-async function me(_ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
-  checkQuery(req, []);
+async function me(_ctx: ApiContext, _req: Request, _p: string[], who: Principal): Promise<Response> {
   return { status: 200, body: { owner: who.owner, role: who.role, token_id: who.tokenId } };
 }
 
 /** The token routes. */
 export const tokenRoutes: Route[] = [
-  { method: "POST", path: /^\/v1\/enrollment-tokens\/?$/, auth: true, handle: enrollmentToken },
-  { method: "POST", path: /^\/v1\/api-tokens\/?$/, auth: true, handle: mint },
-  { method: "GET", path: /^\/v1\/api-tokens\/?$/, auth: true, handle: list },
-  { method: "DELETE", path: /^\/v1\/api-tokens\/([^/]+)$/, auth: true, handle: revoke },
-  { method: "GET", path: /^\/v1\/me\/?$/, auth: true, handle: me },
+  { method: "POST", path: "/v1/enrollment-tokens", auth: true, handle: enrollmentToken },
+  { method: "POST", path: "/v1/api-tokens", auth: true, handle: mint },
+  { method: "GET", path: "/v1/api-tokens", auth: true, query: ["owner", "limit", "cursor"], handle: list },
+  { method: "DELETE", path: "/v1/api-tokens/{id}", auth: true, handle: revoke },
+  { method: "GET", path: "/v1/me", auth: true, handle: me },
 ];

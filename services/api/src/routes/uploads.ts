@@ -89,6 +89,6 @@ function multipartPlan(ctx: ApiContext, record: UploadRecord, numbers: number[])
 
 /** The upload routes. */
 export const uploadRoutes: Route[] = [
-  { method: "POST", path: /^\/v1\/uploads\/?$/, auth: true, handle: create },
-  { method: "GET", path: /^\/v1\/uploads\/([^/]+)$/, auth: true, handle: status },
+  { method: "POST", path: "/v1/uploads", auth: true, handle: create },
+  { method: "GET", path: "/v1/uploads/{id}", auth: true, handle: status },
 ];

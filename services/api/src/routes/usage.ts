@@ -6,7 +6,7 @@ import { usageReport } from "@labbridge/store";
 import type { Request, Response } from "@labbridge/uws";
 import type { ApiContext } from "../api_context.ts";
 import { ApiError } from "../api_error.ts";
-import { checkQuery, textParam, timeParam } from "../query_params.ts";
+import { textParam, timeParam } from "../query_params.ts";
 import type { Route } from "../router.ts";
 
 /** Range when none is given: the 30 days up to now. */
@@ -17,7 +17,6 @@ const MS_PER_HOUR = 3_600_000;
 const hours = (ms: number) => Math.round((ms / MS_PER_HOUR) * 1e6) / 1e6;
 
 async function usage(ctx: ApiContext, req: Request, _p: string[], who: Principal): Promise<Response> {
-  checkQuery(req, ["from", "to", "group_by", "owner"]);
   const now = new Date(ctx.clock());
   const to = timeParam(req, "to") ?? now;
   const from = timeParam(req, "from") ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
@@ -41,5 +40,5 @@ async function usage(ctx: ApiContext, req: Request, _p: string[], who: Principal
 
 /** The usage route. */
 export const usageRoutes: Route[] = [
-  { method: "GET", path: /^\/v1\/usage\/?$/, auth: true, handle: usage },
+  { method: "GET", path: "/v1/usage", auth: true, query: ["from", "to", "group_by", "owner"], handle: usage },
 ];
