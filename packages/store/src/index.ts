@@ -2,6 +2,8 @@
 // (each one fenced transaction), agents, tokens, uploads and the audit trail.
 export * from "./active_attempts.ts";
 export * from "./agents_repo.ts";
+export * from "./agents_online.ts";
+export * from "./provision_agents.ts";
 export * from "./api_tokens_repo.ts";
 export * from "./assign_job.ts";
 export * from "./audit_repo.ts";
