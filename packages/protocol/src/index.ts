@@ -10,3 +10,4 @@ export * from "./paths.ts";
 export * from "./states.ts";
 export * from "./stream_entries.ts";
 export * from "./ws_messages.ts";
+export * from "./retry_hint.ts";
