@@ -93,4 +93,21 @@ describe("the scheduler's agent.online consumer", () => {
     await waitFor(async () => (await statusOf(a!.agentId)).session_id === "ses_2", 15_000, "second session recorded");
     expect(await statusOf(a!.agentId)).toEqual({ status: "ONLINE", session_id: "ses_2" });
   });
+
+  it("an agent that said hello and then closed within one run ends OFFLINE, and a stale offline leaves a newer session alone", async () => {
+    const [a, b] = await provisionAgents(pool, { count: 2, namePrefix: "ws", os: "linux", labels: {}, now: at(0) });
+    await markAgentOnline(pool, { agentId: b!.agentId, gatewayId: "gw-1", sessionId: "ses_b2", hostname: "ws", gpus: [], at: at(500) });
+    scheduler = startScheduler(env.config, { log: silent });
+    const { redis, streams } = scheduler.ctx;
+    // Appended before the consumer reads, so they arrive as one run.
+    const pipeline = redis.pipeline();
+    const add = (type: string, agentId: string, data: Record<string, unknown>) =>
+      pipeline.xadd(streams.agentEvents, "*", "type", type, "v", "1", "agent_id", agentId, "ts", String(T0 + 2000), "data", JSON.stringify(data));
+    add("agent.online", a!.agentId, { gateway_id: "gw-1", session_id: "ses_a1", hostname: "ws", gpus: [], connected_since: T0 + 1000 });
+    add("agent.offline", b!.agentId, { session_id: "ses_b1" });
+    add("agent.offline", a!.agentId, { session_id: "ses_a1" });
+    await pipeline.exec();
+    await waitFor(async () => (await statusOf(a!.agentId)).session_id === "ses_a1" && (await statusOf(a!.agentId)).status === "OFFLINE", 15_000, "first agent offline");
+    expect(await statusOf(b!.agentId)).toEqual({ status: "ONLINE", session_id: "ses_b2" });
+  });
 });

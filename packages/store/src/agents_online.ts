@@ -64,3 +64,28 @@ export async function unstartedAssignmentsOf(pool: Pool, agentIds: string[]): Pr
     attemptId: r.id, jobId: r.job_id, agentId: r.agent_id, spec: JSON.parse(r.spec) as StoredSpec, timeoutSeconds: r.timeout_seconds, gpus: parseHeld(r.gpus),
   }));
 }
+
+/** One closed session, as its agent.offline entry announced it. */
+export interface OfflineSession {
+  agentId: string;
+  sessionId: string;
+  at: Date;
+}
+
+/**
+ * Marks the agents OFFLINE in one UPDATE, each only if the given session is still its
+ * current one and it is ONLINE (markAgentOffline's fence). Returns the agent ids it changed.
+ */
+export async function markAgentsOffline(pool: Pool, sessions: OfflineSession[]): Promise<string[]> {
+  if (sessions.length === 0) return [];
+  const ids = [...new Set(sessions.map((s) => s.agentId))];
+  const [before] = await pool.query("SELECT id, session_id FROM agents WHERE id IN (?) AND status = 'ONLINE'", [ids]);
+  const online = new Map((before as { id: string; session_id: string }[]).map((r) => [r.id, r.session_id]));
+  const rows = sessions.map(() => "SELECT ? AS id, ? AS session_id, ? AS at").join(" UNION ALL ");
+  await pool.query(
+    `UPDATE agents a JOIN (${rows}) v ON a.id = v.id AND a.session_id = v.session_id
+     SET a.status = 'OFFLINE', a.last_seen_at = v.at WHERE a.status = 'ONLINE'`,
+    sessions.flatMap((s) => [s.agentId, s.sessionId, s.at]),
+  );
+  return sessions.filter((s) => online.get(s.agentId) === s.sessionId).map((s) => s.agentId);
+}

@@ -11,7 +11,8 @@ import type { FrameLimiter } from "./frame_limits.ts";
 export interface SocketData {
   kind: "agent" | "enroll" | "rejected";
   sessionId: string;
-  agent: AgentRow | null;
+  /** The agent as enrolled: only what the session uses, so the full MySQL row is not kept per socket. */
+  agent: SessionAgent | null;
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
   rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited"; message: string } | null;
@@ -24,17 +25,21 @@ export interface SocketData {
   compress: boolean;
   closed: boolean;
   queue: Promise<void>;
-  lastProgressAt: Map<string, number>;
+  /** When each attempt's last progress was forwarded; made on the first progress (most sessions never send one). */
+  lastProgressAt: Map<string, number> | null;
   /** This session's token buckets, one per frame type. */
   limits: FrameLimiter;
   /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */
   rateLimited: boolean;
-  /** Attempt ids found to be this agent's, or not (own_attempts.ts). */
-  ownAttempts: Set<string>;
-  foreignAttempts: Set<string>;
+  /** Attempt ids found to be this agent's, or not (own_attempts.ts); made on first use. */
+  ownAttempts: Set<string> | null;
+  foreignAttempts: Set<string> | null;
   /** Whether this session was already warned about naming attempts that are not its own. */
   warnedForeign: boolean;
 }
+
+/** What a session keeps of its agent's row. */
+export type SessionAgent = Pick<AgentRow, "id" | "os">;
 
 /** A socket with our user data. */
 export type AgentSocket = WebSocket<SocketData>;

@@ -8,19 +8,22 @@ import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
-import { FrameLimiter, frameLimits } from "./frame_limits.ts";
+import { FrameLimiter, sharedFrameLimits } from "./frame_limits.ts";
 
 function bearer(header: string): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
   return m?.[1] ?? null;
 }
 
+// Shared by every socket: memory per connection is what decides how many agents a gateway holds.
+const SETTLED = Promise.resolve();
+
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(),
-    limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
-    ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
+    helloDone: false, compress: false, closed: false, queue: SETTLED, lastProgressAt: null,
+    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
+    ownAttempts: null, foreignAttempts: null, warnedForeign: false,
   };
 }
 
@@ -45,7 +48,7 @@ export async function authenticateAgentUpgrade(ctx: GatewayContext, authorizatio
     return rejected(ctx, remoteAddress, { code: CLOSE_CODES.rate_limited, error: "rate_limited", message: "Too many connections with this credential; reconnect later" });
   }
   const checked = await checkAgentCredential(ctx.pool, token);
-  if (checked.status === "live") return { ...base(ctx, "agent", remoteAddress), agent: checked.agent };
+  if (checked.status === "live") return { ...base(ctx, "agent", remoteAddress), agent: { id: checked.agent.id, os: checked.agent.os } };
   limits.agentConnects.forget(credentialKey);
   const data = checked.status === "revoked"
     ? rejected(ctx, remoteAddress, { code: CLOSE_CODES.revoked, error: "forbidden", message: "Agent credential was revoked" })

@@ -24,7 +24,8 @@ export interface RunningGateway {
 /** Starts a gateway on config.gatewayPort (0 = any free port). */
 export async function startGateway(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningGateway> {
   const uws = loadNativeUws();
-  const base = createContext("gateway", config, opts);
+  // Every session renews its presence on each heartbeat: commands of one tick go as one write.
+  const base = createContext("gateway", config, { ...opts, autoPipelining: true });
   const registry = new Registry();
   const ctx: GatewayContext = {
     ...base,
