@@ -4,7 +4,7 @@
 // credential never issued, 4403 for a revoked one (decision 0005). Both are audited (up to
 // a limit per address), and an agent reconnecting too often gets 4429 (connection_limits.ts).
 import { checkAgentCredential, hashSecret } from "@labbridge/store";
-import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
+import { CLOSE_CODES, ID_PREFIX, newId, retryAfterReason } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
@@ -20,11 +20,16 @@ const SETTLED = Promise.resolve();
 
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
-    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
+    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, ticket: null, remoteAddress,
     helloDone: false, compress: false, closed: false, queue: SETTLED, lastProgressAt: null,
     limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
     ownAttempts: null, foreignAttempts: null, warnedForeign: false,
   };
+}
+
+/** User data of an upgrade refused before any lookup (admission control): closed with 1013 and the hint. */
+export function busyUpgrade(ctx: GatewayContext, remoteAddress: string, retryAfterMs: number): SocketData {
+  return rejected(ctx, remoteAddress, { code: CLOSE_CODES.try_again_later, error: "unavailable", message: retryAfterReason(retryAfterMs) });
 }
 
 function rejected(ctx: GatewayContext, remoteAddress: string, rejection: NonNullable<SocketData["rejection"]>): SocketData {

@@ -16,6 +16,7 @@ import { handlePresign } from "./handle_presign.ts";
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
   const data = ws.getUserData();
+  data.ticket?.opened();
   if (data.rejection) {
     sendTo(ws, { type: "error", code: data.rejection.error, message: data.rejection.message }, ctx.metrics.sent);
     closeSocket(ws, data.rejection.code, data.rejection.message);
@@ -33,7 +34,8 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
   }
   if (data.kind !== "agent") return;
   if (!data.helloDone) {
-    if (msg.type === "hello") return handleHello(ctx, ws, msg);
+    // The admission ticket is given back once the hello's writes are done, whatever their outcome.
+    if (msg.type === "hello") return handleHello(ctx, ws, msg).finally(() => data.ticket?.settle());
     return refuse(ctx, ws, "First frame must be hello");
   }
   switch (msg.type) {
@@ -112,6 +114,10 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   const data = ws.getUserData();
   data.closed = true;
   const agent = data.agent;
+  if (data.ticket) {
+    ctx.admission.closed();
+    data.ticket.settle();
+  }
   if (data.kind !== "agent" || !agent || !data.helloDone) return;
   ctx.sessions.delete(agent.id, ws);
   ctx.metrics.connected.set(ctx.sessions.size);

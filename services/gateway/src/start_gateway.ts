@@ -8,6 +8,7 @@ import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
+import { Admission } from "./admission.ts";
 import { connectionLimits } from "./connection_limits.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
@@ -27,12 +28,14 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
   // Every session renews its presence on each heartbeat: commands of one tick go as one write.
   const base = createContext("gateway", config, { ...opts, autoPipelining: true });
   const registry = new Registry();
+  const log = base.log.child({ gateway_id: config.gatewayId });
   const ctx: GatewayContext = {
     ...base,
-    log: base.log.child({ gateway_id: config.gatewayId }),
+    log,
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
+    admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
