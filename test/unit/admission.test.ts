@@ -31,19 +31,32 @@ describe("Admission", () => {
 
   it("spreads the refused over the time the queue needs at the rate hellos finish at, never under 250 ms", () => {
     const { a, advance } = admission(10, 100_000, () => 1);
-    // 10 hellos finish in one second: the rate is 10 a second.
-    for (let i = 0; i < 10; i++) (a.admit() as Ticket).settle();
-    advance(1000);
+    // Hellos take 1 s each (the first guess, and what these take): 10 in flight finish 10 a second.
+    for (let i = 0; i < 10; i++) {
+      const t = a.admit() as Ticket;
+      advance(1000);
+      t.settle();
+    }
     const tickets = Array.from({ length: 10 }, () => a.admit() as Ticket);
     expect(tickets.every(isTicket)).toBe(true);
     const hints = Array.from({ length: 90 }, () => (a.admit() as Refusal).retryAfterMs);
-    // The 90th refused is the hundredth in the queue (90 refused, itself included, and 10 in flight): up to 10 s at 10 a second.
-    expect(hints.at(-1)).toBe(250 + 10_000);
-    expect(hints[0]).toBeLessThan(hints.at(-1)!);
+    // The 90th refused is the hundredth in the queue (90 refused, itself included, and 10 in
+    // flight): at 10 a second (hellos of 1 s on average, 10 at once) it waits up to 10 s.
+    expect(hints.at(-1)).toBeGreaterThan(9_000);
+    expect(hints.at(-1)).toBeLessThanOrEqual(250 + 10_000);
+    expect(hints[0]).toBeLessThan(hints.at(-1)! / 10);
     expect(Math.min(...hints)).toBeGreaterThanOrEqual(250);
     const low = admission(1, 100, () => 0);
     low.a.admit();
     expect((low.a.admit() as Refusal).retryAfterMs).toBe(250);
+  });
+
+  it("at the start of a storm, with no hello finished yet, hints span what the in-flight limit gets through", () => {
+    const { a } = admission(500, 100_000, () => 1);
+    for (let i = 0; i < 500; i++) a.admit();
+    const hints = Array.from({ length: 500 }, () => (a.admit() as Refusal).retryAfterMs);
+    // 1,000 in the queue at 500 a second (a 1 s hello, 500 at once): 2 s, not 30.
+    expect(hints.at(-1)).toBe(250 + 2000);
   });
 
   it("counts open connections against the hard cap and refuses newcomers with 5 to 30 s while full", () => {

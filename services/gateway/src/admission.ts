@@ -50,6 +50,8 @@ export class Admission {
   /** Refusals since the last summary line. */
   private refusedSinceLog = 0;
   private lastLogAt = -Infinity;
+  /** How long an admitted upgrade takes to its hello's end, smoothed (ms); a guess of 1 s until measured. */
+  private helloMs = 1000;
   private full = false;
 
   constructor(
@@ -88,6 +90,7 @@ export class Admission {
     }
     this.inFlight++;
     this.upgrading++;
+    const admittedAt = now;
     let settled = false;
     let opened = false;
     return {
@@ -102,8 +105,10 @@ export class Admission {
         settled = true;
         if (!opened) this.upgrading--;
         this.inFlight--;
-        this.tick(this.clock());
+        const at = this.clock();
+        this.tick(at);
         this.settledNow++;
+        this.helloMs += (Math.max(1, at - admittedAt) - this.helloMs) / 16;
       },
     };
   }
@@ -129,9 +134,13 @@ export class Admission {
     this.second = second;
   }
 
-  /** Hellos finished per second, from the last full second (at least one: never divide by zero). */
+  /**
+   * Hellos the gateway finishes per second: the in-flight limit over how long one takes, or
+   * what the last second saw if more. (The last second alone says nothing at the start of a
+   * storm, when no hello has finished yet, and told the first ones refused to wait 30 s.)
+   */
   private ratePerSecond(): number {
-    return Math.max(1, this.settledBefore, this.settledNow);
+    return Math.max(1, (1000 * this.limits.maxInFlight) / this.helloMs, this.settledBefore, this.settledNow);
   }
 
   /**
