@@ -139,18 +139,17 @@ if (runDispatch) {
 
 // ---- Connection scale ----
 const connSmoke = smoke;
-const connAgents = Number(a["conn-agents"] ?? (connSmoke ? 3000 : 100_000));
+const connAgents = Number(a["conn-agents"] ?? (connSmoke ? 1200 : 100_000));
 const connSettings: ConnectionSettings = {
   agents: connAgents,
-  slopeMax: Number(a["conn-slope-max"] ?? Math.min(connAgents, connSmoke ? 1500 : 19_000)),
-  slopeStep: connSmoke ? 500 : 1000,
-  // Each gateway holds at most MAX_AGENTS_PER_GATEWAY here; agents pick one at random, so leave room.
+  slopeMax: Number(a["conn-slope-max"] ?? Math.min(connAgents, connSmoke ? 600 : 19_000)),
+  slopeStep: connSmoke ? 300 : 1000,
+  // Each gateway holds at most MAX_AGENTS_PER_GATEWAY (19,000) here; agents pick one at random, so leave room.
   gateways: Number(a["conn-gateways"] ?? Math.max(2, Math.ceil(connAgents / 16_000))),
-  holdSeconds: Number(a["conn-hold"] ?? (connSmoke ? 3 : 30)),
+  holdSeconds: Number(a["conn-hold"] ?? (connSmoke ? 2 : 30)),
   // The smoke run shrinks the heartbeat so its hold sees every agent beat; the full run uses production timing.
   heartbeatSeconds: connSmoke ? 1 : 5,
-  idleHeartbeatSeconds: connSmoke ? 3 : 15,
-  jobs: connSmoke ? 5 : 50,
+  jobs: connSmoke ? 3 : 50,
   smoke: connSmoke,
 };
 const connections = runConnections ? await connectionBench(connSettings) : null;

@@ -1,7 +1,7 @@
 // One process of the connection bench's fake fleet: holds its share of the agents, each a
 // real WebSocket (`ws`) with a provisioned credential, bound to one of 127.0.0.x source
 // addresses so the fleet gets past one address's ephemeral ports. Each agent says hello,
-// heartbeats at the announced interval ±10% (the idle one while it runs nothing) and
+// heartbeats at the announced interval ±10% and
 // honours a 1013 retry hint. The parent (connection_bench.ts) drives it over IPC:
 //   {cmd: "connect", urls, count}  connect `count` more agents (each starts at a random URL)
 //   {cmd: "drop"}                  cut every socket at once (no close frame), reconnect after 0–500 ms
@@ -98,12 +98,12 @@ class Agent {
       this.sentAt = 0;
       return;
     }
-    const m = JSON.parse(data.toString()) as { type: string; heartbeat_seconds?: number; idle_heartbeat_seconds?: number };
+    const m = JSON.parse(data.toString()) as { type: string; heartbeat_seconds?: number };
     if (m.type === "welcome") {
       this.welcomed = true;
       stats.welcomed++;
       stats.welcomeTimes.push(Date.now());
-      this.intervalMs = 1000 * (m.idle_heartbeat_seconds ?? m.heartbeat_seconds ?? 5);
+      this.intervalMs = 1000 * (m.heartbeat_seconds ?? 5);
       this.schedule();
     }
   }

@@ -17,6 +17,9 @@ import { controlBytesPerJob, type ControlBytes } from "./control_bytes.ts";
 import { Fleet } from "./fleet.ts";
 import { idleWireBytes, onlineLagP99Seconds, slope } from "./figures.ts";
 
+/** Agents one gateway process holds at most here (20,000 open files per process, less the gateway's own). */
+export const MAX_AGENTS_PER_GATEWAY = 19_000;
+
 /** How the connection bench is run. */
 export interface ConnectionSettings {
   agents: number;
@@ -27,15 +30,15 @@ export interface ConnectionSettings {
   /** Seconds the whole fleet is held idle for the round trip and wire figures. */
   holdSeconds: number;
   heartbeatSeconds: number;
-  idleHeartbeatSeconds: number;
   jobs: number;
   smoke: boolean;
 }
 
-/** One RSS sample: connections held and the server's resident set. */
+/** One RSS sample: connections held and the server's resident set (and, for the gateway, its V8 heap in use). */
 export interface RssPoint {
   connections: number;
   rss: number;
+  heapUsed?: number;
 }
 
 /** What the connection bench measured. */
@@ -43,6 +46,8 @@ export interface ConnectionResults {
   settings: ConnectionSettings;
   agents_connected: number;
   gateway_rss_bytes_per_agent: number;
+  /** Slope of the gateway's V8 heap in use: the JS part of its memory per agent. */
+  gateway_heap_bytes_per_agent: number;
   ws_baseline_rss_bytes_per_agent: number;
   uws_floor_rss_bytes_per_agent: number;
   gateway_rss_total_bytes: number;
@@ -102,19 +107,19 @@ async function onlineCurve(pool: Pool, since: number, target: number, timeoutMs:
 }
 
 /** Steps the fleet up against one server, sampling its RSS after each step; closes the agents after. */
-async function rssSteps(fleet: Fleet, urls: string[], pid: () => number | undefined, s: ConnectionSettings): Promise<RssPoint[]> {
+async function rssSteps(fleet: Fleet, urls: string[], pid: () => number | undefined, s: ConnectionSettings, heap?: () => Promise<number>): Promise<RssPoint[]> {
   const points: RssPoint[] = [];
   let held = 0;
   const first = await fleet.stats(true);
   const base = first.welcomed;
-  points.push({ connections: 0, rss: rssOf(pid()) });
+  points.push({ connections: 0, rss: rssOf(pid()), heapUsed: await heap?.() });
   while (held < s.slopeMax) {
     const step = Math.min(s.slopeStep, s.slopeMax - held);
     await fleet.connect(urls, step);
     held += step;
     await waitUntil(`${held} agents welcomed`, 120_000, async () => (await fleet.stats()).welcomed - base >= held);
     await sleep(1000); // allocations of the last connects settle (buffers, the hello's handlers)
-    points.push({ connections: (await fleet.stats()).connected, rss: rssOf(pid()) });
+    points.push({ connections: (await fleet.stats()).connected, rss: rssOf(pid()), heapUsed: await heap?.() });
   }
   await fleet.closeAgents();
   return points;
@@ -126,7 +131,9 @@ const rssSlope = (points: RssPoint[]) => round(slope(points.filter((p) => p.conn
 /** Runs the connection bench; everything it started is stopped and removed before it returns. */
 export async function connectionBench(s: ConnectionSettings): Promise<ConnectionResults> {
   const env = await createTestEnv({
-    LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: String(s.heartbeatSeconds), LB_IDLE_HEARTBEAT_SECONDS: String(s.idleHeartbeatSeconds),
+    LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: String(s.heartbeatSeconds),
+    // A process here may hold 20,000 open files: each gateway caps itself below that (admission.ts).
+    LB_GATEWAY_MAX_AGENTS: String(MAX_AGENTS_PER_GATEWAY),
     LB_SWEEP_SECONDS: "5", LB_LOG_LEVEL: "info", LB_METRICS_LOG_SECONDS: "3600",
   }, "lbconn");
   const pool = createPool(env.config.mysqlUrl);
@@ -157,7 +164,8 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     fleet = await Fleet.start(credsFile, s.agents);
     say(`RSS against connections on one gateway, up to ${s.slopeMax}`);
     const gw1 = gateways[0]!.child;
-    const gatewayPoints = await rssSteps(fleet, [urls[0]!], () => gw1.proc.pid, s);
+    const b = bridge;
+    const gatewayPoints = await rssSteps(fleet, [urls[0]!], () => gw1.proc.pid, s, () => b.metric(urls[0]!, "lb_gateway_heap_used_bytes"));
     say("gateway RSS", gatewayPoints);
     const baselinePoints: Record<"ws" | "uws", RssPoint[]> = { ws: [], uws: [] };
     for (const kind of ["ws", "uws"] as const) {
@@ -179,10 +187,10 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     const allWelcomed = Math.max(...cold.welcomeTimes);
     const coldOnline = coldCurve.at(-1)!;
     if (coldOnline.n < s.agents) throw new Error(`only ${coldOnline.n} of ${s.agents} agents ONLINE after a cold start`);
-    say("cold start", { all_welcomed_s: (allWelcomed - t0) / 1000, all_online_s: (coldOnline.t - t0) / 1000, retry_hints: cold.retryHints });
+    say("cold start", { all_welcomed_s: (allWelcomed - t0) / 1000, all_online_s: (coldOnline.t - t0) / 1000, retry_hints: cold.retryHints, closes: cold.closes, connect_errors: cold.connectErrors });
 
     say(`holding ${s.agents} idle agents for ${s.holdSeconds} s`);
-    await sleep(s.idleHeartbeatSeconds * 1000); // every agent past its first heartbeat
+    await sleep(s.heartbeatSeconds * 1100); // every agent past its first heartbeat
     await fleet.stats(true);
     const holdStart = performance.now();
     await sleep(s.holdSeconds * 1000);
@@ -206,6 +214,7 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
       settings: s,
       agents_connected: hold.connected,
       gateway_rss_bytes_per_agent: rssSlope(gatewayPoints),
+      gateway_heap_bytes_per_agent: round(slope(gatewayPoints.filter((p) => p.connections > 0).map((p) => ({ x: p.connections, y: p.heapUsed ?? NaN })))),
       ws_baseline_rss_bytes_per_agent: rssSlope(baselinePoints.ws),
       uws_floor_rss_bytes_per_agent: rssSlope(baselinePoints.uws),
       gateway_rss_total_bytes: totalRss,

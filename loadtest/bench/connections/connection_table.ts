@@ -16,7 +16,7 @@ const s = c.settings;
 lines.push(`${s.agents} agents over ${s.gateways} gateways; slope on one gateway from ${s.slopeStep} to ${s.slopeMax} agents; heartbeat ${s.heartbeatSeconds} s; hold ${s.holdSeconds} s.`, "");
 lines.push("| server | RSS per connection (slope) | RSS at the largest step |", "|---|---|---|");
 const last = (p: { rss: number }[]) => (p.length ? mb(p.at(-1)!.rss) : "–");
-lines.push(`| LabBridge gateway (uWS + sessions) | ${kb(c.gateway_rss_bytes_per_agent)} | ${last(c.gateway_rss_points)} |`);
+lines.push(`| LabBridge gateway (uWS + sessions) | ${kb(c.gateway_rss_bytes_per_agent)} (V8 heap: ${kb(c.gateway_heap_bytes_per_agent)}) | ${last(c.gateway_rss_points)} |`);
 lines.push(`| plain \`ws\` server (hello → welcome, heartbeat → ack) | ${kb(c.ws_baseline_rss_bytes_per_agent)} | ${last(c.ws_rss_points)} |`);
 lines.push(`| bare uWS (the floor) | ${kb(c.uws_floor_rss_bytes_per_agent)} | ${last(c.uws_rss_points)} |`);
 lines.push("", "| figure | value |", "|---|---|");

@@ -84,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatSeconds,
     gatewayId: env.LB_GATEWAY_ID || `gw-${randomBytes(4).toString("hex")}`,
     gatewayMaxAgents: int(env, "LB_GATEWAY_MAX_AGENTS", 50_000),
-    gatewayAdmitInFlight: int(env, "LB_GATEWAY_ADMIT_IN_FLIGHT", 500),
+    gatewayAdmitInFlight: int(env, "LB_GATEWAY_ADMIT_IN_FLIGHT", 1000),
     storage: {
       endpoint,
       bucket: env.LB_OSS_BUCKET || DEV_STORAGE.bucket,

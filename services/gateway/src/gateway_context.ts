@@ -21,6 +21,8 @@ export interface GatewayContext extends ServiceContext {
     received: Counter;
     sent: Counter;
     connected: Gauge;
+    heapUsed: Gauge;
+    rss: Gauge;
   };
 }
 

@@ -58,7 +58,13 @@ function serviceEndpoints(ctx: GatewayContext, app: TemplatedApp): void {
     res.cork(() => res.writeStatus(status).writeHeader("content-type", contentType).end(body));
   };
   app.get("/healthz", (res) => reply(res, "200 OK", "application/json", '{"ok":true}'));
-  app.get("/metrics", (res) => reply(res, "200 OK", "text/plain; version=0.0.4", ctx.metrics.registry.render()));
+  app.get("/metrics", (res) => {
+    // Read when scraped: what the memory per agent is made of (JS heap, or native: uWS, buffers).
+    const mem = process.memoryUsage();
+    ctx.metrics.heapUsed.set(mem.heapUsed);
+    ctx.metrics.rss.set(mem.rss);
+    reply(res, "200 OK", "text/plain; version=0.0.4", ctx.metrics.registry.render());
+  });
   app.get("/readyz", (res) => {
     let aborted = false;
     res.onAborted(() => {

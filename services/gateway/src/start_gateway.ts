@@ -42,6 +42,8 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       received: registry.counter("lb_gateway_ws_received_bytes_total", "Bytes received from agents (frames and upgrades)"),
       sent: registry.counter("lb_gateway_ws_sent_bytes_total", "Bytes sent to agents and to HTTP callers"),
       connected: registry.gauge("lb_gateway_connected_agents", "Agents connected to this gateway"),
+      heapUsed: registry.gauge("lb_gateway_heap_used_bytes", "V8 heap in use, read when scraped"),
+      rss: registry.gauge("lb_gateway_rss_bytes", "Resident set of the process, read when scraped"),
     },
   };
   const server = await startGatewayServer(ctx, uws);
