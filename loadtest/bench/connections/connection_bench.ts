@@ -84,12 +84,18 @@ export function rssOf(pid: number | undefined): number {
   }
 }
 
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, detail: () => Promise<unknown> = async () => ""): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms: ${JSON.stringify(await detail())}`);
+    await sleep(250);
   }
+}
+
+/** The fleet's counters without its samples, for a message. */
+async function fleetSummary(fleet: Fleet): Promise<Record<string, unknown>> {
+  const { welcomeTimes: _w, rtts: _r, ...rest } = await fleet.stats();
+  return rest;
 }
 
 /** Polls the ONLINE count of sessions started at or after `since` every 100 ms until it reaches `target`. */
@@ -117,9 +123,10 @@ async function rssSteps(fleet: Fleet, urls: string[], pid: () => number | undefi
     const step = Math.min(s.slopeStep, s.slopeMax - held);
     await fleet.connect(urls, step);
     held += step;
-    await waitUntil(`${held} agents welcomed`, 120_000, async () => (await fleet.stats()).welcomed - base >= held);
+    await waitUntil(`${held} agents welcomed`, 300_000, async () => (await fleet.stats()).welcomed - base >= held, () => fleetSummary(fleet));
     await sleep(1000); // allocations of the last connects settle (buffers, the hello's handlers)
     points.push({ connections: (await fleet.stats()).connected, rss: rssOf(pid()), heapUsed: await heap?.() });
+    say("step", points.at(-1));
   }
   await fleet.closeAgents();
   return points;
