@@ -1,6 +1,6 @@
 // A run of presence entries (`agent.online`, `agent.offline`) handled together
 // (consume_group.ts `together`): a few fenced UPDATEs for all their sessions, one query
-// for the assignments the reconnected agents had not started, and one matching pass,
+// for the assignments the reconnected agents had not started, and one matcher wake-up,
 // where one entry at a time cost a statement or three and a whole matching pass per
 // agent (a reconnect storm of 3,000 agents took 19 s to be ONLINE again). Stream order
 // is kept per agent: an offline that follows the same agent's online in the run closes
@@ -9,7 +9,7 @@ import type { Gpu, StreamEntry } from "@labbridge/protocol";
 import { markAgentsOffline, markAgentsOnline, unstartedAssignmentsOf, type OfflineSession, type OnlineSession } from "@labbridge/store";
 import { Leases } from "@labbridge/streams";
 import type { ServiceContext } from "@labbridge/runtime";
-import { dispatchPending, sendAssignment } from "./dispatch.ts";
+import { sendAssignment, wakeMatcher } from "./dispatch.ts";
 
 /** Whether an entry is handled in a run: agent.online and agent.offline announcements. */
 export function isPresenceEntry(entry: StreamEntry): boolean {
@@ -91,5 +91,9 @@ export async function handlePresenceEntries(ctx: ServiceContext, entries: Stream
     await sendAssignment(ctx, gatewayId, a);
     ctx.log.info({ agent_id: a.agentId, job_id: a.jobId, attempt_id: a.attemptId, gateway_id: gatewayId }, "assignment sent again after reconnect");
   }
-  await dispatchPending(ctx);
+  // The new capacity is matched by a pass this run does not wait for: with 20,000 agents
+  // online a pass reads all their capacity, and awaiting one per run held the next runs of
+  // ONLINE writes back (the k-th welcome waited 31 s for its ONLINE in a cold start). The
+  // PENDING sweep covers a wake-up lost with the process.
+  wakeMatcher(ctx);
 }
