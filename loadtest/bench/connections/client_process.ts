@@ -22,7 +22,7 @@ interface Cred {
 export interface ClientStats {
   connected: number;
   welcomed: number;
-  /** Date.now() of each welcome since the last reset. */
+  /** Date.now() of each agent's first welcome since the last reset (one per agent, however often it reconnected). */
   welcomeTimes: number[];
   /** Heartbeat → heartbeat.ack round trips (ms) since the last reset. */
   rtts: number[];
@@ -51,6 +51,8 @@ function fresh(): ClientStats {
 class Agent {
   ws: WebSocket | null = null;
   welcomed = false;
+  /** Whether this agent's welcome since the last reset is already in welcomeTimes. */
+  timed = false;
   timer: NodeJS.Timeout | null = null;
   sentAt = 0;
   intervalMs = 5000;
@@ -102,7 +104,8 @@ class Agent {
     if (m.type === "welcome") {
       this.welcomed = true;
       stats.welcomed++;
-      stats.welcomeTimes.push(Date.now());
+      if (!this.timed) stats.welcomeTimes.push(Date.now());
+      this.timed = true;
       this.intervalMs = 1000 * (m.heartbeat_seconds ?? 5);
       this.schedule();
     }
@@ -175,7 +178,10 @@ process.on("message", async (m: { cmd: string; urls?: string[]; count?: number; 
     case "stats": {
       stats.connected = agents.filter((a) => a.welcomed && a.ws?.readyState === WebSocket.OPEN).length;
       process.send!({ cmd: "stats", stats });
-      if (m.reset) stats = { ...fresh(), connected: stats.connected, welcomed: stats.welcomed };
+      if (m.reset) {
+        stats = { ...fresh(), connected: stats.connected, welcomed: stats.welcomed };
+        for (const a of agents) a.timed = false;
+      }
       return;
     }
     case "close":
