@@ -3,7 +3,7 @@
 // agent (the RSS slope of the bench also counts garbage not yet collected and the heap's
 // headroom). A diagnostic for the memory target of issue 11:
 //   node --expose-gc --import tsx loadtest/bench/connections/live_heap.ts [agents]
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@labbridge/logging";
@@ -41,4 +41,5 @@ await fleet.stop();
 await gw.close();
 await pool.end();
 await env.cleanup();
+rmSync(file, { force: true });
 process.exit(0);
