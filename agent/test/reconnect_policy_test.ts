@@ -1,4 +1,4 @@
-import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
+import { CLOSE_CODES, MAX_RETRY_AFTER_MS, retryAfterReason } from "../../packages/protocol/src/index.ts";
 import { Backoff } from "../src/session/backoff.ts";
 import { capWhileHolding, delayAfterSession, GatewayRotation, GO_AWAY_JITTER_MS, isGoAway, SERVICE_RESTART_CLOSE } from "../src/session/reconnect_policy.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
@@ -53,6 +53,14 @@ Deno.test("delay: 4409 at hello (an old session still looks healthy) and 4429 (r
   assertEquals(delayAfterSession({ code: CLOSE_CODES.replaced, reason: "" }, false, backoff, () => 0), 100);
   assertEquals(delayAfterSession({ code: CLOSE_CODES.rate_limited, reason: "" }, true, backoff, () => 0), 200);
   assertEquals(backoff.ceilingMs(), 800, "each counted a failure");
+});
+
+Deno.test("delay: 1013 from a gateway shedding load waits the hint its reason carries, without counting a failure", () => {
+  const backoff = new Backoff({ baseMs: 100, capMs: 5_000, random: () => 0.5 });
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.try_again_later, reason: retryAfterReason(2_345) }, false, backoff, () => 0), 2_345);
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.try_again_later, reason: retryAfterReason(10 * MAX_RETRY_AFTER_MS) }, false, backoff, () => 0), MAX_RETRY_AFTER_MS);
+  assertEquals(backoff.ceilingMs(), 100, "no failure counted");
+  assertEquals(delayAfterSession({ code: CLOSE_CODES.try_again_later, reason: "no hint" }, false, backoff, () => 0), 50, "without a hint: a failed connect");
 });
 
 Deno.test("delay: while attempts are held, no reconnect wait outlasts a quarter of the lease; idle agents keep the full backoff", () => {

@@ -25,15 +25,24 @@ export function niceCeil(max: number): number {
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
-/** The plot as SVG text; the y axis is logarithmic when the values span more than 20×. */
-export function plotSvg(title: string, series: Series[]): string {
+/** Axis titles of a plot; the dispatch plot's by default. */
+export interface Axes {
+  x: string;
+  /** Without the unit's closing parenthesis: ", log scale)" or ")" is added. */
+  y: string;
+  /** Whether a y axis spanning more than 20× may go logarithmic. */
+  allowLog?: boolean;
+}
+
+/** The plot as SVG text; the y axis is logarithmic when the values span more than 20× (unless the axes forbid it). */
+export function plotSvg(title: string, series: Series[], axes: Axes = { x: "offered rate (jobs/s)", y: "latency (ms" }): string {
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => Number.isFinite(y) && y > 0);
   const xMax = niceCeil(Math.max(...xs, 1));
   // With no drawable point the axes still need a range: 1 ms.
   const yMinRaw = ys.length ? Math.min(...ys) : 1;
   const yMaxRaw = ys.length ? Math.max(...ys) : 1;
-  const log = yMaxRaw / yMinRaw > 20;
+  const log = (axes.allowLog ?? true) && yMaxRaw / yMinRaw > 20;
   const yLo = log ? 10 ** Math.floor(Math.log10(yMinRaw)) : 0;
   const yHi = log ? 10 ** Math.ceil(Math.log10(yMaxRaw)) : niceCeil(yMaxRaw);
   const pw = W - M.left - M.right;
@@ -55,8 +64,8 @@ export function plotSvg(title: string, series: Series[]): string {
     out.push(`<text x="${px(t)}" y="${M.top + ph + 18}" text-anchor="middle">${+t.toPrecision(3)}</text>`);
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle">offered rate (jobs/s)</text>`);
-  out.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">latency (ms${log ? ", log scale" : ""})</text>`);
+  out.push(`<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle">${esc(axes.x)}</text>`);
+  out.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(axes.y)}${log ? ", log scale" : ""})</text>`);
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p.y) && p.y > 0);
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";

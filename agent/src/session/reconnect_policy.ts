@@ -4,7 +4,7 @@
 // A fleet of agents starts at random places in the list, so the gateways share the load,
 // and every agent moves one step on after each failed connect or lost session: a dead
 // gateway is left at once, and a live one is never more than one step away.
-import { CLOSE_CODES } from "../../../packages/protocol/src/index.ts";
+import { CLOSE_CODES, retryAfterOf } from "../../../packages/protocol/src/index.ts";
 import type { Backoff } from "./backoff.ts";
 import type { CloseInfo } from "./frame_socket.ts";
 
@@ -50,8 +50,13 @@ export function isGoAway(code: number): boolean {
  * this credential still looks healthy to the gateway (usually our own, after a drop the
  * gateway has not noticed yet; it lets us in once that one is two heartbeats silent), so
  * it backs off like a failed connect. 4429 (over a rate limit) backs off the same way.
+ * 1013 (a gateway shedding load, retry_hint.ts) waits as long as its reason says: the
+ * gateway spread its refusals over the time it needs, so the fleet comes back in the
+ * order it can take it. No failure is counted: the gateway is up and said when.
  */
 export function delayAfterSession(close: CloseInfo, welcomed: boolean, backoff: Backoff, random: () => number): number {
+  const hint = close.code === CLOSE_CODES.try_again_later ? retryAfterOf(close.reason) : null;
+  if (hint !== null) return hint;
   if (close.code === CLOSE_CODES.replaced && welcomed) return backoff.capMs;
   if (welcomed && isGoAway(close.code)) return Math.floor(random() * GO_AWAY_JITTER_MS);
   return backoff.next();

@@ -23,6 +23,10 @@ export interface Config {
   heartbeatSeconds: number;
   /** This gateway's id: names its command stream. */
   gatewayId: string;
+  /** Agent connections one gateway holds at most (a hard cap: memory, open files). */
+  gatewayMaxAgents: number;
+  /** Agents whose upgrade or hello one gateway handles at once; more wait (1013 with a retry hint). */
+  gatewayAdmitInFlight: number;
   storage: StorageConfig;
   /** How long presigned URLs live. */
   presignSeconds: number;
@@ -121,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseTtlSeconds,
     heartbeatSeconds,
     gatewayId: env.LB_GATEWAY_ID || `gw-${randomBytes(4).toString("hex")}`,
+    gatewayMaxAgents: int(env, "LB_GATEWAY_MAX_AGENTS", 50_000),
+    gatewayAdmitInFlight: int(env, "LB_GATEWAY_ADMIT_IN_FLIGHT", 1000),
     storage: {
       endpoint,
       bucket: env.LB_OSS_BUCKET || DEV_STORAGE.bucket,

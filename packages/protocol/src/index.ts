@@ -14,3 +14,4 @@ export * from "./states.ts";
 export * from "./stream_entries.ts";
 export * from "./ws_messages.ts";
 export * from "./uploads.ts";
+export * from "./retry_hint.ts";

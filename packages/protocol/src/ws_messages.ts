@@ -25,6 +25,8 @@ export const CLOSE_CODES = {
   unavailable: 1011,
   /** A proxy or gateway restarting on purpose (RFC 6455); treated like going_away. */
   service_restart: 1012,
+  /** RFC 6455 "Try Again Later": the gateway is admitting no more agents now; the reason says when to retry (retry_hint.ts). */
+  try_again_later: 1013,
   malformed: 4400,
   unauthorized: 4401,
   revoked: 4403,

@@ -26,9 +26,9 @@ export interface ServiceContext {
 }
 
 /** Builds the context of one service process. */
-export function createContext(service: string, config: Config, opts: { clock?: Clock; log?: Logger } = {}): ServiceContext {
+export function createContext(service: string, config: Config, opts: { clock?: Clock; log?: Logger; autoPipelining?: boolean } = {}): ServiceContext {
   const log = opts.log ?? createLogger(service, config.logLevel);
-  const redis = connectRedis(config.redisUrl, `${config.prefix}:${service}`);
+  const redis = connectRedis(config.redisUrl, `${config.prefix}:${service}`, { autoPipelining: opts.autoPipelining });
   const extra: Redis[] = [];
   // Connection errors are retried by ioredis; one warn line per error burst is enough.
   redis.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));

@@ -30,6 +30,14 @@ export interface ConsumeOptions {
   isTransient?: (err: unknown) => boolean;
   /** Where to start a new group: "0" reads history, "$" only new entries. */
   startId?: string;
+  /**
+   * Entries handled together: each run of consecutive entries that `accepts` takes goes
+   * to `handle` in one call and is acked with one XACK (a fleet's hellos cost a few
+   * round trips, not a few per agent). A run that fails for a reason that is not
+   * transient is handed to `handler` entry by entry, so a poisoned entry is found and
+   * dropped alone. `handle` must be idempotent over the run, as `handler` is per entry.
+   */
+  together?: { accepts: (entry: StreamEntry) => boolean; handle: (entries: StreamEntry[]) => Promise<void> };
 }
 
 /** Creates the group if it does not exist (idempotent). */
@@ -55,8 +63,36 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
   const isTransient = opts.isTransient ?? isRedisUnavailableError;
   let lastClaim = 0;
 
+  const handleOne = async (id: string, entry: StreamEntry): Promise<boolean> => {
+    try {
+      await opts.handler(entry, id);
+      await redis.xack(stream, group, id);
+    } catch (err) {
+      // Left pending: another pass (or another consumer, via XAUTOCLAIM) retries it.
+      log.warn({ stream, entry_id: id, type: entry.type, err: (err as Error).message }, "stream handler failed, will retry");
+      if (isTransient(err)) return false;
+      await dropIfPoisoned(id, entry);
+    }
+    return true;
+  };
+
+  const handleRun = async (run: [string, StreamEntry][]): Promise<boolean> => {
+    if (run.length === 0) return true;
+    try {
+      await opts.together!.handle(run.map(([, e]) => e));
+      await redis.xack(stream, group, ...run.map(([id]) => id));
+      return true;
+    } catch (err) {
+      log.warn({ stream, entries: run.length, type: run[0]![1].type, err: (err as Error).message }, "stream batch handler failed, will retry");
+      if (isTransient(err)) return false;
+      for (const [id, entry] of run) if (!(await handleOne(id, entry))) return false;
+      return true;
+    }
+  };
+
   /** Handles entries in order; false when one failed transiently and the rest were left for later. */
   const handle = async (entries: Entries): Promise<boolean> => {
+    let run: [string, StreamEntry][] = [];
     for (const [id, fields] of entries) {
       if (!fields) continue; // deleted while pending
       let entry: StreamEntry;
@@ -67,17 +103,15 @@ export async function consumeGroup(opts: ConsumeOptions): Promise<void> {
         await redis.xack(stream, group, id);
         continue;
       }
-      try {
-        await opts.handler(entry, id);
-        await redis.xack(stream, group, id);
-      } catch (err) {
-        // Left pending: another pass (or another consumer, via XAUTOCLAIM) retries it.
-        log.warn({ stream, entry_id: id, type: entry.type, err: (err as Error).message }, "stream handler failed, will retry");
-        if (isTransient(err)) return false;
-        await dropIfPoisoned(id, entry);
+      if (opts.together?.accepts(entry)) {
+        run.push([id, entry]);
+        continue;
       }
+      if (!(await handleRun(run))) return false;
+      run = [];
+      if (!(await handleOne(id, entry))) return false;
     }
-    return true;
+    return handleRun(run);
   };
 
   const dropIfPoisoned = async (id: string, entry: StreamEntry) => {

@@ -6,6 +6,7 @@
 // reaper claims a dead lease by setting its score to CLAIMED, which no clock can revive,
 // so a gateway whose clock lags the reaper's still cannot start or extend it.
 import type { Redis } from "ioredis";
+import { runScript } from "./run_script.ts";
 import type { RedisKeys } from "./keys.ts";
 
 // KEYS[1] leases zset, KEYS[2] holders hash
@@ -105,7 +106,7 @@ export class Leases {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   private run(script: string, args: (string | number)[]): Promise<unknown> {
-    return this.redis.eval(script, 2, this.keys.leases, this.keys.leaseHolders, ...args);
+    return runScript(this.redis, script, 2, this.keys.leases, this.keys.leaseHolders, ...args);
   }
 
   /** Creates the lease of a new assignment. */

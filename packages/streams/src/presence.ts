@@ -4,6 +4,7 @@
 // conditional on the session id, so a late disconnect of an old socket cannot knock
 // out the new one.
 import type { Redis } from "ioredis";
+import { runScript } from "./run_script.ts";
 import type { RedisKeys } from "./keys.ts";
 
 // KEYS[1] presence zset, KEYS[2] agent session hash
@@ -95,7 +96,7 @@ export class Presence {
   constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   private run(script: string, agentId: string, args: (string | number)[]): Promise<unknown> {
-    return this.redis.eval(script, 2, this.keys.presence, this.keys.agentSession(agentId), agentId, ...args);
+    return runScript(this.redis, script, 2, this.keys.presence, this.keys.agentSession(agentId), agentId, ...args);
   }
 
   /** Records a new session unconditionally (tools and tests); returns the session it replaced, if any. Gateways claim(). */

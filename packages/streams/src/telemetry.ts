@@ -3,6 +3,7 @@
 // written by one script that first checks the agent's presence session, so a replaced
 // session's late heartbeat cannot overwrite the readings of the session that took over.
 import type { Redis } from "ioredis";
+import { runScript } from "./run_script.ts";
 import type { GpuReading, HostReading } from "@labbridge/protocol";
 import type { RedisKeys } from "./keys.ts";
 
@@ -66,7 +67,7 @@ export class AgentTelemetry {
     for (const r of update.gpus ?? []) pairs.push(`g:${r[0]}`, JSON.stringify(r));
     if (update.host) pairs.push("h", JSON.stringify(update.host));
     if (update.clockSkewMs !== undefined) pairs.push("skew", String(Math.round(update.clockSkewMs)));
-    const r = await this.redis.eval(WRITE, 2, this.keys.agentSession(agentId), this.keys.agentTelemetry(agentId),
+    const r = await runScript(this.redis, WRITE, 2, this.keys.agentSession(agentId), this.keys.agentTelemetry(agentId),
       sessionId, Math.max(1, Math.round(ttlMs)), update.replace ? "1" : "0", ...pairs);
     return r === 1;
   }

@@ -2,20 +2,24 @@
 // session's frames are handled one at a time, in order, through its queue.
 import type { WebSocket } from "uWebSockets.js";
 import type { AgentRow } from "@labbridge/store";
-import type { ServerMessage } from "@labbridge/protocol";
+import type { AgentPause, ServerMessage } from "@labbridge/protocol";
 import { encodeFrame } from "@labbridge/protocol/frame_codec";
 import type { Counter } from "@labbridge/metrics";
 import type { FrameLimiter } from "./frame_limits.ts";
 import type { LogAllowances } from "./log_allowance.ts";
+import type { Ticket } from "./admission.ts";
 
 /** Per-socket state, kept as the uWS user data. */
 export interface SocketData {
   kind: "agent" | "enroll" | "rejected";
   sessionId: string;
-  agent: AgentRow | null;
+  /** The agent as enrolled: only what the session uses, so the full MySQL row is not kept per socket. */
+  agent: SessionAgent | null;
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
-  rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited"; message: string } | null;
+  rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited" | "unavailable"; message: string } | null;
+  /** The admission ticket of an agent upgrade, settled once its hello is done or it went away (admission.ts). */
+  ticket: Ticket | null;
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;
@@ -25,19 +29,26 @@ export interface SocketData {
   compress: boolean;
   closed: boolean;
   queue: Promise<void>;
-  lastProgressAt: Map<string, number>;
-  /** Live log allowance of each attempt this session sent log lines for (log_allowance.ts). */
-  logAllowances: LogAllowances;
+  /** When each attempt's last progress was forwarded; made on the first progress (most sessions never send one). */
+  lastProgressAt: Map<string, number> | null;
+  /** Live log allowance of each attempt this session sent log lines for (log_allowance.ts); made on the first log frame. */
+  logAllowances: LogAllowances | null;
   /** This session's token buckets, one per frame type. */
   limits: FrameLimiter;
   /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */
   rateLimited: boolean;
-  /** Attempt ids found to be this agent's, or not (own_attempts.ts). */
-  ownAttempts: Set<string>;
-  foreignAttempts: Set<string>;
+  /** Attempt ids found to be this agent's, or not (own_attempts.ts); made on first use. */
+  ownAttempts: Set<string> | null;
+  foreignAttempts: Set<string> | null;
   /** Whether this session was already warned about naming attempts that are not its own. */
   warnedForeign: boolean;
 }
+
+/**
+ * What a session keeps of its agent's row, and the API's pause as the row held it at the
+ * upgrade (null for almost every agent), which hello passes on.
+ */
+export type SessionAgent = Pick<AgentRow, "id" | "os"> & { apiPause: AgentPause | null };
 
 /** A socket with our user data. */
 export type AgentSocket = WebSocket<SocketData>;

@@ -3,26 +3,33 @@
 // why (a refused HTTP upgrade looks like a network error from the client): 4401 for a
 // credential never issued, 4403 for a revoked one (decision 0005). Both are audited (up to
 // a limit per address), and an agent reconnecting too often gets 4429 (connection_limits.ts).
-import { checkAgentCredential, hashSecret } from "@labbridge/store";
-import { CLOSE_CODES, ID_PREFIX, newId } from "@labbridge/protocol";
+import { checkAgentCredential, hashSecret, pauseOf } from "@labbridge/store";
+import { CLOSE_CODES, ID_PREFIX, newId, retryAfterReason } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
-import { FrameLimiter, frameLimits } from "./frame_limits.ts";
-import { LogAllowances } from "./log_allowance.ts";
+import { FrameLimiter, sharedFrameLimits } from "./frame_limits.ts";
 
 function bearer(header: string): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
   return m?.[1] ?? null;
 }
 
+// Shared by every socket: memory per connection is what decides how many agents a gateway holds.
+const SETTLED = Promise.resolve();
+
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
-    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: Promise.resolve(), lastProgressAt: new Map(), logAllowances: new LogAllowances(),
-    limits: new FrameLimiter(frameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
-    ownAttempts: new Set(), foreignAttempts: new Set(), warnedForeign: false,
+    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, ticket: null, remoteAddress,
+    helloDone: false, compress: false, closed: false, queue: SETTLED, lastProgressAt: null, logAllowances: null,
+    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
+    ownAttempts: null, foreignAttempts: null, warnedForeign: false,
   };
+}
+
+/** User data of an upgrade refused before any lookup (admission control): closed with 1013 and the hint. */
+export function busyUpgrade(ctx: GatewayContext, remoteAddress: string, retryAfterMs: number): SocketData {
+  return rejected(ctx, remoteAddress, { code: CLOSE_CODES.try_again_later, error: "unavailable", message: retryAfterReason(retryAfterMs) });
 }
 
 function rejected(ctx: GatewayContext, remoteAddress: string, rejection: NonNullable<SocketData["rejection"]>): SocketData {
@@ -46,7 +53,10 @@ export async function authenticateAgentUpgrade(ctx: GatewayContext, authorizatio
     return rejected(ctx, remoteAddress, { code: CLOSE_CODES.rate_limited, error: "rate_limited", message: "Too many connections with this credential; reconnect later" });
   }
   const checked = await checkAgentCredential(ctx.pool, token);
-  if (checked.status === "live") return { ...base(ctx, "agent", remoteAddress), agent: checked.agent };
+  if (checked.status === "live") {
+    const { id, os } = checked.agent;
+    return { ...base(ctx, "agent", remoteAddress), agent: { id, os, apiPause: pauseOf({ ...checked.agent, agent_pause: null }, ctx.clock()) } };
+  }
   limits.agentConnects.forget(credentialKey);
   const data = checked.status === "revoked"
     ? rejected(ctx, remoteAddress, { code: CLOSE_CODES.revoked, error: "forbidden", message: "Agent credential was revoked" })

@@ -35,6 +35,15 @@ export function frameLimits(heartbeatSeconds: number): FrameLimitTable {
   };
 }
 
+const shared = new Map<number, FrameLimitTable>();
+
+/** The table for a heartbeat interval, one object for every session (not one per socket). */
+export function sharedFrameLimits(heartbeatSeconds: number): FrameLimitTable {
+  let table = shared.get(heartbeatSeconds);
+  if (!table) shared.set(heartbeatSeconds, (table = frameLimits(heartbeatSeconds)));
+  return table;
+}
+
 /** One session's buckets, made on first use. */
 export class FrameLimiter {
   private readonly buckets = new Map<string, TokenBucket>();

@@ -4,6 +4,7 @@ import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
 import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
+import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 
 /** Shared state of one gateway process. */
@@ -12,6 +13,8 @@ export interface GatewayContext extends ServiceContext {
   sessions: AgentSessions;
   /** Connection limits by agent and by peer address (connection_limits.ts). */
   connectionLimits: ConnectionLimits;
+  /** Admission control on agent upgrades and the cap on connections (admission.ts). */
+  admission: Admission;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;
@@ -23,6 +26,8 @@ export interface GatewayContext extends ServiceContext {
     /** Live log lines forwarded, and lines the agents reported skipping. */
     logLines: Counter;
     logSkipped: Counter;
+    heapUsed: Gauge;
+    rss: Gauge;
   };
 }
 

@@ -4,11 +4,12 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } fro
 import { listen, type UwsModule } from "@labbridge/uws";
 import { checkReadiness } from "@labbridge/runtime";
 import type { AgentSocket, SocketData } from "./agent_sessions.ts";
-import { authenticateAgentUpgrade, enrollUpgrade } from "./authenticate_upgrade.ts";
+import type { Ticket } from "./admission.ts";
+import { authenticateAgentUpgrade, busyUpgrade, enrollUpgrade } from "./authenticate_upgrade.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { onClose, onMessage, onOpen, UWS_MAX_PAYLOAD } from "./socket_handlers.ts";
 
-function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, remoteAddress: string) => Promise<SocketData>) {
+function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, remoteAddress: string) => Promise<SocketData>, admit: boolean) {
   return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
     const authorization = req.getHeader("authorization");
     const key = req.getHeader("sec-websocket-key");
@@ -16,9 +17,20 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
     const extensions = req.getHeader("sec-websocket-extensions");
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     ctx.metrics.received.inc(authorization.length + key.length + protocol.length + extensions.length + 128);
+    // Before any lookup: a refused upgrade costs neither MySQL nor Redis (admission.ts).
+    let ticket: Ticket | null = null;
+    if (admit) {
+      const admitted = ctx.admission.admit();
+      if (!("settle" in admitted)) {
+        res.cork(() => res.upgrade(busyUpgrade(ctx, remoteAddress, admitted.retryAfterMs), key, protocol, extensions, context));
+        return;
+      }
+      ticket = admitted;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
+      ticket?.settle();
     });
     authenticate(authorization, remoteAddress)
       .catch((err): SocketData => {
@@ -27,9 +39,13 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
       })
       .then(
         (data) => {
+          // Only a live agent goes on to its hello; a refused credential is done here.
+          if (data.kind === "agent") data.ticket = ticket;
+          else ticket?.settle();
           if (!aborted) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
         },
         () => {
+          ticket?.settle();
           if (!aborted) res.cork(() => res.writeStatus("503 Service Unavailable").end('{"error":{"code":"unavailable","message":"Try again","details":{}}}'));
         },
       );
@@ -42,7 +58,13 @@ function serviceEndpoints(ctx: GatewayContext, app: TemplatedApp): void {
     res.cork(() => res.writeStatus(status).writeHeader("content-type", contentType).end(body));
   };
   app.get("/healthz", (res) => reply(res, "200 OK", "application/json", '{"ok":true}'));
-  app.get("/metrics", (res) => reply(res, "200 OK", "text/plain; version=0.0.4", ctx.metrics.registry.render()));
+  app.get("/metrics", (res) => {
+    // Read when scraped: what the memory per agent is made of (JS heap, or native: uWS, buffers).
+    const mem = process.memoryUsage();
+    ctx.metrics.heapUsed.set(mem.heapUsed);
+    ctx.metrics.rss.set(mem.rss);
+    reply(res, "200 OK", "text/plain; version=0.0.4", ctx.metrics.registry.render());
+  });
   app.get("/readyz", (res) => {
     let aborted = false;
     res.onAborted(() => {
@@ -69,8 +91,8 @@ export async function startGatewayServer(ctx: GatewayContext, uws: UwsModule): P
     message: (ws: AgentSocket, message: ArrayBuffer, isBinary: boolean) => onMessage(ctx, ws, message, isBinary),
     close: (ws: AgentSocket, code: number) => onClose(ctx, ws, code),
   };
-  app.ws<SocketData>("/v1/agent", { ...behavior, upgrade: upgradeWith(ctx, (a, r) => authenticateAgentUpgrade(ctx, a, r)) });
-  app.ws<SocketData>("/v1/enroll", { ...behavior, upgrade: upgradeWith(ctx, async (a, r) => enrollUpgrade(ctx, a, r)) });
+  app.ws<SocketData>("/v1/agent", { ...behavior, upgrade: upgradeWith(ctx, (a, r) => authenticateAgentUpgrade(ctx, a, r), true) });
+  app.ws<SocketData>("/v1/enroll", { ...behavior, upgrade: upgradeWith(ctx, async (a, r) => enrollUpgrade(ctx, a, r), false) });
   serviceEndpoints(ctx, app);
   return listen(uws, app, ctx.config.host, ctx.config.gatewayPort);
 }

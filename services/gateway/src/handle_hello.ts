@@ -5,7 +5,7 @@
 // attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
 import { CLOCK_SKEW_WARN_MS, CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HelloMessage } from "@labbridge/protocol";
 import { FRAME_COMPRESSION } from "@labbridge/protocol/frame_codec";
-import { activeAttempts, pauseOf } from "@labbridge/store";
+import { activeAttempts } from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { auditSessionRefused } from "./audit_agent_access.ts";
@@ -70,7 +70,7 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   data.compress = compression !== null;
   // The API's pause as it stands (the agent holds it beside its own, for its status and to
   // hand back a racing assignment); a resume clears one lifted while the agent was away.
-  const apiPause = pauseOf({ ...agent, agent_pause: null }, now);
+  const apiPause = agent.apiPause;
   sendTo(ws, apiPause ? { type: "agent.pause", reason: apiPause.reason, until: apiPause.until } : { type: "agent.resume", reason: null }, ctx.metrics.sent);
   ctx.metrics.connected.set(ctx.sessions.size);
 

@@ -15,12 +15,14 @@ export async function ownLostAttempts(ctx: GatewayContext, ws: AgentSocket, lost
   if (lost.length === 0) return [];
   const data = ws.getUserData();
   const agentId = data.agent!.id;
-  const unknown = lost.filter((id) => !data.ownAttempts.has(id) && !data.foreignAttempts.has(id));
+  const ownAttempts = (data.ownAttempts ??= new Set());
+  const foreignAttempts = (data.foreignAttempts ??= new Set());
+  const unknown = lost.filter((id) => !ownAttempts.has(id) && !foreignAttempts.has(id));
   if (unknown.length > 0) {
     // An attempt's agent never changes, so the answer can be remembered for the session.
     const own = new Set(await attemptIdsOfAgent(ctx.pool, agentId, unknown));
     for (const id of unknown) {
-      const set = own.has(id) ? data.ownAttempts : data.foreignAttempts;
+      const set = own.has(id) ? ownAttempts : foreignAttempts;
       if (set.size < MAX_REMEMBERED) set.add(id);
     }
     const foreign = unknown.filter((id) => !own.has(id));
@@ -29,7 +31,7 @@ export async function ownLostAttempts(ctx: GatewayContext, ws: AgentSocket, lost
       ctx.log.warn({ agent_id: agentId, session_id: data.sessionId, foreign: foreign.length, sample: foreign.slice(0, 3) },
         "session names attempts that are not its own; ignoring them for the rest of the session");
     }
-    return lost.filter((id) => data.ownAttempts.has(id) || own.has(id));
+    return lost.filter((id) => ownAttempts.has(id) || own.has(id));
   }
-  return lost.filter((id) => data.ownAttempts.has(id));
+  return lost.filter((id) => ownAttempts.has(id));
 }

@@ -14,11 +14,12 @@ import { handleFinished, handleOutputs, handleProgress, handleStartRequest } fro
 import { handlePresign } from "./handle_presign.ts";
 import { handlePauseState } from "./handle_pause_state.ts";
 import { handleLog } from "./handle_attempt_log.ts";
-import { logLoad } from "./log_allowance.ts";
+import { LogAllowances, logLoad } from "./log_allowance.ts";
 
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
   const data = ws.getUserData();
+  data.ticket?.opened();
   if (data.rejection) {
     sendTo(ws, { type: "error", code: data.rejection.error, message: data.rejection.message }, ctx.metrics.sent);
     closeSocket(ws, data.rejection.code, data.rejection.message);
@@ -36,7 +37,8 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
   }
   if (data.kind !== "agent") return;
   if (!data.helloDone) {
-    if (msg.type === "hello") return handleHello(ctx, ws, msg);
+    // The admission ticket is given back once the hello's writes are done, whatever their outcome.
+    if (msg.type === "hello") return handleHello(ctx, ws, msg).finally(() => data.ticket?.settle());
     return refuse(ctx, ws, "First frame must be hello");
   }
   switch (msg.type) {
@@ -71,6 +73,7 @@ function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string, why?: s
 function withinLogAllowance(ctx: GatewayContext, ws: AgentSocket, msg: LogMessage): boolean {
   const data = ws.getUserData();
   const load = logLoad([...(msg.stdout ?? []), ...(msg.stderr ?? [])]);
+  data.logAllowances ??= new LogAllowances();
   if (data.logAllowances.allow(msg.attempt_id, load, ctx.clock())) return true;
   ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, attempt_id: msg.attempt_id, lines: load.lines, bytes: load.bytes }, "live log over its allowance");
   rateLimited(ctx, ws, msg.type,
@@ -132,6 +135,10 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   const data = ws.getUserData();
   data.closed = true;
   const agent = data.agent;
+  if (data.ticket) {
+    ctx.admission.closed();
+    data.ticket.settle();
+  }
   if (data.kind !== "agent" || !agent || !data.helloDone) return;
   ctx.sessions.delete(agent.id, ws);
   ctx.metrics.connected.set(ctx.sessions.size);

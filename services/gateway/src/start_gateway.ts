@@ -8,6 +8,7 @@ import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
+import { Admission } from "./admission.ts";
 import { connectionLimits } from "./connection_limits.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
@@ -24,14 +25,17 @@ export interface RunningGateway {
 /** Starts a gateway on config.gatewayPort (0 = any free port). */
 export async function startGateway(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningGateway> {
   const uws = loadNativeUws();
-  const base = createContext("gateway", config, opts);
+  // Every session renews its presence on each heartbeat: commands of one tick go as one write.
+  const base = createContext("gateway", config, { ...opts, autoPipelining: true });
   const registry = new Registry();
+  const log = base.log.child({ gateway_id: config.gatewayId });
   const ctx: GatewayContext = {
     ...base,
-    log: base.log.child({ gateway_id: config.gatewayId }),
+    log,
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
+    admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
@@ -41,6 +45,8 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       logBytes: registry.counter("lb_gateway_log_frame_bytes_total", "Wire bytes of attempt.log frames received (part of the received bytes)"),
       logLines: registry.counter("lb_gateway_log_lines_total", "Live log lines forwarded to job-events"),
       logSkipped: registry.counter("lb_gateway_log_lines_skipped_total", "Live log lines the agents left out (their rate limit)"),
+      heapUsed: registry.gauge("lb_gateway_heap_used_bytes", "V8 heap in use, read when scraped"),
+      rss: registry.gauge("lb_gateway_rss_bytes", "Resident set of the process, read when scraped"),
     },
   };
   const server = await startGatewayServer(ctx, uws);

@@ -4,3 +4,4 @@ export * from "./dispatch.ts";
 export * from "./handle_agent_event.ts";
 export * from "./matcher.ts";
 export * from "./match_pending.ts";
+export * from "./handle_presence_entries.ts";

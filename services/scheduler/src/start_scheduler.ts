@@ -7,6 +7,7 @@ import { createContext, every, isTransientError, jitter, type Clock, type Servic
 import { consumeGroup } from "@labbridge/streams";
 import { dispatchPending, resendStaleCancels } from "./dispatch.ts";
 import { handleAgentEvent } from "./handle_agent_event.ts";
+import { handlePresenceEntries, isPresenceEntry } from "./handle_presence_entries.ts";
 import { handleJobCommand } from "./handle_job_command.ts";
 import { matcherFor } from "./matcher.ts";
 import { startSchedulerMetrics, type SchedulerMetrics } from "./scheduler_metrics.ts";
@@ -34,6 +35,10 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
     consumeGroup({
       redis: ctx.blockingRedis("agent-events"), stream: ctx.streams.agentEvents, group: "scheduler", consumer, log: ctx.log, signal, isTransient: isTransientError,
       handler: (entry) => handleAgentEvent(ctx, entry),
+      // A fleet reconnecting at once is thousands of agent.offline and agent.online entries:
+      // read many at a time and write their sessions together (handle_presence_entries.ts).
+      batch: 500,
+      together: { accepts: isPresenceEntry, handle: (entries) => handlePresenceEntries(ctx, entries) },
     }),
     every(signal, ctx.log, "pending-sweep", () => jitter(config.sweepSeconds * 1000), async () => {
       await dispatchPending(ctx);
