@@ -8,7 +8,8 @@
   $InstallDir; `labbridge-agent service install` (state folder %ProgramData%\LabBridge for
   SYSTEM and Administrators only, the labbridge-job account, the WinSW service); enroll
   (skipped when the folder is already enrolled, so a re-run upgrades the binaries and
-  rotates the job account's password); start; `labbridge-agent doctor`.
+  rotates the job account's password); start; the idle reporter registered to start at every
+  user's logon; `labbridge-agent doctor`.
   The enrollment token is single-use: once enrolled it is worth nothing.
 #>
 param(
@@ -54,6 +55,16 @@ if (Test-Path (Join-Path $stateDir 'agent.json')) {
 }
 
 Invoke-Step 'service start' { & $agent service start }
+
+# The service runs in session 0 and cannot see the person at the desk: a small reporter in each
+# desktop session tells it the session's idle time (decision 0034). One task for every user who
+# logs on (principal: the group Users, S-1-5-32-545), so it starts in the user's own session.
+Write-Host '== idle reporter at logon'
+$action    = New-ScheduledTaskAction -Execute $agent -Argument "idle-reporter --state-dir `"$stateDir`""
+$trigger   = New-ScheduledTaskTrigger -AtLogOn
+$principal = New-ScheduledTaskPrincipal -GroupId 'S-1-5-32-545' -RunLevel Limited
+$settings  = New-ScheduledTaskSettingsSet -ExecutionTimeLimit 0 -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
+Register-ScheduledTask -TaskName 'LabBridge idle reporter' -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
 
 Write-Host '== doctor'
 & $agent doctor --state-dir $stateDir

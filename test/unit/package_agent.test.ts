@@ -92,6 +92,10 @@ describe("package:agent", () => {
     expect(ps1).toMatch(/\[Parameter\(Mandatory = \$true\)\]\[string\] \$Server/);
     expect(ps1).toMatch(/\[Parameter\(Mandatory = \$true\)\]\[string\] \$Token/);
     for (const step of ["service install", "'enroll'", "service start", "doctor"]) expect(ps1).toContain(step);
+    // The idle reporter starts at every user's logon, in the user's session (decision 0034).
+    expect(ps1).toMatch(/Register-ScheduledTask -TaskName 'LabBridge idle reporter'/);
+    expect(ps1).toMatch(/idle-reporter --state-dir/);
+    expect(ps1).toMatch(/New-ScheduledTaskPrincipal -GroupId 'S-1-5-32-545'/);
     expect(ps1.indexOf("service install")).toBeLessThan(ps1.indexOf("'enroll'"));
   }, 60_000);
 });
