@@ -6,7 +6,7 @@
 import WebSocket from "ws";
 import { outputsDigest, PROTOCOL_VERSION, type ServerMessage } from "@labbridge/protocol";
 import { provisionAgents, type Pool } from "@labbridge/store";
-import type { Bridge } from "../../../test/harness/bridge.ts";
+import type { Bridge } from "@labbridge/devstack";
 import { round } from "../stats.ts";
 import { FRAMING } from "./figures.ts";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createLogger } from "@labbridge/logging";
 import { startGateway } from "@labbridge/gateway";
 import { createPool, provisionAgents } from "@labbridge/store";
-import { createTestEnv } from "../../../test/harness/test_env.ts";
+import { createTestEnv } from "@labbridge/devstack";
 import { Fleet } from "./fleet.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
