@@ -64,6 +64,13 @@ ${WINSW_RESTART_DELAYS.map((d) => `  <onfailure action="restart" delay="${d}" />
     <keepFiles>${LOG_KEEP_FILES}</keepFiles>
   </log>
 
+  <!--
+    Trust the roots Windows trusts besides Deno's own (Mozilla) set: a campus that inspects TLS
+    installs its root in the Windows store, and the agent must reach the gateway through it
+    (decision 0035). A proxy, if any, is kept in agent.json (enroll/run \`--proxy\`).
+  -->
+  <env name="DENO_TLS_CA_STORE" value="system,mozilla" />
+
   <!-- LocalSystem (no <serviceaccount>): jobs never run as it, they run as the job account (decision 0010). -->
 </service>
 `;
