@@ -49,3 +49,15 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>, graceMs = 
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
 }
+
+/**
+ * Starts a service whose start is asynchronous with its stop already on SIGTERM/SIGINT. The
+ * handlers go in before the start's first await, so a signal that comes between "listening"
+ * and the end of the start (a supervisor that stops what it just saw come up) is a graceful
+ * stop once the start is done, never the default action that kills the process mid-start.
+ */
+export function startUntilSignal<T extends { close: () => Promise<void> }>(log: Logger, start: () => Promise<T>, graceMs = 10_000): Promise<T> {
+  const started = start();
+  stopOnSignals(log, async () => (await started).close(), graceMs);
+  return started;
+}

@@ -2,14 +2,13 @@
 // and commands to streams; never touches file bytes.
 import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
-import { stopOnSignals } from "@labbridge/runtime";
+import { startUntilSignal } from "@labbridge/runtime";
 import { startApi } from "./start_api.ts";
 
 const config = loadConfig();
 const log = createLogger("api", config.logLevel);
 try {
-  const api = await startApi(config, { log });
-  stopOnSignals(log, api.close);
+  await startUntilSignal(log, () => startApi(config, { log }));
 } catch (err) {
   log.fatal({ err: (err as Error).message }, "api cannot start");
   process.exit(1);

@@ -2,14 +2,13 @@
 // only), turns agent frames into agent-events, and delivers its own command stream.
 import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
-import { stopOnSignals } from "@labbridge/runtime";
+import { startUntilSignal } from "@labbridge/runtime";
 import { startGateway } from "./start_gateway.ts";
 
 const config = loadConfig();
 const log = createLogger("gateway", config.logLevel);
 try {
-  const gateway = await startGateway(config, { log });
-  stopOnSignals(log, gateway.close);
+  await startUntilSignal(log, () => startGateway(config, { log }));
 } catch (err) {
   log.fatal({ err: (err as Error).message }, "gateway cannot start");
   process.exit(1);
