@@ -5,7 +5,7 @@ import { currentOs } from "../src/os/current.ts";
 import { writeIdentity } from "../src/runtime/agent_state.ts";
 import { createLogger } from "../src/runtime/log.ts";
 import { Backoff } from "../src/session/backoff.ts";
-import { connectionLoop } from "../src/session/connection_loop.ts";
+import { connectionLoop, type ConnectionLoopOptions } from "../src/session/connection_loop.ts";
 import { ConnectionStatus } from "../src/session/connection_status.ts";
 import { SessionHub } from "../src/session/session_hub.ts";
 import { endpointUrl } from "../src/session/server_url.ts";
@@ -33,6 +33,20 @@ function capture() {
     lines.push(JSON.parse(l));
   });
   return { log, lines, raw };
+}
+
+/**
+ * The connection loop alone (no attempts), against `urls`, with quick retries and the rest of
+ * its options as given; `stop` ends it.
+ */
+function loopTo(urls: string[], credential: string, extra: Partial<ConnectionLoopOptions>, stop: AbortSignal) {
+  const quick = () => new Backoff({ baseMs: 5, capMs: 10 });
+  return connectionLoop({
+    urls, credential, log: createLogger(() => {}), hub: new SessionHub(),
+    hello: (restarted) => ({ type: "hello", protocol: 1, agent_version: "t", os: "linux", hostname: "h", gpus: [], running: [], restarted }),
+    running: () => [], onMessage: () => {}, backoff: quick(), personBackoff: quick(),
+    ...extra,
+  }, stop);
 }
 
 async function enrolledStateDir(gw: FakeGateway): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -102,12 +116,7 @@ Deno.test("a proxy that asks for credentials the agent lacks is one plain warnin
   Deno.env.set("HTTP_PROXY", proxy.url());
   Deno.env.set("NO_PROXY", "");
   try {
-    const done = connectionLoop({
-      urls: [endpointUrl(gw.url, "agent")], credential: gw.credential, log, hub: new SessionHub(),
-      hello: (restarted) => ({ type: "hello", protocol: 1, agent_version: "t", os: "linux", hostname: "h", gpus: [], running: [], restarted }),
-      running: () => [], onMessage: () => {}, status,
-      backoff: new Backoff({ baseMs: 5, capMs: 10 }), personBackoff: new Backoff({ baseMs: 5, capMs: 10 }),
-    }, stop.signal);
+    const done = loopTo([endpointUrl(gw.url, "agent")], gw.credential, { log, status }, stop.signal);
     await until(() => status.current.failures >= 3, "three refused tries");
     stop.abort();
     await done;
@@ -148,12 +157,9 @@ Deno.test("a captive portal's page is recognized and shown as a plain status wit
   const person = new Backoff({ baseMs: 40, capMs: 40, random: () => 0.99 });
   const fast = new Backoff({ baseMs: 1, capMs: 1 });
   try {
-    const done = connectionLoop({
-      // The portal first, then the real gateway: the agent moves on down its list as it does between gateways.
-      urls: [endpointUrl(portal.url, "agent"), endpointUrl(gw.url, "agent")], credential: gw.credential, log, hub: new SessionHub(),
-      hello: (restarted) => ({ type: "hello", protocol: 1, agent_version: "t", os: "linux", hostname: "h", gpus: [], running: [], restarted }),
-      running: () => [], onMessage: () => {}, status, backoff: fast, personBackoff: person, random: () => 0,
-    }, stop.signal);
+    // The portal first, then the real gateway: the agent moves on down its list as it does between gateways.
+    const urls = [endpointUrl(portal.url, "agent"), endpointUrl(gw.url, "agent")];
+    const done = loopTo(urls, gw.credential, { log, status, backoff: fast, personBackoff: person, random: () => 0 }, stop.signal);
     await until(() => status.current.reading.state === "captive_portal", "the portal recognized");
     const snap = status.current;
     assert(snap.reading.message.includes("captive portal"), snap.reading.message);
@@ -180,12 +186,7 @@ Deno.test("a gateway seen through a TLS-inspecting middlebox is reported as an u
   const status = new ConnectionStatus();
   try {
     const url = `wss://localhost:${mitm.addr.port}/v1/agent`;
-    const done = connectionLoop({
-      urls: [url], credential: "lbc_x", log, hub: new SessionHub(),
-      hello: (restarted) => ({ type: "hello", protocol: 1, agent_version: "t", os: "linux", hostname: "h", gpus: [], running: [], restarted }),
-      running: () => [], onMessage: () => {}, status,
-      backoff: new Backoff({ baseMs: 5, capMs: 10 }), personBackoff: new Backoff({ baseMs: 5, capMs: 10 }),
-    }, stop.signal);
+    const done = loopTo([url], "lbc_x", { log, status }, stop.signal);
     await until(() => status.current.failures >= 1, "one refused try");
     stop.abort();
     await done;
@@ -204,11 +205,7 @@ Deno.test("a workstation clock five minutes ahead is measured at connect and war
   const status = new ConnectionStatus();
   const hellos: number[] = [];
   try {
-    const done = connectionLoop({
-      urls: [endpointUrl(gw.url, "agent")], credential: gw.credential, log, hub: new SessionHub(),
-      hello: (restarted) => ({ type: "hello", protocol: 1, agent_version: "t", os: "linux", hostname: "h", gpus: [], running: [], restarted }),
-      running: () => [], onMessage: () => {}, status, backoff: new Backoff({ baseMs: 5, capMs: 10 }),
-    }, stop.signal);
+    const done = loopTo([endpointUrl(gw.url, "agent")], gw.credential, { log, status }, stop.signal);
     const hello = await gw.waitFor("hello");
     hellos.push(hello.clock_ms!);
     await until(() => status.current.reading.state === "connected", "connected");
