@@ -1,3 +1,8 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEV_STORAGE } from "@labbridge/config";
+import { startOssLocal, type OssLocal } from "@labbridge/oss-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ROUTES, startApi, type RunningApi } from "@labbridge/api";
@@ -21,8 +26,15 @@ let api: RunningApi;
 let base: string;
 let ids: FuzzIds;
 
+let store: OssLocal;
+let storeDir: string;
+
 beforeAll(async () => {
-  env = await createTestEnv();
+  // A real object store: a valid upload over the part size makes the API start a multipart
+  // upload there, and without a store that is a 503 (a dependency away), not the API's fault.
+  storeDir = await mkdtemp(join(tmpdir(), "lb-fuzz-"));
+  store = await startOssLocal({ port: 0, dataDir: join(storeDir, "store"), ...DEV_STORAGE });
+  env = await createTestEnv({ LB_OSS_ENDPOINT: store.url });
   // Errors we cause on purpose are not news; a 500 would still fail the test.
   api = await startApi(env.config, { log: createLogger("api-fuzz", "fatal") });
   base = `http://127.0.0.1:${api.port}`;
@@ -38,6 +50,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await env?.cleanup();
+  await store?.close();
+  if (storeDir) await rm(storeDir, { recursive: true, force: true });
 });
 
 /** Requests uWS's HTTP parser drops, closing the connection before any code of ours runs. */
