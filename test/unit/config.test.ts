@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       adminToken: null,
       leaseTtlSeconds: 30,
       heartbeatSeconds: 5,
+      idleHeartbeatSeconds: 15,
       presignSeconds: 3600,
       uploadPartBytes: 64 * 1024 ** 2,
       sweepSeconds: 5,
@@ -34,6 +35,12 @@ describe("loadConfig", () => {
       redisUrl: "redis://r:1", mysqlUrl: "mysql://m/db", prefix: "t-1", apiPort: 0, gatewayPort: 9, adminToken: "adm",
       leaseTtlSeconds: 3, heartbeatSeconds: 0.5, gatewayId: "gw-a", presignSeconds: 60,
     });
+  });
+
+  it("takes an idle heartbeat of three heartbeats unless set, and refuses one shorter than the heartbeat", () => {
+    expect(loadConfig({ LB_HEARTBEAT_SECONDS: "0.5", LB_LEASE_TTL_SECONDS: "3" }).idleHeartbeatSeconds).toBe(1.5);
+    expect(loadConfig({ LB_IDLE_HEARTBEAT_SECONDS: "20" }).idleHeartbeatSeconds).toBe(20);
+    expect(() => loadConfig({ LB_IDLE_HEARTBEAT_SECONDS: "4" })).toThrow("Invalid LB_IDLE_HEARTBEAT_SECONDS");
   });
 
   it("takes an upload part size from 100 KiB to 5 GiB and refuses one outside", () => {

@@ -21,6 +21,11 @@ export interface Config {
   adminToken: string | null;
   leaseTtlSeconds: number;
   heartbeatSeconds: number;
+  /**
+   * Heartbeat interval of an agent that holds no attempt (decision 0028): three times
+   * `heartbeatSeconds` unless set, so an idle fleet costs a third of the frames.
+   */
+  idleHeartbeatSeconds: number;
   /** This gateway's id: names its command stream. */
   gatewayId: string;
   /** Agent connections one gateway holds at most (a hard cap: memory, open files). */
@@ -112,6 +117,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (heartbeatSeconds * 2 > leaseTtlSeconds) {
     throw new Error(`Invalid LB_HEARTBEAT_SECONDS "${heartbeatSeconds}": must be at most half of LB_LEASE_TTL_SECONDS (${leaseTtlSeconds})`);
   }
+  const idleHeartbeatSeconds = num(env, "LB_IDLE_HEARTBEAT_SECONDS", 3 * heartbeatSeconds);
+  if (idleHeartbeatSeconds < heartbeatSeconds) {
+    throw new Error(`Invalid LB_IDLE_HEARTBEAT_SECONDS "${idleHeartbeatSeconds}": must be at least LB_HEARTBEAT_SECONDS (${heartbeatSeconds})`);
+  }
   return {
     redisUrl: env.LB_REDIS_URL || "redis://127.0.0.1:6379",
     mysqlUrl: env.LB_MYSQL_URL || "mysql://root@127.0.0.1:3306/labbridge",
@@ -124,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: env.LB_ADMIN_TOKEN || null,
     leaseTtlSeconds,
     heartbeatSeconds,
+    idleHeartbeatSeconds,
     gatewayId: env.LB_GATEWAY_ID || `gw-${randomBytes(4).toString("hex")}`,
     gatewayMaxAgents: int(env, "LB_GATEWAY_MAX_AGENTS", 50_000),
     gatewayAdmitInFlight: int(env, "LB_GATEWAY_ADMIT_IN_FLIGHT", 1000),

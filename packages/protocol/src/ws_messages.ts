@@ -293,7 +293,13 @@ export interface WelcomeMessage {
   type: "welcome";
   agent_id: string;
   session_id: string;
+  /** Heartbeat interval while the agent holds any attempt (its leases need several renewals per TTL). */
   heartbeat_seconds: number;
+  /**
+   * Heartbeat interval while it holds none (decision 0028); absent from older gateways,
+   * where `heartbeat_seconds` applies throughout.
+   */
+  idle_heartbeat_seconds?: number;
   lease_ttl_seconds: number;
   /** The frame compression both sides use from here on (one the hello offered), or absent/null for none. */
   compression?: string | null;
