@@ -7,7 +7,8 @@
 //   npx tsx loadtest/bench/main.ts [--smoke] [--only dispatch|connections] [--out FILE]
 //     [--runs 3] [--rates 20,50,100,200] [--seconds 5] [--headline 50] [--agents 8]
 //     [--slots 100] [--clients 32] [--jobs 1000]
-//     [--conn-agents 100000] [--conn-slope-max 19000] [--conn-gateways N] [--conn-hold 30]
+//     [--conn-agents 100000] [--conn-slope-max 19000] [--conn-gateways N] [--conn-hold 60]
+//     [--conn-settle 300]  (longest wait for all ONLINE; past it the figure is "not reached")
 //
 // --smoke: a few seconds (the connection part with a few thousand agents), small numbers,
 // results to a temp file (never latest.json); exits non-zero if any figure is missing or
@@ -47,6 +48,7 @@ const { values: a } = parseArgs({
     "conn-slope-max": { type: "string" },
     "conn-gateways": { type: "string" },
     "conn-hold": { type: "string" },
+    "conn-settle": { type: "string" },
   },
 });
 if (a.only && a.only !== "dispatch" && a.only !== "connections") throw new Error(`Invalid --only "${a.only}": expected dispatch or connections`);
@@ -145,9 +147,12 @@ const connSettings: ConnectionSettings = {
   slopeStep: connSmoke ? 300 : 1000,
   // Each gateway holds at most MAX_AGENTS_PER_GATEWAY (19,000) here; agents pick one at random, so leave room.
   gateways: Number(a["conn-gateways"] ?? Math.max(2, Math.ceil(connAgents / 16_000))),
-  holdSeconds: Number(a["conn-hold"] ?? (connSmoke ? 2 : 30)),
-  // The smoke run shrinks the heartbeat so its hold sees every agent beat; the full run uses production timing.
-  heartbeatSeconds: connSmoke ? 1 : 5,
+  // Four idle heartbeats, so every agent's share of the wire is counted over whole intervals.
+  holdSeconds: Number(a["conn-hold"] ?? (connSmoke ? 4 : 60)),
+  // The smoke run shrinks the heartbeats so its hold sees every agent beat; the full run uses production timing.
+  heartbeatSeconds: connSmoke ? 0.5 : 5,
+  idleHeartbeatSeconds: connSmoke ? 1 : 15,
+  settleSeconds: Number(a["conn-settle"] ?? 300),
   jobs: connSmoke ? 3 : 50,
   smoke: connSmoke,
 };

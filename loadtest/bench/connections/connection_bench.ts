@@ -13,6 +13,7 @@ import { Bridge, createTestEnv, ROOT, startChild, type Child } from "@labbridge/
 import { percentile, round } from "../stats.ts";
 import { controlBytesPerJob, type ControlBytes } from "./control_bytes.ts";
 import { Fleet } from "./fleet.ts";
+import type { ClientStats } from "./client_process.ts";
 import { idleWireBytes, onlineLagP99Seconds, slope } from "./figures.ts";
 
 /** Agents one gateway process holds at most here (20,000 open files per process, less the gateway's own). */
@@ -28,6 +29,10 @@ export interface ConnectionSettings {
   /** Seconds the whole fleet is held idle for the round trip and wire figures. */
   holdSeconds: number;
   heartbeatSeconds: number;
+  /** Heartbeat of an agent holding no attempt (LB_IDLE_HEARTBEAT_SECONDS): the interval of the whole idle fleet. */
+  idleHeartbeatSeconds: number;
+  /** Longest wait for all agents to be ONLINE after the cold start or the storm; past it the figure is recorded as not reached. */
+  settleSeconds: number;
   jobs: number;
   smoke: boolean;
 }
@@ -52,6 +57,10 @@ export interface ConnectionResults {
   gateway_rss_points: RssPoint[];
   ws_rss_points: RssPoint[];
   uws_rss_points: RssPoint[];
+  /** Agents ONLINE when the cold start ended (all of them, or as many as were within settleSeconds). */
+  cold_start_online_agents: number;
+  /** The same after the storm (null when the cold start did not settle and the storm was not run). */
+  storm_online_agents: number | null;
   cold_start_all_welcomed_s: number;
   cold_start_all_online_s: number;
   reconnect_storm_s: number;
@@ -96,16 +105,27 @@ async function fleetSummary(fleet: Fleet): Promise<Record<string, unknown>> {
   return rest;
 }
 
-/** Polls the ONLINE count of sessions started at or after `since` every 100 ms until it reaches `target`. */
+/**
+ * Polls the ONLINE count of sessions started at or after `since` every 250 ms until it
+ * reaches `target`. The count walks the (status, …) index over every agent: 14 ms at
+ * 100,000 here (31 ms with the old `labels LIKE` filter, a third of a core at 10 polls a
+ * second), so the bench polls four times a second to keep its own load off MySQL. Only
+ * fleet agents connect after `since` (the control-bytes agent is gone by then).
+ */
 async function onlineCurve(pool: Pool, since: number, target: number, timeoutMs: number): Promise<{ t: number; n: number }[]> {
   const curve: { t: number; n: number }[] = [];
   const deadline = Date.now() + timeoutMs;
+  let lastSaid = Date.now();
   while (Date.now() < deadline) {
-    const [rows] = await pool.query("SELECT COUNT(*) AS n FROM agents WHERE status = 'ONLINE' AND connected_since >= ? AND labels LIKE '%fleet%'", [new Date(since)]);
+    const [rows] = await pool.query("SELECT COUNT(*) AS n FROM agents WHERE status = 'ONLINE' AND connected_since >= ?", [new Date(since)]);
     const n = Number((rows as { n: number }[])[0]!.n);
     curve.push({ t: Date.now(), n });
     if (n >= target) return curve;
-    await sleep(100);
+    if (Date.now() - lastSaid >= 10_000) {
+      say(`${n} of ${target} ONLINE`, { s: Math.round((Date.now() - since) / 1000) });
+      lastSaid = Date.now();
+    }
+    await sleep(250);
   }
   return curve;
 }
@@ -136,7 +156,7 @@ const rssSlope = (points: RssPoint[]) => round(slope(points.filter((p) => p.conn
 /** Runs the connection bench; everything it started is stopped and removed before it returns. */
 export async function connectionBench(s: ConnectionSettings): Promise<ConnectionResults> {
   const env = await createTestEnv({
-    LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: String(s.heartbeatSeconds),
+    LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: String(s.heartbeatSeconds), LB_IDLE_HEARTBEAT_SECONDS: String(s.idleHeartbeatSeconds),
     // A process here may hold 20,000 open files: each gateway caps itself below that (admission.ts).
     LB_GATEWAY_MAX_AGENTS: String(MAX_AGENTS_PER_GATEWAY),
     LB_SWEEP_SECONDS: "5", LB_LOG_LEVEL: "info", LB_METRICS_LOG_SECONDS: "3600",
@@ -187,15 +207,18 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     await fleet.stats(true);
     const t0 = Date.now();
     await fleet.connect(urls, s.agents);
-    const coldCurve = await onlineCurve(pool, t0, s.agents, 300_000);
+    const coldCurve = await onlineCurve(pool, t0, s.agents, s.settleSeconds * 1000);
     const cold = await fleet.stats(true);
-    const allWelcomed = Math.max(...cold.welcomeTimes);
+    const allWelcomed = cold.welcomeTimes.length ? Math.max(...cold.welcomeTimes) : NaN;
     const coldOnline = coldCurve.at(-1)!;
-    if (coldOnline.n < s.agents) throw new Error(`only ${coldOnline.n} of ${s.agents} agents ONLINE after a cold start`);
-    say("cold start", { all_welcomed_s: (allWelcomed - t0) / 1000, all_online_s: (coldOnline.t - t0) / 1000, retry_hints: cold.retryHints, closes: cold.closes, connect_errors: cold.connectErrors });
+    // A phase that does not settle is a figure (not reached), not a crash: the rest is still measured and written.
+    const coldSettled = coldOnline.n >= s.agents;
+    say(coldSettled ? "cold start" : `cold start NOT settled: ${coldOnline.n} of ${s.agents} ONLINE after ${s.settleSeconds} s`, {
+      all_welcomed_s: (allWelcomed - t0) / 1000, all_online_s: (coldOnline.t - t0) / 1000, retry_hints: cold.retryHints, closes: cold.closes, connect_errors: cold.connectErrors,
+    });
 
     say(`holding ${s.agents} idle agents for ${s.holdSeconds} s`);
-    await sleep(s.heartbeatSeconds * 1100); // every agent past its first heartbeat
+    await sleep(s.idleHeartbeatSeconds * 1100); // every agent past its first (idle) heartbeat
     await fleet.stats(true);
     const holdStart = performance.now();
     await sleep(s.holdSeconds * 1000);
@@ -204,16 +227,23 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     const wire = idleWireBytes(hold, hold.connected, holdSeconds);
     const totalRss = gateways.reduce((sum, g) => sum + rssOf(g.child.proc.pid), 0);
 
-    say("reconnect storm: every connection dropped at once");
+    // A storm on a fleet that never got ONLINE measures nothing new: it is left out, and its figures are not reached.
+    let storm: Pick<ClientStats, "welcomeTimes" | "retryHints" | "connectErrors" | "closes"> = { welcomeTimes: [], retryHints: 0, connectErrors: 0, closes: {} };
+    let stormCurve: { t: number; n: number }[] = [];
+    let stormOnline: { t: number; n: number } | null = null;
     const tDrop = Date.now();
-    await fleet.drop();
-    const stormCurve = await onlineCurve(pool, tDrop, s.agents, 300_000);
-    const storm = await fleet.stats(true);
-    const stormOnline = stormCurve.at(-1)!;
-    if (stormOnline.n < s.agents) throw new Error(`only ${stormOnline.n} of ${s.agents} agents ONLINE after the reconnect storm`);
-    const coldLag = onlineLagP99Seconds(cold.welcomeTimes, coldCurve);
-    const stormLag = onlineLagP99Seconds(storm.welcomeTimes, stormCurve);
-    say("storm", { all_online_s: (stormOnline.t - tDrop) / 1000, retry_hints: storm.retryHints, closes: storm.closes });
+    if (coldSettled) {
+      say("reconnect storm: every connection dropped at once");
+      await fleet.drop();
+      stormCurve = await onlineCurve(pool, tDrop, s.agents, s.settleSeconds * 1000);
+      storm = await fleet.stats(true);
+      stormOnline = stormCurve.at(-1)!;
+      say(stormOnline.n >= s.agents ? "storm" : `storm NOT settled: ${stormOnline.n} of ${s.agents} ONLINE after ${s.settleSeconds} s`,
+        { all_online_s: (stormOnline.t - tDrop) / 1000, retry_hints: storm.retryHints, closes: storm.closes });
+    }
+    const stormSettled = stormOnline !== null && stormOnline.n >= s.agents;
+    const coldLag = coldSettled ? onlineLagP99Seconds(cold.welcomeTimes, coldCurve) : NaN;
+    const stormLag = stormSettled ? onlineLagP99Seconds(storm.welcomeTimes, stormCurve) : NaN;
 
     return {
       settings: s,
@@ -226,9 +256,11 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
       gateway_rss_points: gatewayPoints,
       ws_rss_points: baselinePoints.ws,
       uws_rss_points: baselinePoints.uws,
+      cold_start_online_agents: coldOnline.n,
+      storm_online_agents: stormOnline?.n ?? null,
       cold_start_all_welcomed_s: round((allWelcomed - t0) / 1000),
-      cold_start_all_online_s: round((coldOnline.t - t0) / 1000),
-      reconnect_storm_s: round((stormOnline.t - tDrop) / 1000),
+      cold_start_all_online_s: coldSettled ? round((coldOnline.t - t0) / 1000) : NaN,
+      reconnect_storm_s: stormSettled ? round((stormOnline!.t - tDrop) / 1000) : NaN,
       online_lag_p99_s: round(Math.max(coldLag, stormLag)),
       cold_start_online_lag_p99_s: round(coldLag),
       storm_online_lag_p99_s: round(stormLag),
