@@ -194,7 +194,7 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     say("gateway RSS", gatewayPoints);
     const baselinePoints: Record<"ws" | "uws", RssPoint[]> = { ws: [], uws: [] };
     for (const kind of ["ws", "uws"] as const) {
-      const child = startChild(`baseline-${kind}`, process.execPath, ["--import", "tsx", "loadtest/bench/connections/baseline_server.ts", kind], { env: {}, cwd: ROOT, logFile: join(bridge.workDir, "logs", `baseline-${kind}.log`) });
+      const child = startChild(`baseline-${kind}`, process.execPath, ["--import", "tsx", "loadtest/bench/connections/baseline_server.ts", kind], { env: env.env, cwd: ROOT, logFile: join(bridge.workDir, "logs", `baseline-${kind}.log`) });
       baselines.push(child);
       const line = await child.waitForMsg("baseline listening");
       say(`RSS against connections on a plain ${kind} server`);
