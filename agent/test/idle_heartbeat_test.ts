@@ -1,12 +1,14 @@
 // Decision 0028: an agent that holds no attempt beats every `idle_heartbeat_seconds` from
-// welcome, one that holds any every `heartbeat_seconds`; taking an assignment does not wait
-// out the idle sleep; silence is judged against the interval in use; a welcome without the
-// idle field (a gateway older than 0028) keeps the busy interval throughout. The real
-// gateway on main does not announce the idle interval yet, so these run against the fake
-// gateway over a real socket, which can say both.
+// welcome, one that holds any every `heartbeat_seconds`; neither taking an assignment nor
+// finishing the last one waits out an idle sleep; silence is judged against the interval in
+// use; a welcome without the idle field (a gateway older than 0028) keeps the busy interval
+// throughout. The real gateway on main does not announce the idle interval yet, so these
+// run against the fake gateway over a real socket, which can say both.
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { makeAssign, type RunningAgent, startAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
+import { FakeStore } from "./helpers/fake_store.ts";
+import { pause } from "./helpers/wait.ts";
 
 /** A gateway announcing `busy` and `idle` seconds (idle null: the field left out), with an agent connected to it. */
 async function agentWith(busy: number, idle: number | null, test: (gw: FakeGateway, agent: RunningAgent) => Promise<void>): Promise<void> {
@@ -103,4 +105,35 @@ Deno.test("an idle interval shorter than the busy one is not taken: the agent ne
     const gaps = gapsSince(gw, 0);
     for (const g of gaps) assert(g > 150, `heartbeat gaps ${gaps.join(", ")} ms`);
   });
+});
+
+Deno.test("the beat after the last attempt is done comes within the busy interval, saying running: [], and only then the idle wait", async () => {
+  const store = new FakeStore();
+  try {
+    await agentWith(0.2, 3, async (gw) => {
+      const assign = makeAssign(["sh", "-c", "sleep 0.3"]);
+      gw.presign = store.presignFor(assign.job_id);
+      gw.send(assign);
+      await gw.waitFor("attempt.finished", () => true, 10_000);
+      const lastListing = await gw.until(
+        () => {
+          const i = gw.frames.findLastIndex((f) => f.msg.type === "heartbeat" && f.msg.running.includes(assign.attempt_id));
+          const after = gw.frames.slice(i + 1).find((f) => f.msg.type === "heartbeat");
+          return after ? { listed: gw.frames[i]!, after } : undefined;
+        },
+        "a heartbeat after the last one listing the attempt",
+        5_000,
+      );
+      if (lastListing.after.msg.type !== "heartbeat") throw new Error("not a heartbeat");
+      assertEquals(lastListing.after.msg.running, []);
+      const gap = lastListing.after.at - lastListing.listed.at;
+      // Within one busy interval (0.2 s +10%) plus slack; an idle wait would be ~3 s.
+      assert(gap < 600, `the first beat without the attempt came ${gap} ms after the last with it`);
+      const mark = gw.mark();
+      await pause(1_500);
+      assertEquals(gw.frames.slice(mark).filter((f) => f.msg.type === "heartbeat").length, 0);
+    });
+  } finally {
+    await store.close();
+  }
 });

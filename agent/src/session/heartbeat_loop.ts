@@ -35,15 +35,23 @@ export function intervalInUse(session: Pick<Session, "heartbeatMs" | "idleHeartb
  * after the rest of the idle sleep. A wake signal from whoever adds an attempt would be a
  * little sooner, but would tie every path that changes `running()` to this loop; a timer
  * wake that sends nothing costs no bytes on the wire, which is the budget the idle interval
- * exists for. One jitter factor per beat stretches both intervals alike, so where they are
- * equal (a gateway that announces no idle interval) every wake is a beat, as before.
+ * exists for.
+ *
+ * Which interval the next beat is due in is set by the frame just sent (hello, then each
+ * beat): the gateway sizes the session's presence window from its `running` list (decision
+ * 0028), so a frame that listed attempts is followed within a busy interval even when they
+ * are all done by then (that beat, saying `running: []`, opens the idle window), and only
+ * one that listed none buys an idle wait. One jitter factor per beat stretches both
+ * intervals alike, so where they are equal (a gateway that announces no idle interval)
+ * every wake is a beat, as before.
  */
 export async function heartbeatLoop(opts: HeartbeatOptions, signal: AbortSignal): Promise<void> {
   const { session } = opts;
   const now = opts.now ?? (() => performance.now());
   let stretch = jittered(1, 0.1, opts.random);
   let nextWake = now() + session.heartbeatMs * stretch;
-  let idleDue = now() + session.idleHeartbeatMs * stretch;
+  // hello went out a moment ago listing what running() lists now.
+  let idleDue = now() + intervalInUse(session, opts.running().length > 0) * stretch;
   while (!signal.aborted && session.isLive()) {
     await sleep(Math.min(nextWake, idleDue) - now(), signal);
     if (signal.aborted || !session.isLive()) return;
@@ -56,6 +64,6 @@ export async function heartbeatLoop(opts: HeartbeatOptions, signal: AbortSignal)
     const sentAt = now();
     stretch = jittered(1, 0.1, opts.random);
     nextWake = sentAt + session.heartbeatMs * stretch;
-    idleDue = sentAt + session.idleHeartbeatMs * stretch;
+    idleDue = sentAt + intervalInUse(session, running.length > 0) * stretch;
   }
 }
