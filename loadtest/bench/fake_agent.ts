@@ -1,6 +1,7 @@
 // A fake agent that speaks the real protocol over a real WebSocket: it enrolls with a
-// token from the admin API, says hello, heartbeats at the interval the gateway announces
-// (with jitter), and runs every assigned attempt as an instant success: on
+// token from the admin API, says hello, heartbeats at the intervals the gateway announces
+// (the busy one while it holds an attempt, the idle one while it holds none, with jitter:
+// heartbeat_timer.ts), and runs every assigned attempt as an instant success: on
 // `attempt.assign` it asks to start at once, and on the grant reports `attempt.finished`
 // with no outputs. It notes when each `attempt.assign` arrived, by job id, on the bench's
 // clock, which is what the dispatch latency is measured against.
@@ -13,6 +14,7 @@ import {
   type ServerMessage,
   type WelcomeMessage,
 } from "@labbridge/protocol";
+import { HeartbeatTimer } from "./heartbeat_timer.ts";
 
 /** What the bench reads from a fake agent. */
 export interface FakeAgentStats {
@@ -76,8 +78,7 @@ export async function enrollFakeAgent(gatewayUrl: string, token: string, name: s
 export class FakeAgent {
   readonly stats: FakeAgentStats = { assigned: 0, finished: 0, refused: 0, errors: 0 };
   private readonly held = new Set<string>();
-  private heartbeat: NodeJS.Timeout | null = null;
-  private closed = false;
+  private readonly heartbeat: HeartbeatTimer;
 
   private constructor(
     readonly agentId: string,
@@ -86,7 +87,11 @@ export class FakeAgent {
     /** Called with (job id, time) the moment an assignment arrives, before anything else. */
     private readonly onAssign: (jobId: string, at: number) => void,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.heartbeat = new HeartbeatTimer(welcome, () => this.held.size > 0, () => {
+      if (this.ws.readyState === WebSocket.OPEN) send(this.ws, { type: "heartbeat", running: [...this.held] });
+    });
+  }
 
   /** Connects with a credential, says hello, and starts heartbeating and taking work. */
   static async connect(opts: { gatewayUrl: string; credential: string; agentId: string; name: string; onAssign: (jobId: string, at: number) => void; clock?: () => number }): Promise<FakeAgent> {
@@ -95,7 +100,7 @@ export class FakeAgent {
     send(ws, { type: "hello", protocol: PROTOCOL_VERSION, agent_version: "bench-fake", os: "linux", hostname: opts.name, gpus: [], running: [], restarted: true });
     const agent = new FakeAgent(opts.agentId, ws, (await welcome) as WelcomeMessage, opts.onAssign, opts.clock ?? (() => performance.now()));
     agent.listen();
-    agent.scheduleHeartbeat();
+    agent.heartbeat.start();
     return agent;
   }
 
@@ -115,6 +120,7 @@ export class FakeAgent {
       case "attempt.assign":
         if (this.held.has(m.attempt_id)) return; // a resent assignment: already asked
         this.held.add(m.attempt_id);
+        this.heartbeat.busy();
         this.stats.assigned++;
         this.onAssign(m.job_id, at);
         send(this.ws, { type: "attempt.start_request", attempt_id: m.attempt_id });
@@ -141,16 +147,6 @@ export class FakeAgent {
     }
   }
 
-  /** Heartbeats at the announced interval ±10%, so many fake agents do not beat in step. */
-  private scheduleHeartbeat(): void {
-    if (this.closed) return;
-    const ms = this.welcome.heartbeat_seconds * 1000 * (0.9 + Math.random() * 0.2);
-    this.heartbeat = setTimeout(() => {
-      if (this.ws.readyState === WebSocket.OPEN) send(this.ws, { type: "heartbeat", running: [...this.held] });
-      this.scheduleHeartbeat();
-    }, ms);
-  }
-
   /** True while the socket is open. */
   get connected(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
@@ -158,8 +154,7 @@ export class FakeAgent {
 
   /** Stops heartbeating and closes the socket normally. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.heartbeat) clearTimeout(this.heartbeat);
+    this.heartbeat.stop();
     if (this.ws.readyState === WebSocket.CLOSED) return;
     const gone = new Promise((r) => this.ws.once("close", r));
     this.ws.close(1000);

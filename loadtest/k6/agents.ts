@@ -1,6 +1,8 @@
 // k6 scenario: N agents with pre-provisioned credentials (`npm run agents:provision`) hold
-// sessions on a LabBridge deployment: connect, hello, heartbeat at the announced interval
-// ±10%, take every job they are assigned and finish it at once (succeeded, no outputs).
+// sessions on a LabBridge deployment: connect, hello, heartbeat at the announced intervals
+// ±10% (`idle_heartbeat_seconds` while holding no job, `heartbeat_seconds` while holding
+// one; the busy one throughout where welcome has no idle one, as the agent does), take
+// every job they are assigned and finish it at once (succeeded, no outputs).
 // Many sockets per VU (k6/websockets is event driven): one VU per socket costs megabytes.
 //
 //   k6 run -e GATEWAY=wss://bridge.example.org -e CREDS=creds.json -e AGENTS=10000 \
@@ -13,7 +15,7 @@
 import { SharedArray } from "k6/data";
 import exec from "k6/execution";
 import { Counter, Trend } from "k6/metrics";
-import { setInterval, setTimeout, clearInterval } from "k6/timers";
+import { clearTimeout, setTimeout } from "k6/timers";
 import { WebSocket } from "k6/websockets";
 import type { AgentMessage, ServerMessage } from "../../packages/protocol/src/ws_messages.ts";
 import { CLOSE_CODES, EMPTY_OUTPUTS_DIGEST, PROTOCOL_VERSION, retryAfterOf } from "./protocol_constants.ts";
@@ -63,6 +65,15 @@ function ms(duration: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
 }
 
+/** The heartbeat interval in ms while holding a job or none (agent/src/session/heartbeat_loop.ts; decision 0028). */
+function heartbeatMs(w: { heartbeat_seconds: number; idle_heartbeat_seconds?: number }, holding: boolean): number {
+  const busy = w.heartbeat_seconds * 1000;
+  const idle = (w.idle_heartbeat_seconds ?? 0) * 1000;
+  return holding || !(idle > busy) ? busy : idle;
+}
+
+const jittered = (ms: number) => ms * (0.9 + Math.random() * 0.2);
+
 function agent(cred: Cred, index: number, until: number): void {
   let url = index % GATEWAYS.length;
   const connect = () => {
@@ -70,7 +81,10 @@ function agent(cred: Cred, index: number, until: number): void {
     const started = Date.now();
     let welcomed = false;
     let beat: number | null = null;
+    let dueAt = 0;
     let sentAt = 0;
+    const held = new Set<string>();
+    let busy = () => {};
     const ws = new WebSocket(`${GATEWAYS[url]}/v1/agent`, null, { headers: { Authorization: `Bearer ${cred.credential}` } });
     const send = (m: AgentMessage) => ws.send(JSON.stringify(m));
     ws.onopen = () => send({ type: "hello", protocol: PROTOCOL_VERSION, agent_version: "k6", os: "linux", hostname: cred.name, gpus: [], running: [], restarted: false });
@@ -80,16 +94,23 @@ function agent(cred: Cred, index: number, until: number): void {
         case "welcome": {
           welcomed = true;
           timeToWelcome.add(Date.now() - started);
-          const every = m.heartbeat_seconds * 1000;
-          const tick = () => {
-            sentAt = Date.now();
-            send({ type: "heartbeat", running: [] });
+          const welcome = m;
+          const schedule = (ms: number) => {
+            if (beat !== null) clearTimeout(beat);
+            dueAt = Date.now() + ms;
+            beat = setTimeout(() => {
+              sentAt = Date.now();
+              send({ type: "heartbeat", running: [...held] });
+              schedule(jittered(heartbeatMs(welcome, held.size > 0)));
+            }, ms);
           };
-          // Jittered start, then the announced interval: a fleet does not beat in step.
-          setTimeout(() => {
-            tick();
-            beat = setInterval(tick, every);
-          }, every * (0.9 + Math.random() * 0.2));
+          // Each beat jittered ±10%: a fleet does not beat in step.
+          schedule(jittered(heartbeatMs(welcome, false)));
+          // Taking a job pulls a pending idle beat in to within one busy interval, as the agent does.
+          busy = () => {
+            const soon = jittered(heartbeatMs(welcome, true));
+            if (beat !== null && dueAt - Date.now() > soon) schedule(soon);
+          };
           setTimeout(() => ws.close(CLOSE_CODES.normal), Math.max(0, until - Date.now()));
           return;
         }
@@ -98,10 +119,16 @@ function agent(cred: Cred, index: number, until: number): void {
           sentAt = 0;
           return;
         case "attempt.assign":
+          held.add(m.attempt_id);
+          busy();
           return send({ type: "attempt.start_request", attempt_id: m.attempt_id });
         case "attempt.start_granted":
           return send({ type: "attempt.finished", attempt_id: m.attempt_id, outcome: "succeeded", exit_code: 0, error: null, outputs: [], output_count: 0, outputs_digest: EMPTY_OUTPUTS_DIGEST });
+        case "attempt.abort":
+          held.delete(m.attempt_id); // never started, or its lease is gone: nothing to report
+          return;
         case "attempt.report_ack":
+          held.delete(m.attempt_id);
           if (m.accepted) jobsFinished.add(1);
           return;
         default:
@@ -109,7 +136,8 @@ function agent(cred: Cred, index: number, until: number): void {
       }
     };
     ws.addEventListener("close", (e) => {
-      if (beat !== null) clearInterval(beat);
+      if (beat !== null) clearTimeout(beat);
+      beat = null;
       // k6's close event carries the code and reason at run time; its types do not name them.
       const close = e as unknown as { code?: number; reason?: string };
       const hint = close.code === CLOSE_CODES.try_again_later ? retryAfterOf(close.reason ?? "") : null;

@@ -29,6 +29,16 @@ describe("idleWireBytes", () => {
     expect(r.wire).toBeCloseTo(perExchange / 5);
     expect(idleWireBytes(c, 0, 5).wire).toBeNaN();
   });
+
+  it("comes from the frames sent over the hold, whatever the interval: one exchange per 15 s idle beat fits 20 B/s", () => {
+    // 1,000 agents held 60 s at the 15 s idle interval: four exchanges each (decision 0028).
+    const c = { framesOut: 4000, framesIn: 4000, bytesOut: 4000 * 34, bytesIn: 4000 * 24, pingsIn: 0 };
+    const r = idleWireBytes(c, 1000, 60);
+    const perExchange = 58 + (FRAMING.wsServer + FRAMING.tls + FRAMING.tcpIp) + (FRAMING.wsClient + FRAMING.tls + FRAMING.tcpIp) + FRAMING.tcpIp;
+    expect(perExchange).toBe(266);
+    expect(r.wire).toBeCloseTo(266 / 15);
+    expect(r.wire).toBeLessThan(20);
+  });
 });
 
 describe("onlineLags", () => {

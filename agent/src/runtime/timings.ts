@@ -16,7 +16,7 @@ export interface Timings {
   presignTimeoutMs: number;
   /** Wait for any attempt.outputs_ack before sending the unacknowledged chunks again (same session). */
   outputsAckTimeoutMs: number;
-  /** The gateway answers every heartbeat; this many heartbeat intervals without any frame means the path is dead: reconnect. */
+  /** The gateway answers every heartbeat; this many heartbeat intervals (the one in use: busy or idle) without any frame means the path is dead: reconnect. */
   silenceHeartbeats: number;
   /** Give up on an assignment if no start_granted/abort came within this many lease TTLs. */
   grantTimeoutLeases: number;

@@ -11,16 +11,18 @@
 // after a short jitter only, so a planned gateway stop costs its agents well under a second.
 //
 // Liveness: the gateway answers every heartbeat. A session that hears nothing for
-// `silenceHeartbeats` intervals is treated as dead (a half-open connection after a NAT,
-// Wi-Fi or captive-portal drop, which TCP alone may take many minutes to notice) and the
-// agent reconnects, so a short network cut does not outlive the lease.
+// `silenceHeartbeats` of the intervals in use (busy or idle: silence_alarm.ts) is treated
+// as dead (a half-open connection after a NAT, Wi-Fi or captive-portal drop, which TCP
+// alone may take many minutes to notice) and the agent reconnects, so a short network cut
+// does not outlive the lease.
 import { CLOSE_CODES, type HelloMessage, type ServerMessage } from "../../../packages/protocol/src/index.ts";
 import { FRAME_COMPRESSION } from "../../../packages/protocol/src/frame_codec.ts";
 import { Backoff } from "./backoff.ts";
 import { clockSkewMs, skewWarning } from "./clock_skew.ts";
 import { classifyConnectFailure, ConnectionStatus, NEEDS_A_PERSON, type PortalProbe, probeForPortal, worthProbing } from "./connection_status.ts";
 import { type CloseInfo, ConnectError, FrameSocket } from "./frame_socket.ts";
-import { heartbeatLoop } from "./heartbeat_loop.ts";
+import { heartbeatLoop, intervalInUse } from "./heartbeat_loop.ts";
+import { armSilenceAlarm } from "./silence_alarm.ts";
 import type { TelemetryFields } from "../telemetry/telemetry.ts";
 import { errorText, type Logger } from "../runtime/log.ts";
 import { capWhileHolding, delayAfterSession, GatewayRotation } from "./reconnect_policy.ts";
@@ -44,7 +46,7 @@ export interface ConnectionLoopOptions {
   backoff: Backoff;
   connectTimeoutMs?: number;
   welcomeTimeoutMs?: number;
-  /** Heartbeat intervals without any frame from the gateway before the session counts as dead. */
+  /** Heartbeat intervals (of the one in use, busy or idle) without any frame from the gateway before the session counts as dead. */
   silenceHeartbeats?: number;
   /** Uniform [0, 1): picks the first gateway and jitters heartbeats and go-away reconnects. */
   random?: () => number;
@@ -75,6 +77,14 @@ export type ConnectionEnd = { kind: "stopped" } | { kind: "rejected"; code: numb
 function secondsToMs(v: unknown, fallbackSeconds: number, minSeconds: number): number {
   const s = typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.max(v, minSeconds) : fallbackSeconds;
   return s * 1000;
+}
+
+/**
+ * The idle interval in ms: `heartbeat_seconds` where welcome has none (an older gateway) or
+ * an odd one, and never shorter than the busy interval (the idle beat exists to beat less).
+ */
+function idleMs(v: unknown, heartbeatMs: number): number {
+  return typeof v === "number" && Number.isFinite(v) && v * 1000 > heartbeatMs ? v * 1000 : heartbeatMs;
 }
 
 const isRefusal = (code: number) => code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.revoked;
@@ -179,10 +189,12 @@ async function runSession(
     if (skewText) log.warn(skewText, { clock_skew_ms: skew });
     // Offered in hello (agent.ts); from here both sides may send large frames deflated.
     sock.compress = welcome.compression === FRAME_COMPRESSION;
+    const heartbeatMs = secondsToMs(welcome.heartbeat_seconds, 30, 0.05);
     const session: Session = {
       id: welcome.session_id,
       agentId: welcome.agent_id,
-      heartbeatMs: secondsToMs(welcome.heartbeat_seconds, 30, 0.05),
+      heartbeatMs,
+      idleHeartbeatMs: idleMs(welcome.idle_heartbeat_seconds, heartbeatMs),
       leaseTtlMs: secondsToMs(welcome.lease_ttl_seconds, 90, 0.1),
       send: (msg) => sock.send(msg),
       ended: ended.promise,
@@ -194,20 +206,25 @@ async function runSession(
       url,
       session_id: session.id,
       heartbeat_seconds: welcome.heartbeat_seconds,
+      // null: an older gateway announced none, so heartbeat_seconds applies throughout.
+      idle_heartbeat_seconds: welcome.idle_heartbeat_seconds ?? null,
       lease_ttl_seconds: welcome.lease_ttl_seconds,
       clock_skew_ms: skew,
     });
     opts.hub.open(session);
     const beats = heartbeatLoop({ session, running: opts.running, telemetry: opts.telemetry, random: opts.random }, sessionStop.signal);
-    const silenceMs = session.heartbeatMs * (opts.silenceHeartbeats ?? 3);
+    const silence = {
+      intervalMs: () => intervalInUse(session, opts.running().length > 0),
+      heartbeats: opts.silenceHeartbeats ?? 3,
+      now: () => performance.now(),
+    };
     let silent = false;
     while (true) {
-      const quiet = new AbortController();
-      const timer = setTimeout(() => quiet.abort(), silenceMs);
-      const msg = await sock.receive(AbortSignal.any([sessionStop.signal, quiet.signal])).finally(() => clearTimeout(timer));
+      const quiet = armSilenceAlarm(silence);
+      const msg = await sock.receive(AbortSignal.any([sessionStop.signal, quiet.signal])).finally(() => quiet.dispose());
       if (!msg) {
         if (quiet.signal.aborted && !sessionStop.signal.aborted && sock.isOpen) {
-          log.warn("gateway silent, reconnecting", { url, silent_ms: silenceMs, session_id: session.id });
+          log.warn("gateway silent, reconnecting", { url, silent_ms: Math.round(quiet.limitMs()), session_id: session.id });
           sock.close(SILENT_GATEWAY_CLOSE, "gateway silent");
           // A path that lost our frames will not carry the close handshake either: waiting
           // for it would only delay the move to the next gateway.

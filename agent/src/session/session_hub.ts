@@ -7,8 +7,10 @@ import type { AgentMessage } from "../../../packages/protocol/src/index.ts";
 export interface Session {
   readonly id: string;
   readonly agentId: string;
-  /** Server-owned intervals from `welcome`, in milliseconds. */
+  /** Server-owned intervals from `welcome`, in milliseconds: the heartbeat while holding any attempt... */
   readonly heartbeatMs: number;
+  /** ...and while holding none (`heartbeatMs` where the gateway announces no idle interval). */
+  readonly idleHeartbeatMs: number;
   readonly leaseTtlMs: number;
   /** Sends one frame; false when the session is gone or the frame could not be sent. */
   send(msg: AgentMessage): boolean;

@@ -30,6 +30,8 @@ export interface Conn {
 export interface Recorded {
   conn: number;
   msg: AgentMessage;
+  /** When it arrived (Date.now()), for tests of the agent's timing. */
+  at: number;
 }
 
 type Of<T extends AgentMessage["type"]> = Extract<AgentMessage, { type: T }>;
@@ -46,6 +48,8 @@ export class FakeGateway {
   /** When each /v1/agent request arrived (Date.now()), refused ones included: the agent's connection attempts. */
   readonly connectAttemptsAt: number[] = [];
   heartbeatSeconds = 0.2;
+  /** welcome's idle_heartbeat_seconds; null leaves the field out, as a gateway older than decision 0028 does. */
+  idleHeartbeatSeconds: number | null = null;
   leaseTtlSeconds = 2;
   autoGrant = true;
   /** Answers presign.request when set; left unanswered when null (or when it returns null). */
@@ -189,7 +193,7 @@ export class FakeGateway {
         this.invalid.push(`${describeProblems(parsed.problems)}: ${String(e.data).slice(0, 300)}`);
         return;
       }
-      this.frames.push({ conn: conn.index, msg: parsed.value });
+      this.frames.push({ conn: conn.index, msg: parsed.value, at: Date.now() });
       this.react(conn, parsed.value);
     };
     return response;
@@ -212,6 +216,7 @@ export class FakeGateway {
           agent_id: this.agentId,
           session_id: newId(ID_PREFIX.session),
           heartbeat_seconds: this.heartbeatSeconds,
+          ...(this.idleHeartbeatSeconds === null ? {} : { idle_heartbeat_seconds: this.idleHeartbeatSeconds }),
           lease_ttl_seconds: this.leaseTtlSeconds,
           server_time_ms: Date.now() + this.clockOffsetMs,
         });

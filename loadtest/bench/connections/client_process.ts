@@ -1,8 +1,9 @@
 // One process of the connection bench's fake fleet: holds its share of the agents, each a
 // real WebSocket (`ws`) with a provisioned credential, bound to one of 127.0.0.x source
 // addresses so the fleet gets past one address's ephemeral ports. Each agent says hello,
-// heartbeats at the announced interval ±10% and
-// honours a 1013 retry hint. The parent (connection_bench.ts) drives it over IPC:
+// heartbeats at the announced idle interval ±10% (it never holds an attempt; the busy
+// interval where welcome announces no idle one: heartbeat_timer.ts) and honours a 1013
+// retry hint. The parent (connection_bench.ts) drives it over IPC:
 //   {cmd: "connect", urls, count}  connect `count` more agents (each starts at a random URL)
 //   {cmd: "drop"}                  cut every socket at once (no close frame), reconnect after 0–500 ms
 //   {cmd: "stats", reset?}         counters and samples since the last reset
@@ -11,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import { CLOSE_CODES, PROTOCOL_VERSION, retryAfterOf } from "@labbridge/protocol";
+import { heartbeatIntervalMs, jitteredMs } from "../heartbeat_timer.ts";
 
 interface Cred {
   agent_id: string;
@@ -100,13 +102,14 @@ class Agent {
       this.sentAt = 0;
       return;
     }
-    const m = JSON.parse(data.toString()) as { type: string; heartbeat_seconds?: number };
+    const m = JSON.parse(data.toString()) as { type: string; heartbeat_seconds?: number; idle_heartbeat_seconds?: number };
     if (m.type === "welcome") {
       this.welcomed = true;
       stats.welcomed++;
       if (!this.timed) stats.welcomeTimes.push(Date.now());
       this.timed = true;
-      this.intervalMs = 1000 * (m.heartbeat_seconds ?? 5);
+      // The fleet's agents hold no attempt: they beat at the idle interval.
+      this.intervalMs = heartbeatIntervalMs({ heartbeat_seconds: m.heartbeat_seconds ?? 5, idle_heartbeat_seconds: m.idle_heartbeat_seconds }, false);
       this.schedule();
     }
   }
@@ -117,7 +120,7 @@ class Agent {
       this.sentAt = performance.now();
       this.send(HEARTBEAT);
       this.schedule();
-    }, this.intervalMs * (0.9 + Math.random() * 0.2));
+    }, jitteredMs(this.intervalMs));
   }
 
   onClose(ws: WebSocket, code: number, reason: string): void {

@@ -9,6 +9,7 @@ import { provisionAgents, type Pool } from "@labbridge/store";
 import type { Bridge } from "@labbridge/devstack";
 import { round } from "../stats.ts";
 import { FRAMING } from "./figures.ts";
+import { HeartbeatTimer } from "../heartbeat_timer.ts";
 
 /** Bytes of one job's control frames: payload, and with framing (each frame its own TLS record and TCP segment, plus the ACKs). */
 export interface ControlBytes {
@@ -42,20 +43,26 @@ export async function controlBytesPerJob(bridge: Bridge, pool: Pool, jobs: numbe
   let acked: (() => void) | null = null;
   let welcomed: (() => void) | null = null;
   const welcome = new Promise<void>((r) => (welcomed = r));
-  let beat: NodeJS.Timeout | null = null;
+  // Heartbeats go on as an agent's would (idle interval between jobs, busy while one is held), though they are not counted.
+  const held = new Set<string>();
+  let beat = null as HeartbeatTimer | null; // set by the welcome handler
   ws.on("message", (data: Buffer) => {
     const m = JSON.parse(data.toString()) as ServerMessage;
     if (count(m.type, data.length)) framesIn++;
     switch (m.type) {
       case "welcome":
-        beat = setInterval(() => send({ type: "heartbeat", running: [] }), m.heartbeat_seconds * 1000);
+        beat = new HeartbeatTimer(m, () => held.size > 0, () => send({ type: "heartbeat", running: [...held] }));
+        beat.start();
         return welcomed!();
       case "attempt.assign":
+        held.add(m.attempt_id);
+        beat?.busy();
         return send({ type: "attempt.start_request", attempt_id: m.attempt_id });
       case "attempt.start_granted":
         send({ type: "attempt.progress", attempt_id: m.attempt_id, message: "epoch 1/1 loss=0.4213" });
         return send({ type: "attempt.finished", attempt_id: m.attempt_id, outcome: "succeeded", exit_code: 0, error: null, outputs: [], output_count: 0, outputs_digest: digest });
       case "attempt.report_ack":
+        held.delete(m.attempt_id);
         return acked?.();
       default:
         return;
@@ -79,7 +86,7 @@ export async function controlBytesPerJob(bridge: Bridge, pool: Pool, jobs: numbe
       await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error("control job not finished within 60 s")), 60_000))]);
     }
   } finally {
-    if (beat) clearInterval(beat);
+    beat?.stop();
     ws.close(1000);
   }
   const payload = Object.values(byType).reduce((a, b) => a + b, 0);

@@ -34,7 +34,8 @@ export interface FrameCounts {
 
 /**
  * Bytes per agent per second: the WebSocket payload, and an estimate of what the wire
- * carries. A frame the server answers at once carries the TCP ACK of the frame it answers;
+ * carries, both from the frames the agents actually exchanged over `seconds` (so it
+ * holds at whatever interval they beat: 5 s busy, 15 s idle, decision 0028). A frame the server answers at once carries the TCP ACK of the frame it answers;
  * the agent's side has nothing to send back, so its ACK of each server frame (after the
  * delayed-ACK timer) is a segment of its own.
  */
