@@ -79,7 +79,7 @@ async function waitUntil(pool: Pool, session: string, started: number): Promise<
 function timeStatements(p: Pool) {
   const stats = new Map<string, { n: number; ms: number; max: number }>();
   const wrap = <F extends (...args: never[]) => Promise<unknown>>(f: F): F => (async (...args: Parameters<F>) => {
-    const sql = typeof args[0] === "string" ? (args[0] as string) : String((args[0] as { sql?: string })?.sql ?? "?");
+    const sql = typeof args[0] === "string" ? (args[0] as string) : String((args[0] as unknown as { sql?: string })?.sql ?? "?");
     const key = sql.replace(/\s+/g, " ").trim().slice(0, 48);
     const t = performance.now();
     try {
