@@ -1,18 +1,20 @@
 // Measures how fast the scheduler alone applies presence (issue 11): N provisioned agents,
-// the real scheduler in this process, N agent.online entries appended as gateways append
-// them (handle_hello.ts), timed until every agent is ONLINE; then a storm (N agent.offline
-// of those sessions, then N agent.online of new ones), timed until every agent holds its
-// new session. No gateway takes part, so the figure is the scheduler's rate, not the hellos'.
+// N agent.online entries appended as gateways append them (handle_hello.ts), then the real
+// scheduler started in this process and timed until every agent is ONLINE; then a storm
+// (N agent.offline of those sessions, then N agent.online of new ones) appended while no
+// scheduler runs, one started again, timed until every agent holds its new session. The
+// entries are in the stream before the scheduler starts, so neither a gateway's hellos nor
+// this script's appending shares the clock (or the event loop) with what is measured.
 // Where the time goes: every statement the scheduler sends is timed by its kind.
 // Real Redis and MariaDB, own prefix and database, removed afterwards.
 //   npx tsx scripts/measure_presence.ts [agents=20000] > scheduler.log
 // The scheduler logs to stdout at LB_LOG_LEVEL (default info, as in production: its
 // per-agent lines are part of the cost); the figures go to stderr as one JSON line each.
 import { createLogger } from "@labbridge/logging";
-import { encodeEntry } from "@labbridge/protocol";
+import { encodeEntry, streamNames } from "@labbridge/protocol";
 import { startScheduler } from "@labbridge/scheduler";
 import { createPool, provisionAgents, type Pool } from "@labbridge/store";
-import { Redis } from "ioredis";
+import { Redis, type ChainableCommander } from "ioredis";
 import { createTestEnv } from "@labbridge/devstack";
 
 const AGENTS = Number(process.argv[2] ?? 20_000);
@@ -25,40 +27,36 @@ const pool = createPool(env.config.mysqlUrl, 4);
 const redis = new Redis(env.config.redisUrl);
 try {
   const agents = await provisionAgents(pool, { count: AGENTS, namePrefix: "ws", os: "linux", labels: {}, now: new Date() });
-  const scheduler = startScheduler(env.config, { log: createLogger("scheduler", LEVEL), consumer: "m0" });
-  const timings = timeStatements(scheduler.ctx.pool);
-  await new Promise((r) => setTimeout(r, 300)); // consumer group created, loop blocked on the stream
-  const stream = scheduler.ctx.streams.agentEvents;
-
-  const hellos = async (session: string, connectedSince: number) => {
-    const pipe = redis.pipeline();
+  const stream = streamNames(env.config.prefix).agentEvents;
+  const hellos = (pipe: ChainableCommander, session: string, connectedSince: number) => {
     for (const a of agents) {
       pipe.xadd(stream, "*", ...encodeEntry({
         type: "agent.online", agent_id: a.agentId,
         data: { gateway_id: "gw-m", session_id: `${session}_${a.agentId}`, os: "linux", hostname: a.name, gpus: [], connected_since: connectedSince, agent_version: "0.0.0" },
       }));
     }
-    await pipe.exec();
   };
-  const phase = async (name: string, entries: number, append: () => Promise<void>, session: string) => {
-    timings.clear();
+  const phase = async (name: string, entries: number, append: (pipe: ChainableCommander) => void, session: string) => {
+    const appendStarted = performance.now();
+    const pipe = redis.pipeline();
+    append(pipe);
+    await pipe.exec();
+    const appended = performance.now() - appendStarted;
     const started = performance.now();
-    await append();
-    const appended = performance.now() - started;
+    const scheduler = startScheduler(env.config, { log: createLogger("scheduler", LEVEL), consumer: "m0" });
+    const timings = timeStatements(scheduler.ctx.pool);
     await waitUntil(pool, session, started);
     const seconds = (performance.now() - started) / 1000;
+    await scheduler.close();
     report({ phase: name, agents: AGENTS, entries, log_level: LEVEL, append_ms: Math.round(appended), seconds: Number(seconds.toFixed(2)), entries_per_s: Math.round(entries / seconds), statements: timings.summary() });
   };
 
   const t0 = Date.now();
-  await phase("cold start", AGENTS, () => hellos("ses1", t0), "ses1");
-  await phase("storm", 2 * AGENTS, async () => {
-    const pipe = redis.pipeline();
+  await phase("cold start", AGENTS, (pipe) => hellos(pipe, "ses1", t0), "ses1");
+  await phase("storm", 2 * AGENTS, (pipe) => {
     for (const a of agents) pipe.xadd(stream, "*", ...encodeEntry({ type: "agent.offline", agent_id: a.agentId, data: { session_id: `ses1_${a.agentId}`, cause: "socket_closed", close_code: 1006 } }));
-    await pipe.exec();
-    await hellos("ses2", t0 + 60_000);
+    hellos(pipe, "ses2", t0 + 60_000);
   }, "ses2");
-  await scheduler.close();
 } finally {
   await pool.end();
   redis.disconnect();
@@ -78,6 +76,7 @@ async function waitUntil(pool: Pool, session: string, started: number): Promise<
 /** Wraps the pool's query and execute to time each statement, keyed by its first words. */
 function timeStatements(p: Pool) {
   const stats = new Map<string, { n: number; ms: number; max: number }>();
+  // Includes the wait for a free connection: what the scheduler's loop waits for.
   const wrap = <F extends (...args: never[]) => Promise<unknown>>(f: F): F => (async (...args: Parameters<F>) => {
     const sql = typeof args[0] === "string" ? (args[0] as string) : String((args[0] as unknown as { sql?: string })?.sql ?? "?");
     const key = sql.replace(/\s+/g, " ").trim().slice(0, 48);
@@ -93,7 +92,6 @@ function timeStatements(p: Pool) {
   (p as { query: unknown }).query = wrap(p.query.bind(p) as never);
   (p as { execute: unknown }).execute = wrap(p.execute.bind(p) as never);
   return {
-    clear: () => stats.clear(),
     summary: () => [...stats].sort((a, b) => b[1].ms - a[1].ms).map(([sql, s]) => ({ sql, n: s.n, total_ms: Math.round(s.ms), max_ms: Math.round(s.max) })),
   };
 }
