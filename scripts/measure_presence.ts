@@ -5,11 +5,16 @@
 // scheduler runs, one started again, timed until every agent holds its new session. The
 // entries are in the stream before the scheduler starts, so neither a gateway's hellos nor
 // this script's appending shares the clock (or the event loop) with what is measured.
-// Where the time goes: every statement the scheduler sends is timed by its kind.
+// Where the time goes: every statement the scheduler sends is timed by its kind, and with
+// MEASURE_PROFILE=<folder> each phase's CPU profile (this process: the scheduler and the
+// polling, not the provisioning or the appending) is written there, for Chrome DevTools.
 // Real Redis and MariaDB, own prefix and database, removed afterwards.
 //   npx tsx scripts/measure_presence.ts [agents=20000] > scheduler.log
 // The scheduler logs to stdout at LB_LOG_LEVEL (default info, as in production: its
 // per-agent lines are part of the cost); the figures go to stderr as one JSON line each.
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { createLogger } from "@labbridge/logging";
 import { encodeEntry, streamNames } from "@labbridge/protocol";
 import { startScheduler } from "@labbridge/scheduler";
@@ -19,7 +24,11 @@ import { createTestEnv } from "@labbridge/devstack";
 
 const AGENTS = Number(process.argv[2] ?? 20_000);
 const LEVEL = process.env.LB_LOG_LEVEL ?? "info";
+const PROFILE_DIR = process.env.MEASURE_PROFILE;
 const report = (o: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(o)}\n`);
+const inspector = PROFILE_DIR ? new Session() : null;
+inspector?.connect();
+await inspector?.post("Profiler.enable");
 
 // A long sweep, so that only the entries drive the work being measured.
 const env = await createTestEnv({ LB_SWEEP_SECONDS: "600", LB_LOG_LEVEL: LEVEL }, "lbmeasure");
@@ -42,11 +51,16 @@ try {
     append(pipe);
     await pipe.exec();
     const appended = performance.now() - appendStarted;
+    await inspector?.post("Profiler.start");
     const started = performance.now();
     const scheduler = startScheduler(env.config, { log: createLogger("scheduler", LEVEL), consumer: "m0" });
     const timings = timeStatements(scheduler.ctx.pool);
     await waitUntil(pool, session, started);
     const seconds = (performance.now() - started) / 1000;
+    if (inspector) {
+      const { profile } = await inspector.post("Profiler.stop");
+      await writeFile(join(PROFILE_DIR!, `presence-${name.replace(/\W+/g, "-")}.cpuprofile`), JSON.stringify(profile));
+    }
     await scheduler.close();
     report({ phase: name, agents: AGENTS, entries, log_level: LEVEL, append_ms: Math.round(appended), seconds: Number(seconds.toFixed(2)), entries_per_s: Math.round(entries / seconds), statements: timings.summary() });
   };
