@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "@labbridge/logging";
-import { startScheduler, type RunningScheduler } from "@labbridge/scheduler";
-import { createPool, markAgentOnline, markAgentsOnline, provisionAgents, revokeAgent, type Pool } from "@labbridge/store";
+import { checkJobSpec, type StreamEntry } from "@labbridge/protocol";
+import { createContext, type ServiceContext } from "@labbridge/runtime";
+import { dispatchJob, handlePresenceEntries, matchPending, startScheduler, type RunningScheduler } from "@labbridge/scheduler";
+import {
+  createJob, createPool, markAgentOnline, markAgentsOffline, markAgentsOnline, PRESENCE_ROWS_PER_STATEMENT, provisionAgents, revokeAgent, type Pool,
+} from "@labbridge/store";
 import { appendEntry } from "@labbridge/streams";
-import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, streamEntries, waitFor, type TestEnv } from "../harness/test_env.ts";
 
 // Presence in MySQL written in batches: a fleet's agent.online entries become a few fenced
-// statements (handle_agents_online.ts, agents_online.ts), on the real Redis and MariaDB,
-// with every fence of the one-at-a-time write kept.
+// statements (handle_presence_entries.ts, agents_online.ts), on the real Redis and MariaDB,
+// with every fence of the one-at-a-time write kept, however many statements a run takes.
 
 const T0 = Date.UTC(2025, 0, 1);
 const at = (ms: number) => new Date(T0 + ms);
@@ -52,6 +56,107 @@ describe("markAgentsOnline", () => {
     expect(took).toEqual([plain!.agentId]);
     expect((await statusOf(revoked!.agentId)).status).toBe("OFFLINE");
     expect(await statusOf(newer!.agentId)).toEqual({ status: "ONLINE", session_id: "ses_newer" });
+  });
+});
+
+describe("presence statements in pieces", () => {
+  it("sessions cut into pieces are all written, and an agent's two sessions on either side of a cut count once, for the later", async () => {
+    const ids = (await provisionAgents(pool, { count: 5, namePrefix: "ws", os: "linux", labels: {}, now: at(0) })).map((a) => a.agentId);
+    const [a, b, c, d, e] = ids as [string, string, string, string, string];
+    // Equal times: the later entry wins, as applying them one by one would decide.
+    const sessions = [session(a, "ses_a1", 1000), session(b, "ses_b", 1000), session(c, "ses_c", 1000), session(a, "ses_a2", 1000), session(d, "ses_d", 1000), session(e, "ses_e", 1000)];
+    const took = await markAgentsOnline(pool, sessions, 2);
+    expect([...took].sort()).toEqual([...ids].sort());
+    expect(await statusOf(a)).toEqual({ status: "ONLINE", session_id: "ses_a2" });
+    for (const [id, name] of [[b, "ses_b"], [c, "ses_c"], [d, "ses_d"], [e, "ses_e"]]) expect(await statusOf(id!)).toEqual({ status: "ONLINE", session_id: name });
+  });
+
+  it("offlines in pieces close only current sessions, and each closed session is reported once", async () => {
+    const [a, b] = (await provisionAgents(pool, { count: 2, namePrefix: "ws", os: "linux", labels: {}, now: at(0) })).map((x) => x.agentId) as [string, string];
+    await markAgentOnline(pool, { agentId: a, gatewayId: "gw-1", sessionId: "ses_a2", hostname: "ws", gpus: [], at: at(2000) });
+    await markAgentOnline(pool, { agentId: b, gatewayId: "gw-1", sessionId: "ses_b", hostname: "ws", gpus: [], at: at(1000) });
+    const off = (agentId: string, sessionId: string) => ({ agentId, sessionId, at: at(3000) });
+    // One session a piece: a's stale session first, its current one later, and again (a redelivery).
+    const closed = await markAgentsOffline(pool, [off(a, "ses_a1"), off(b, "ses_b"), off(a, "ses_a2"), off(a, "ses_a2")], 1);
+    expect(closed.map((s) => `${s.agentId}/${s.sessionId}`).sort()).toEqual([`${a}/ses_a2`, `${b}/ses_b`].sort());
+    expect(await statusOf(a)).toEqual({ status: "OFFLINE", session_id: "ses_a2" });
+    expect((await statusOf(b)).status).toBe("OFFLINE");
+  });
+});
+
+describe("the presence handler", () => {
+  let ctx: ServiceContext;
+  beforeEach(() => {
+    ctx = createContext("presence-batch-test", env.config, { clock: () => T0 + 10_000, log: silent });
+  });
+  afterEach(async () => {
+    await ctx.close();
+  });
+
+  const online = (agentId: string, sessionId: string, ms: number, gatewayId = "gw-1"): StreamEntry => ({
+    type: "agent.online", v: 1, agent_id: agentId, ts: String(T0 + ms), data: { gateway_id: gatewayId, session_id: sessionId, os: "linux", hostname: "ws", gpus: [], connected_since: T0 + ms },
+  });
+  const offline = (agentId: string, sessionId: string, ms: number): StreamEntry => ({
+    type: "agent.offline", v: 1, agent_id: agentId, ts: String(T0 + ms), data: { session_id: sessionId, cause: "socket_closed" },
+  });
+  /** Counts the statements the context's pool sends whose text matches `pattern`. */
+  const countStatements = (pattern: RegExp) => {
+    const seen: string[] = [];
+    const query = ctx.pool.query.bind(ctx.pool);
+    (ctx.pool as { query: unknown }).query = (...args: Parameters<typeof query>) => {
+      if (typeof args[0] === "string" && pattern.test(args[0])) seen.push(args[0]);
+      return query(...args);
+    };
+    return seen;
+  };
+
+  it("a run bigger than two statements' pieces keeps each agent's stream order, and applying it twice changes nothing", async () => {
+    const fill = 2 * PRESENCE_ROWS_PER_STATEMENT + 100;
+    const agents = (await provisionAgents(pool, { count: fill + 2, namePrefix: "ws", os: "linux", labels: {}, now: at(0) })).map((a) => a.agentId);
+    const [x, y, ...rest] = agents as [string, string, ...string[]];
+    const half = rest.length / 2;
+    // x: online, offline, online again (a new session) at the far end of the run; y: online, then gone.
+    const entries = [
+      online(x, "ses_x1", 1000),
+      ...rest.slice(0, half).map((id) => online(id, `ses_${id}`, 1000)),
+      offline(x, "ses_x1", 1500),
+      online(y, "ses_y1", 1500),
+      ...rest.slice(half).map((id) => online(id, `ses_${id}`, 1500)),
+      offline(y, "ses_y1", 1800),
+      online(x, "ses_x2", 2000),
+    ];
+    for (let round = 0; round < 2; round++) {
+      await handlePresenceEntries(ctx, entries);
+      expect(await statusOf(x)).toEqual({ status: "ONLINE", session_id: "ses_x2" });
+      expect(await statusOf(y)).toEqual({ status: "OFFLINE", session_id: "ses_y1" });
+      const [rows] = await pool.query("SELECT COUNT(*) AS n FROM agents WHERE status = 'ONLINE' AND session_id = CONCAT('ses_', id)");
+      expect(Number((rows as { n: number }[])[0]!.n)).toBe(fill);
+    }
+  });
+
+  it("with no job ASSIGNED a batch of reconnects looks up no agent's attempts, and with one its unstarted assignment is sent again", async () => {
+    const [a, b] = (await provisionAgents(pool, { count: 2, namePrefix: "ws", os: "linux", labels: {}, now: at(0) })).map((x) => x.agentId) as [string, string];
+    const attemptReads = countStatements(/FROM attempts/);
+    await handlePresenceEntries(ctx, [online(a, "ses_a1", 1000, "gw-a"), online(b, "ses_b1", 1000, "gw-a")]);
+    expect(attemptReads).toEqual([]);
+
+    const checked = checkJobSpec({ command: ["python", "train.py"] });
+    if (!checked.ok) throw new Error("bad spec");
+    const { job } = await createJob(ctx.pool, { owner: "alice", spec: checked.value, idempotencyKey: null, now: at(2000) });
+    const assignment = (await dispatchJob(ctx, job.id))!;
+    await handlePresenceEntries(ctx, [online(a, "ses_a2", 3000, "gw-b"), online(b, "ses_b2", 3000, "gw-b")]);
+    const [cmd, ...more] = await streamEntries(ctx.redis, `${env.config.prefix}:gw:gw-b`);
+    expect(cmd).toMatchObject({ type: "attempt.assign", job_id: job.id, attempt_id: assignment.attemptId, agent_id: assignment.agentId });
+    expect(more).toEqual([]);
+  });
+
+  it("a matching pass with nothing PENDING reads no agent's capacity", async () => {
+    await provisionAgents(pool, { count: 3, namePrefix: "ws", os: "linux", labels: {}, now: at(0) });
+    await pool.query("UPDATE agents SET status = 'ONLINE'");
+    const statements = countStatements(/./);
+    expect(await matchPending(ctx)).toBe(0);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/state = 'PENDING'/);
   });
 });
 

@@ -65,12 +65,10 @@ export function presenceBatches(entries: StreamEntry[], now: number): Batch[] {
 /** Handles a run of presence entries. */
 export async function handlePresenceEntries(ctx: ServiceContext, entries: StreamEntry[]): Promise<void> {
   const reconnected = new Map<string, string>(); // agent id → gateway id of its latest session
+  const causeOf = new Map(entries.filter((e) => e.type === "agent.offline").map((e) => [e.agent_id, e.data.cause]));
   for (const batch of presenceBatches(entries, ctx.clock())) {
-    const offline = await markAgentsOffline(ctx.pool, batch.offline);
-    const causeOf = new Map(entries.filter((e) => e.type === "agent.offline").map((e) => [e.agent_id, e.data.cause]));
-    for (const agentId of offline) {
-      const s = batch.offline.find((o) => o.agentId === agentId)!;
-      ctx.log.info({ agent_id: agentId, session_id: s.sessionId, cause: causeOf.get(agentId) }, "agent OFFLINE");
+    for (const s of await markAgentsOffline(ctx.pool, batch.offline)) {
+      ctx.log.info({ agent_id: s.agentId, session_id: s.sessionId, cause: causeOf.get(s.agentId) }, "agent OFFLINE");
     }
     const took = new Set(await markAgentsOnline(ctx.pool, batch.online.map((o) => o.session)));
     for (const { session: s, gpusChanged } of batch.online) {

@@ -37,7 +37,7 @@ export function startScheduler(config: Config, opts: { clock?: Clock; log?: Logg
       handler: (entry) => handleAgentEvent(ctx, entry),
       // A fleet reconnecting at once is thousands of agent.offline and agent.online entries:
       // read many at a time and write their sessions together (handle_presence_entries.ts).
-      batch: 500,
+      batch: 2000,
       together: { accepts: isPresenceEntry, handle: (entries) => handlePresenceEntries(ctx, entries) },
     }),
     every(signal, ctx.log, "pending-sweep", () => jitter(config.sweepSeconds * 1000), async () => {
