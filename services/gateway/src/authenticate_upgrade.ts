@@ -3,7 +3,7 @@
 // why (a refused HTTP upgrade looks like a network error from the client): 4401 for a
 // credential never issued, 4403 for a revoked one (decision 0005). Both are audited (up to
 // a limit per address), and an agent reconnecting too often gets 4429 (connection_limits.ts).
-import { checkAgentCredential, hashSecret, pauseOf } from "@labbridge/store";
+import { hashSecret, pauseOf } from "@labbridge/store";
 import { CLOSE_CODES, ID_PREFIX, newId, retryAfterReason } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
 import type { SocketData } from "./agent_sessions.ts";
@@ -52,7 +52,8 @@ export async function authenticateAgentUpgrade(ctx: GatewayContext, authorizatio
     }
     return rejected(ctx, remoteAddress, { code: CLOSE_CODES.rate_limited, error: "rate_limited", message: "Too many connections with this credential; reconnect later" });
   }
-  const checked = await checkAgentCredential(ctx.pool, token);
+  // Joins the batch of upgrades arriving with it: one query for all of them (credential_lookups.ts).
+  const checked = await ctx.credentials.check(credentialKey);
   if (checked.status === "live") {
     const { id, os } = checked.agent;
     return { ...base(ctx, "agent", remoteAddress), agent: { id, os, apiPause: pauseOf({ ...checked.agent, agent_pause: null }, ctx.clock()) } };

@@ -2,6 +2,7 @@
 // storage for presigning, and its byte counters.
 import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
+import type { CredentialLookups } from "@labbridge/store";
 import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
@@ -13,6 +14,8 @@ export interface GatewayContext extends ServiceContext {
   sessions: AgentSessions;
   /** Connection limits by agent and by peer address (connection_limits.ts). */
   connectionLimits: ConnectionLimits;
+  /** Agent credentials looked up in batches at the upgrade (credential_lookups.ts). */
+  credentials: CredentialLookups;
   /** Admission control on agent upgrades and the cap on connections (admission.ts). */
   admission: Admission;
   storage: ObjectStorage;

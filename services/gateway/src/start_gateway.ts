@@ -4,6 +4,7 @@ import { CLOSE_CODES } from "@labbridge/protocol";
 import { logCountersEvery, Registry } from "@labbridge/metrics";
 import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
+import { CredentialLookups } from "@labbridge/store";
 import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
@@ -35,6 +36,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
+    credentials: new CredentialLookups(base.pool),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
