@@ -3,13 +3,14 @@ import { startGateway, type RunningGateway } from "@labbridge/gateway";
 import { CLOSE_CODES, retryAfterOf } from "@labbridge/protocol";
 import { provisionAgents, type ProvisionedAgent } from "@labbridge/store";
 import { createPool } from "@labbridge/store";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
 import { ScriptedAgent } from "./ws_agent.ts";
 
 // A gateway that sheds load (admission.ts) on a real uWebSockets.js socket, real Redis and
-// MariaDB: past its in-flight limit an upgrade is closed with 1013 and a retry hint before
-// any lookup, and past its hard cap every newcomer is, with one log line each way.
+// MariaDB: past its limit of credential lookups in flight an upgrade is closed with 1013
+// and a retry hint before any lookup, hellos wait their turn (hello_queue.ts), and past its
+// hard cap every newcomer is refused, with one log line each way.
 
 let env: TestEnv;
 let gw: RunningGateway;
@@ -64,6 +65,41 @@ describe("admission control", () => {
     for (const { a } of refused) expect(await outcome(await connect(a))).toBe("welcome");
     expect(gw.ctx.sessions.size).toBe(30);
   });
+
+  it("a storm of 2,000 upgrades against small limits: every agent gets in, no connect fails, hints are spread, no limit is ever exceeded", async () => {
+    const storm = 2_000;
+    await start({ LB_GATEWAY_ADMIT_IN_FLIGHT: "20", LB_GATEWAY_HELLO_IN_FLIGHT: "10" }, storm);
+    const hints: number[] = [];
+    const failures: unknown[] = [];
+    let connects = 0;
+    /** Knocks until welcomed, waiting each retry hint as the agent does; any other outcome is a failure. */
+    const getIn = async (a: ProvisionedAgent) => {
+      for (let tries = 0; tries < 100; tries++) {
+        connects++;
+        const o = await connect(a).then(outcome, (err: Error) => ({ code: -1, reason: err.message }));
+        if (o === "welcome") return;
+        const hint = o.code === CLOSE_CODES.try_again_later ? retryAfterOf(o.reason) : null;
+        if (hint === null) return void failures.push(o);
+        hints.push(hint);
+        await new Promise((r) => setTimeout(r, hint));
+      }
+      failures.push("still refused after 100 tries");
+    };
+    await Promise.all(agents.map(getIn));
+
+    expect(failures).toEqual([]);
+    expect(gw.ctx.sessions.size).toBe(storm);
+    // The limits were reached (the storm was one) and never passed.
+    expect(hints.length).toBeGreaterThan(0);
+    expect(gw.ctx.admission.counts).toMatchObject({ peakInFlight: 20, inFlight: 0, open: storm });
+    // The last hellos still announce their agents after the welcome.
+    await waitFor(() => gw.ctx.hellos.counts.running === 0, 5_000, "every hello done");
+    expect(gw.ctx.hellos.counts).toMatchObject({ peakRunning: 10, waiting: 0 });
+    // Spread: not all in step, and at least the shortest hint.
+    expect(Math.min(...hints)).toBeGreaterThanOrEqual(250);
+    expect(new Set(hints).size).toBeGreaterThan(Math.min(50, hints.length / 4));
+    expect(connects).toBe(storm + hints.length);
+  }, 90_000);
 
   it("past the connection cap newcomers are refused with 1013, logged once when full and once when there is room again", async () => {
     await start({ LB_GATEWAY_MAX_AGENTS: "3" }, 5);

@@ -7,7 +7,6 @@ import { encodeFrame } from "@labbridge/protocol/frame_codec";
 import type { Counter } from "@labbridge/metrics";
 import type { FrameLimiter } from "./frame_limits.ts";
 import type { LogAllowances } from "./log_allowance.ts";
-import type { Ticket } from "./admission.ts";
 
 /** Per-socket state, kept as the uWS user data. */
 export interface SocketData {
@@ -18,8 +17,6 @@ export interface SocketData {
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
   rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited" | "unavailable"; message: string } | null;
-  /** The admission ticket of an agent upgrade, settled once its hello is done or it went away (admission.ts). */
-  ticket: Ticket | null;
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;

@@ -7,6 +7,7 @@ import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { HelloQueue } from "./hello_queue.ts";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
@@ -18,6 +19,8 @@ export interface GatewayContext extends ServiceContext {
   credentials: CredentialLookups;
   /** Admission control on agent upgrades and the cap on connections (admission.ts). */
   admission: Admission;
+  /** The hellos of open sockets, a few at a time, the rest waiting in order (hello_queue.ts). */
+  hellos: HelloQueue;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

@@ -1,7 +1,7 @@
 // uWS socket callbacks: check every frame at the edge (size, schema, the session's rate
 // limit for its type), run each session's frames in order, and turn a closed socket into
 // an `agent.offline` event (fenced on its session).
-import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage, type LogMessage } from "@labbridge/protocol";
+import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage, type HelloMessage, type LogMessage } from "@labbridge/protocol";
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
@@ -19,7 +19,8 @@ import { LogAllowances, logLoad } from "./log_allowance.ts";
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
   const data = ws.getUserData();
-  data.ticket?.opened();
+  // Every agent socket on /v1/agent was admitted: it counts against the cap until it closes.
+  if (data.kind === "agent") ctx.admission.opened();
   if (data.rejection) {
     sendTo(ws, { type: "error", code: data.rejection.error, message: data.rejection.message }, ctx.metrics.sent);
     closeSocket(ws, data.rejection.code, data.rejection.message);
@@ -37,8 +38,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
   }
   if (data.kind !== "agent") return;
   if (!data.helloDone) {
-    // The admission ticket is given back once the hello's writes are done, whatever their outcome.
-    if (msg.type === "hello") return handleHello(ctx, ws, msg).finally(() => data.ticket?.settle());
+    if (msg.type === "hello") return helloInTurn(ctx, ws, msg);
     return refuse(ctx, ws, "First frame must be hello");
   }
   switch (msg.type) {
@@ -51,6 +51,16 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
     case "presign.request": return handlePresign(ctx, ws, msg);
     case "agent.pause_state": return handlePauseState(ctx, ws, msg);
     default: return refuse(ctx, ws, `Unexpected frame "${msg.type}"`);
+  }
+}
+
+/** Runs the hello when its turn in the gateway's line comes (hello_queue.ts); a socket that closed meanwhile left the line. */
+async function helloInTurn(ctx: GatewayContext, ws: AgentSocket, msg: HelloMessage): Promise<void> {
+  if (!(await ctx.hellos.turn(ws))) return;
+  try {
+    if (!ws.getUserData().closed) await handleHello(ctx, ws, msg);
+  } finally {
+    ctx.hellos.done();
   }
 }
 
@@ -135,9 +145,9 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   const data = ws.getUserData();
   data.closed = true;
   const agent = data.agent;
-  if (data.ticket) {
+  if (data.kind === "agent") {
     ctx.admission.closed();
-    data.ticket.settle();
+    ctx.hellos.leave(ws);
   }
   if (data.kind !== "agent" || !agent || !data.helloDone) return;
   ctx.sessions.delete(agent.id, ws);

@@ -11,6 +11,7 @@ import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
 import { Admission } from "./admission.ts";
 import { connectionLimits } from "./connection_limits.ts";
+import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
 import { releaseSession } from "./socket_handlers.ts";
@@ -38,6 +39,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     connectionLimits: connectionLimits(),
     credentials: new CredentialLookups(base.pool),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
+    hellos: new HelloQueue(config.gatewayHelloInFlight),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
