@@ -21,9 +21,8 @@ const SETTLED = Promise.resolve();
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: SETTLED, lastProgressAt: null, logAllowances: null,
-    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
-    ownAttempts: null, foreignAttempts: null, warnedForeign: false,
+    helloDone: false, compress: false, closed: false, queue: SETTLED,
+    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false, attempts: null,
   };
 }
 

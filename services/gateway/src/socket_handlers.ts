@@ -5,7 +5,7 @@ import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAge
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
-import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
 import { handleHeartbeat } from "./handle_heartbeat.ts";
@@ -83,8 +83,8 @@ function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string, why?: s
 function withinLogAllowance(ctx: GatewayContext, ws: AgentSocket, msg: LogMessage): boolean {
   const data = ws.getUserData();
   const load = logLoad([...(msg.stdout ?? []), ...(msg.stderr ?? [])]);
-  data.logAllowances ??= new LogAllowances();
-  if (data.logAllowances.allow(msg.attempt_id, load, ctx.clock())) return true;
+  const allowances = (attemptsOf(data).logAllowances ??= new LogAllowances());
+  if (allowances.allow(msg.attempt_id, load, ctx.clock())) return true;
   ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, attempt_id: msg.attempt_id, lines: load.lines, bytes: load.bytes }, "live log over its allowance");
   rateLimited(ctx, ws, msg.type,
     `the live log of "${msg.attempt_id}" is over its allowance of ${LOG_ALLOWANCE.linesPerSecond} lines and ${LOG_ALLOWANCE.bytesPerSecond} bytes a second`);
