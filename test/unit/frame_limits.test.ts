@@ -65,6 +65,46 @@ describe("FrameLimiter", () => {
   });
 });
 
+describe("FrameLimiter keeps only buckets that have not refilled", () => {
+  it("a session that only beats holds one bucket: hello's default bucket goes once it refilled", () => {
+    const limiter = new FrameLimiter(frameLimits(5));
+    expect(limiter.allow("hello", T0)).toBe(true);
+    expect(limiter.size).toBe(1);
+    for (let i = 1; i <= 10; i++) expect(limiter.allow("heartbeat", T0 + i * 5_000)).toBe(true);
+    expect(limiter.size).toBe(1);
+    expect(limiter.allow("presign.request", T0 + 51_000)).toBe(true);
+    expect(limiter.size).toBe(2);
+    // 5 s later the presign bucket (50 a second) has long refilled; the heartbeat bucket has not (0.4 a second).
+    expect(limiter.allow("heartbeat", T0 + 56_000)).toBe(true);
+    expect(limiter.size).toBe(1);
+  });
+
+  it("answers exactly as one TokenBucket per type would", () => {
+    const table = { a: { burst: 3, perSecond: 2 }, b: { burst: 1, perSecond: 0.5 }, default: { burst: 2, perSecond: 1 } };
+    const limiter = new FrameLimiter(table);
+    const reference = new Map<string, TokenBucket>();
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    let now = T0;
+    for (let i = 0; i < 20_000; i++) {
+      now += random() < 0.3 ? 0 : Math.floor(random() * 900);
+      const type = ["a", "b", "c", "d"][Math.floor(random() * 4)]!;
+      const key = type in table ? type : "default";
+      let bucket = reference.get(key);
+      if (!bucket) reference.set(key, (bucket = new TokenBucket(table[key as keyof typeof table], now)));
+      expect(limiter.allow(type, now), `frame ${i}`).toBe(bucket.take(now));
+    }
+  });
+
+  it("a clock stepping back refills nothing (a bucket already full is new again, which is the same)", () => {
+    const limiter = new FrameLimiter({ heartbeat: { burst: 2, perSecond: 1 }, default: { burst: 1, perSecond: 0 } });
+    expect([limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0)]).toEqual([true, true, false]);
+    expect(limiter.allow("heartbeat", T0 - 60_000)).toBe(false);
+    expect(limiter.allow("heartbeat", T0 + 999)).toBe(false);
+    expect(limiter.allow("heartbeat", T0 + 1000)).toBe(true);
+  });
+});
+
 describe("KeyedLimiter", () => {
   it("keeps a bucket per key, drops the least recently used past its size, and says to warn at most once a minute per key", () => {
     const limiter = new KeyedLimiter({ burst: 1, perSecond: 0 }, 2);
