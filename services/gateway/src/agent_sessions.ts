@@ -64,6 +64,9 @@ export function attemptsOf(data: SocketData): SessionAttempts {
  */
 export type SessionAgent = Pick<AgentRow, "id" | "os"> & { apiPause: AgentPause | null };
 
+/** The queue of a session with nothing queued, shared by every socket: memory per connection decides how many agents a gateway holds. */
+export const SETTLED_QUEUE: Promise<void> = Promise.resolve();
+
 /** A socket with our user data. */
 export type AgentSocket = WebSocket<SocketData>;
 

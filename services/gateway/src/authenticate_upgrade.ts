@@ -6,7 +6,7 @@
 import { hashSecret, pauseOf } from "@labbridge/store";
 import { CLOSE_CODES, ID_PREFIX, newId, retryAfterReason } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
-import type { SocketData } from "./agent_sessions.ts";
+import { SETTLED_QUEUE, type SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
 import { FrameLimiter, sharedFrameLimits } from "./frame_limits.ts";
 
@@ -15,13 +15,10 @@ function bearer(header: string): string | null {
   return m?.[1] ?? null;
 }
 
-// Shared by every socket: memory per connection is what decides how many agents a gateway holds.
-const SETTLED = Promise.resolve();
-
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
     kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: SETTLED,
+    helloDone: false, compress: false, closed: false, queue: SETTLED_QUEUE,
     limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false, attempts: null,
   };
 }

@@ -5,7 +5,7 @@ import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAge
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
-import { attemptsOf, closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, closeSocket, sendTo, SETTLED_QUEUE, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
 import { handleHeartbeat } from "./handle_heartbeat.ts";
@@ -127,7 +127,7 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
     ctx.metrics.logBytes.inc(message.byteLength);
     if (!withinLogAllowance(ctx, ws, parsed.value)) return;
   }
-  data.queue = data.queue
+  const queued = data.queue
     .then(() => dispatch(ctx, ws, parsed.value))
     .catch((err) => {
       ctx.log.error({ agent_id: data.agent?.id, type: parsed.value.type, err: (err as Error).message }, "frame handler failed");
@@ -138,6 +138,12 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
       // waiting out its per-request timeouts.
       if (isTransientError(err)) closeSocket(ws, CLOSE_CODES.unavailable, "gateway cannot reach its stores, reconnect");
     });
+  data.queue = queued;
+  // An idle session goes back to the promise every socket shares instead of keeping its last one.
+  const idle = () => {
+    if (data.queue === queued) data.queue = SETTLED_QUEUE;
+  };
+  void queued.then(idle, idle);
 }
 
 /** Called when the socket closed, for whatever reason. */
