@@ -114,4 +114,19 @@ describe("KeyedLimiter", () => {
     expect(limiter.allow("c", T0)).toBe(false);
     expect([limiter.shouldWarn("c", T0), limiter.shouldWarn("c", T0 + 59_999), limiter.shouldWarn("c", T0 + 60_000)]).toEqual([true, false, true]);
   });
+
+  it("prunes buckets that have refilled (the same as none), keeping those still short and those warned about in the last minute", () => {
+    const limiter = new KeyedLimiter({ burst: 2, perSecond: 0.2 });
+    limiter.allow("connected", T0);
+    limiter.allow("looping", T0);
+    limiter.allow("looping", T0);
+    expect(limiter.allow("looping", T0)).toBe(false);
+    expect(limiter.shouldWarn("looping", T0)).toBe(true);
+    expect(limiter.prune(T0 + 4_999)).toBe(2); // one token back takes 5 s
+    expect(limiter.prune(T0 + 5_000)).toBe(1); // "connected" is full again; "looping" was warned about
+    expect(limiter.prune(T0 + 60_000)).toBe(0);
+    // A pruned key starts full, as its bucket would be, and warns again.
+    expect([limiter.allow("looping", T0 + 60_000), limiter.allow("looping", T0 + 60_000), limiter.allow("looping", T0 + 60_000)]).toEqual([true, true, false]);
+    expect(limiter.shouldWarn("looping", T0 + 60_000)).toBe(true);
+  });
 });
