@@ -5,7 +5,7 @@ import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAge
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
-import { attemptsOf, closeSocket, sendTo, SETTLED_QUEUE, type AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, closeSocket, sendTo, SETTLED_QUEUE, type AgentSocket, type SocketData } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
 import { handleHeartbeat } from "./handle_heartbeat.ts";
@@ -38,7 +38,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
   }
   if (data.kind !== "agent") return;
   if (!data.helloDone) {
-    if (msg.type === "hello") return helloInTurn(ctx, ws, msg);
+    if (msg.type === "hello") return helloInTurn(ctx, ws, data, msg);
     return refuse(ctx, ws, "First frame must be hello");
   }
   switch (msg.type) {
@@ -55,10 +55,11 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
 }
 
 /** Runs the hello when its turn in the gateway's line comes (hello_queue.ts); a socket that closed meanwhile left the line. */
-async function helloInTurn(ctx: GatewayContext, ws: AgentSocket, msg: HelloMessage): Promise<void> {
+async function helloInTurn(ctx: GatewayContext, ws: AgentSocket, data: SocketData, msg: HelloMessage): Promise<void> {
   if (!(await ctx.hellos.turn(ws))) return;
   try {
-    if (!ws.getUserData().closed) await handleHello(ctx, ws, msg);
+    // Closed by the gateway while it waited (onClose, which takes it out of the line, may not have run yet).
+    if (!data.closed) await handleHello(ctx, ws, msg);
   } finally {
     ctx.hellos.done();
   }
