@@ -102,6 +102,21 @@ describe("admission control", () => {
     expect(connects).toBe(storm + hints.length);
   }, 90_000);
 
+  it("a credential lookup that fails answers its upgrades 503 and gives their places back; the next batch gets in", async () => {
+    await start({ LB_GATEWAY_ADMIT_IN_FLIGHT: "5" }, 3);
+    const pool = createPool(env.config.mysqlUrl);
+    try {
+      await pool.query("RENAME TABLE agent_credentials TO agent_credentials_away");
+      const failed = await Promise.allSettled(agents.map((a) => connect(a)));
+      expect(failed.map((r) => r.status === "rejected" && (r.reason as Error).message)).toEqual(Array(3).fill("upgrade refused: HTTP 503"));
+      expect(gw.ctx.admission.counts).toMatchObject({ inFlight: 0, open: 0 });
+      await pool.query("RENAME TABLE agent_credentials_away TO agent_credentials");
+      for (const a of agents) expect(await outcome(await connect(a))).toBe("welcome");
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("past the connection cap newcomers are refused with 1013, logged once when full and once when there is room again", async () => {
     await start({ LB_GATEWAY_MAX_AGENTS: "3" }, 5);
     const held = [];
