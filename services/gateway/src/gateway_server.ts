@@ -41,9 +41,9 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
       .then(
         (data) => {
           ticket?.answered();
-          // uWS opens the socket within upgrade(): from then on onOpen/onClose count it.
-          if (!aborted) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+          // uWS opens the socket within upgrade(), in this same turn: from then on onOpen and onClose count it.
           ticket?.done();
+          if (!aborted) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
         },
         () => {
           ticket?.answered();
