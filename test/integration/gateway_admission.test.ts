@@ -3,13 +3,14 @@ import { startGateway, type RunningGateway } from "@labbridge/gateway";
 import { CLOSE_CODES, retryAfterOf } from "@labbridge/protocol";
 import { provisionAgents, type ProvisionedAgent } from "@labbridge/store";
 import { createPool } from "@labbridge/store";
-import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
+import { createTestEnv, waitFor, type TestEnv } from "../harness/test_env.ts";
 import { CapturedLog } from "./captured_log.ts";
 import { ScriptedAgent } from "./ws_agent.ts";
 
 // A gateway that sheds load (admission.ts) on a real uWebSockets.js socket, real Redis and
-// MariaDB: past its in-flight limit an upgrade is closed with 1013 and a retry hint before
-// any lookup, and past its hard cap every newcomer is, with one log line each way.
+// MariaDB: past its limit of credential lookups in flight an upgrade is closed with 1013
+// and a retry hint before any lookup, hellos wait their turn (hello_queue.ts), and past its
+// hard cap every newcomer is refused, with one log line each way.
 
 let env: TestEnv;
 let gw: RunningGateway;
@@ -41,8 +42,8 @@ async function connect(a: ProvisionedAgent): Promise<ScriptedAgent> {
 }
 
 /** Welcome, or the close that came instead. */
-async function outcome(s: ScriptedAgent): Promise<"welcome" | { code: number; reason: string }> {
-  return s.next("welcome", () => true, 15_000).then(() => "welcome" as const, async () => s.waitClosed(15_000));
+async function outcome(s: ScriptedAgent, timeoutMs = 15_000): Promise<"welcome" | { code: number; reason: string }> {
+  return s.next("welcome", () => true, timeoutMs).then(() => "welcome" as const, async () => s.waitClosed(timeoutMs));
 }
 
 describe("admission control", () => {
@@ -63,6 +64,57 @@ describe("admission control", () => {
     // Coming back a few at a time (as their spread hints make them), every one gets in.
     for (const { a } of refused) expect(await outcome(await connect(a))).toBe("welcome");
     expect(gw.ctx.sessions.size).toBe(30);
+  });
+
+  it("a storm of 2,000 upgrades against small limits: every agent gets in, no connect fails, hints are spread, no limit is ever exceeded", async () => {
+    const storm = 2_000;
+    await start({ LB_GATEWAY_ADMIT_IN_FLIGHT: "20", LB_GATEWAY_HELLO_IN_FLIGHT: "10" }, storm);
+    const hints: number[] = [];
+    const failures: unknown[] = [];
+    let connects = 0;
+    /** Knocks until welcomed, waiting each retry hint as the agent does; any other outcome is a failure. */
+    const getIn = async (a: ProvisionedAgent) => {
+      for (let tries = 0; tries < 100; tries++) {
+        connects++;
+        // A long wait allowed for the welcome: the last hellos of the storm wait behind the others, 10 at a time.
+        const o = await connect(a).then((s) => outcome(s, 60_000), (err: Error) => ({ code: -1, reason: err.message }));
+        if (o === "welcome") return;
+        const hint = o.code === CLOSE_CODES.try_again_later ? retryAfterOf(o.reason) : null;
+        if (hint === null) return void failures.push(o);
+        hints.push(hint);
+        await new Promise((r) => setTimeout(r, hint));
+      }
+      failures.push("still refused after 100 tries");
+    };
+    await Promise.all(agents.map(getIn));
+
+    expect(failures).toEqual([]);
+    expect(gw.ctx.sessions.size).toBe(storm);
+    // The limits were reached (the storm was one) and never passed.
+    expect(hints.length).toBeGreaterThan(0);
+    expect(gw.ctx.admission.counts).toMatchObject({ peakInFlight: 20, inFlight: 0, open: storm });
+    // The last hellos still announce their agents after the welcome.
+    await waitFor(() => gw.ctx.hellos.counts.running === 0, 5_000, "every hello done");
+    expect(gw.ctx.hellos.counts).toMatchObject({ peakRunning: 10, waiting: 0 });
+    // Spread: not all in step, and at least the shortest hint.
+    expect(Math.min(...hints)).toBeGreaterThanOrEqual(250);
+    expect(new Set(hints).size).toBeGreaterThan(Math.min(50, hints.length / 4));
+    expect(connects).toBe(storm + hints.length);
+  }, 90_000);
+
+  it("a credential lookup that fails answers its upgrades 503 and gives their places back; the next batch gets in", async () => {
+    await start({ LB_GATEWAY_ADMIT_IN_FLIGHT: "5" }, 3);
+    const pool = createPool(env.config.mysqlUrl);
+    try {
+      await pool.query("RENAME TABLE agent_credentials TO agent_credentials_away");
+      const failed = await Promise.allSettled(agents.map((a) => connect(a)));
+      expect(failed.map((r) => r.status === "rejected" && (r.reason as Error).message)).toEqual(Array(3).fill("upgrade refused: HTTP 503"));
+      expect(gw.ctx.admission.counts).toMatchObject({ inFlight: 0, open: 0 });
+      await pool.query("RENAME TABLE agent_credentials_away TO agent_credentials");
+      for (const a of agents) expect(await outcome(await connect(a))).toBe("welcome");
+    } finally {
+      await pool.end();
+    }
   });
 
   it("past the connection cap newcomers are refused with 1013, logged once when full and once when there is room again", async () => {

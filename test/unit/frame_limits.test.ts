@@ -65,6 +65,46 @@ describe("FrameLimiter", () => {
   });
 });
 
+describe("FrameLimiter keeps only buckets that have not refilled", () => {
+  it("a session that only beats holds one bucket: hello's default bucket goes once it refilled", () => {
+    const limiter = new FrameLimiter(frameLimits(5));
+    expect(limiter.allow("hello", T0)).toBe(true);
+    expect(limiter.size).toBe(1);
+    for (let i = 1; i <= 10; i++) expect(limiter.allow("heartbeat", T0 + i * 5_000)).toBe(true);
+    expect(limiter.size).toBe(1);
+    expect(limiter.allow("presign.request", T0 + 51_000)).toBe(true);
+    expect(limiter.size).toBe(2);
+    // 5 s later the presign bucket (50 a second) has long refilled; the heartbeat bucket has not (0.4 a second).
+    expect(limiter.allow("heartbeat", T0 + 56_000)).toBe(true);
+    expect(limiter.size).toBe(1);
+  });
+
+  it("answers exactly as one TokenBucket per type would", () => {
+    const table = { a: { burst: 3, perSecond: 2 }, b: { burst: 1, perSecond: 0.5 }, default: { burst: 2, perSecond: 1 } };
+    const limiter = new FrameLimiter(table);
+    const reference = new Map<string, TokenBucket>();
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    let now = T0;
+    for (let i = 0; i < 20_000; i++) {
+      now += random() < 0.3 ? 0 : Math.floor(random() * 900);
+      const type = ["a", "b", "c", "d"][Math.floor(random() * 4)]!;
+      const key = type in table ? type : "default";
+      let bucket = reference.get(key);
+      if (!bucket) reference.set(key, (bucket = new TokenBucket(table[key as keyof typeof table], now)));
+      expect(limiter.allow(type, now), `frame ${i}`).toBe(bucket.take(now));
+    }
+  });
+
+  it("a clock stepping back refills nothing (a bucket already full is new again, which is the same)", () => {
+    const limiter = new FrameLimiter({ heartbeat: { burst: 2, perSecond: 1 }, default: { burst: 1, perSecond: 0 } });
+    expect([limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0), limiter.allow("heartbeat", T0)]).toEqual([true, true, false]);
+    expect(limiter.allow("heartbeat", T0 - 60_000)).toBe(false);
+    expect(limiter.allow("heartbeat", T0 + 999)).toBe(false);
+    expect(limiter.allow("heartbeat", T0 + 1000)).toBe(true);
+  });
+});
+
 describe("KeyedLimiter", () => {
   it("keeps a bucket per key, drops the least recently used past its size, and says to warn at most once a minute per key", () => {
     const limiter = new KeyedLimiter({ burst: 1, perSecond: 0 }, 2);
@@ -73,5 +113,20 @@ describe("KeyedLimiter", () => {
     expect(limiter.allow("a", T0)).toBe(true);
     expect(limiter.allow("c", T0)).toBe(false);
     expect([limiter.shouldWarn("c", T0), limiter.shouldWarn("c", T0 + 59_999), limiter.shouldWarn("c", T0 + 60_000)]).toEqual([true, false, true]);
+  });
+
+  it("prunes buckets that have refilled (the same as none), keeping those still short and those warned about in the last minute", () => {
+    const limiter = new KeyedLimiter({ burst: 2, perSecond: 0.2 });
+    limiter.allow("connected", T0);
+    limiter.allow("looping", T0);
+    limiter.allow("looping", T0);
+    expect(limiter.allow("looping", T0)).toBe(false);
+    expect(limiter.shouldWarn("looping", T0)).toBe(true);
+    expect(limiter.prune(T0 + 4_999)).toBe(2); // one token back takes 5 s
+    expect(limiter.prune(T0 + 5_000)).toBe(1); // "connected" is full again; "looping" was warned about
+    expect(limiter.prune(T0 + 60_000)).toBe(0);
+    // A pruned key starts full, as its bucket would be, and warns again.
+    expect([limiter.allow("looping", T0 + 60_000), limiter.allow("looping", T0 + 60_000), limiter.allow("looping", T0 + 60_000)]).toEqual([true, true, false]);
+    expect(limiter.shouldWarn("looping", T0 + 60_000)).toBe(true);
   });
 });

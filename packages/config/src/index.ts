@@ -30,8 +30,10 @@ export interface Config {
   gatewayId: string;
   /** Agent connections one gateway holds at most (a hard cap: memory, open files). */
   gatewayMaxAgents: number;
-  /** Agents whose upgrade or hello one gateway handles at once; more wait (1013 with a retry hint). */
+  /** Agent upgrades whose credential lookup one gateway has unanswered at once; more are refused (1013 with a retry hint). */
   gatewayAdmitInFlight: number;
+  /** Hellos one gateway handles at once; the hellos of other open sockets wait their turn, in order. */
+  gatewayHelloInFlight: number;
   storage: StorageConfig;
   /** How long presigned URLs live. */
   presignSeconds: number;
@@ -137,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gatewayId: env.LB_GATEWAY_ID || `gw-${randomBytes(4).toString("hex")}`,
     gatewayMaxAgents: int(env, "LB_GATEWAY_MAX_AGENTS", 50_000),
     gatewayAdmitInFlight: int(env, "LB_GATEWAY_ADMIT_IN_FLIGHT", 1000),
+    gatewayHelloInFlight: int(env, "LB_GATEWAY_HELLO_IN_FLIGHT", 1000),
     storage: {
       endpoint,
       bucket: env.LB_OSS_BUCKET || DEV_STORAGE.bucket,

@@ -10,6 +10,7 @@ export * from "./assign_job.ts";
 export * from "./audit_repo.ts";
 export * from "./cancel_job.ts";
 export * from "./commit_assignments.ts";
+export * from "./credential_lookups.ts";
 export * from "./db.ts";
 export * from "./expire_attempt.ts";
 export * from "./finish_attempt.ts";

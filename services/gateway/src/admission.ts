@@ -1,33 +1,39 @@
 // Admission control on agent upgrades, so a gateway sheds load instead of falling over.
-// During a reconnect storm every agent of a fleet knocks within a second; each admitted
-// one costs a MySQL lookup (its credential) and a few Redis round trips (its hello). The
-// gateway lets in at most `maxInFlight` agents whose upgrade or hello is still being
-// handled: the rate it admits at is then the rate Redis and MySQL absorb, whatever that is.
-// The rest are upgraded and closed at once with 1013 and a retry hint (retry_hint.ts) that
-// spreads them over the time the ones waiting ahead need. A hard cap on connections
-// (`maxAgents`) refuses every newcomer while the gateway is full, with one log line when
-// it fills up and one when it has room again.
+// During a reconnect storm every agent of a fleet knocks within a second. An admitted
+// upgrade costs a credential lookup (MySQL, in batches: credential_lookups.ts); the
+// gateway lets at most `maxInFlight` lookups be unanswered at once, so the rate it admits
+// at is the rate MySQL answers at, whatever that is, and a slow client (one that takes its
+// time to send hello) holds no place. The hellos of open sockets wait behind a limit of
+// their own (hello_queue.ts), in order, never refused. The upgrades over the limit are
+// upgraded and closed at once with 1013 and a retry hint (retry_hint.ts) that spreads them
+// over the time the lookups waiting ahead need. A hard cap on connections (`maxAgents`)
+// refuses every newcomer while the gateway is full, with one log line when it fills up and
+// one when it has room again.
 import type { Logger } from "@labbridge/logging";
 
 /** Sizes of one gateway's admission control. */
 export interface AdmissionLimits {
-  /** Agents at most whose upgrade or hello is being handled at once. */
+  /** Agent upgrades at most whose credential lookup is unanswered at once. */
   maxInFlight: number;
   /** Agent connections at most, hello done or not (a hard cap: memory, open files). */
   maxAgents: number;
 }
 
-/** An admitted upgrade: `settle` once its hello is done or it went away (again is harmless). */
+/**
+ * An admitted upgrade. `answered` once its lookup is answered (its in-flight place goes
+ * to the next upgrade); `done` once its socket is open or it went without one (aborted,
+ * refused credential): from then on an open agent socket is counted by opened()/closed().
+ * Each is harmless twice.
+ */
 export interface Ticket {
-  settle: () => void;
-  /** Called when its socket opened: from then on it counts as an open connection. */
-  opened: () => void;
+  answered: () => void;
+  done: () => void;
 }
 
 /** Why an upgrade was refused, and how long the agent should wait. */
 export type Refusal = { reason: "busy" | "full"; retryAfterMs: number };
 
-/** Shortest hint: enough for the in-flight hellos to finish. */
+/** Shortest hint: enough for the lookups in flight to be answered. */
 const MIN_RETRY_MS = 250;
 /** A full gateway sends agents away for 5–30 s: most of them find room at the next gateway in their list first. */
 const FULL_RETRY_MS = { min: 5_000, spread: 25_000 };
@@ -37,12 +43,14 @@ const LOG_EVERY_MS = 5_000;
 /** One gateway's admission state. */
 export class Admission {
   private inFlight = 0;
+  /** The most lookups ever in flight at once (metrics and tests: never over the limit). */
+  private peakInFlight = 0;
   private open = 0;
   /** Admitted upgrades whose socket is not open yet (counted against the cap with the open ones). */
   private upgrading = 0;
-  /** Hellos finished in the current and the previous second, to estimate the rate they finish at. */
-  private settledNow = 0;
-  private settledBefore = 0;
+  /** Lookups answered in the current and the previous second, to estimate the rate they are answered at. */
+  private answeredNow = 0;
+  private answeredBefore = 0;
   private second = 0;
   /** Refusals in the current and the previous second: the agents about to come back. */
   private refusedNow = 0;
@@ -50,8 +58,13 @@ export class Admission {
   /** Refusals since the last summary line. */
   private refusedSinceLog = 0;
   private lastLogAt = -Infinity;
-  /** How long an admitted upgrade takes to its hello's end, smoothed (ms); a guess of 1 s until measured. */
-  private helloMs = 1000;
+  /**
+   * How long a lookup takes from admission to its answer, smoothed (ms). Until the first is
+   * answered, a guess of 100 ms: a batched lookup takes a few ms, tens under load; the first
+   * refusals of a storm come before any answer, and a guess of a second told them to wait 30 s.
+   */
+  private lookupMs = 100;
+  private measured = false;
   private full = false;
 
   constructor(
@@ -89,63 +102,69 @@ export class Admission {
       return { reason: "busy", retryAfterMs: this.busyHint() };
     }
     this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     this.upgrading++;
     const admittedAt = now;
-    let settled = false;
-    let opened = false;
+    let answered = false;
+    let done = false;
     return {
-      opened: () => {
-        if (opened || settled) return;
-        opened = true;
-        this.upgrading--;
-        this.open++;
-      },
-      settle: () => {
-        if (settled) return;
-        settled = true;
-        if (!opened) this.upgrading--;
+      answered: () => {
+        if (answered) return;
+        answered = true;
         this.inFlight--;
         const at = this.clock();
         this.tick(at);
-        this.settledNow++;
-        this.helloMs += (Math.max(1, at - admittedAt) - this.helloMs) / 16;
+        this.answeredNow++;
+        const ms = Math.max(1, at - admittedAt);
+        this.lookupMs = this.measured ? this.lookupMs + (ms - this.lookupMs) / 16 : ms;
+        this.measured = true;
+      },
+      done: () => {
+        if (done) return;
+        done = true;
+        this.upgrading--;
       },
     };
   }
 
-  /** Counts an agent socket that closed (one whose ticket was opened). */
+  /** Counts an agent socket that opened (uWS opens it within the upgrade, before its ticket is done). */
+  opened(): void {
+    this.open++;
+  }
+
+  /** Counts an agent socket that closed (one counted by opened()). */
   closed(): void {
     this.open = Math.max(0, this.open - 1);
   }
 
-  /** Open agent connections and upgrades in flight (for metrics and tests). */
-  get counts(): { open: number; inFlight: number } {
-    return { open: this.open, inFlight: this.inFlight };
+  /** Open agent connections, lookups in flight and the most there ever were (for metrics and tests). */
+  get counts(): { open: number; inFlight: number; peakInFlight: number } {
+    return { open: this.open, inFlight: this.inFlight, peakInFlight: this.peakInFlight };
   }
 
   private tick(now: number): void {
     const second = Math.floor(now / 1000);
     if (second === this.second) return;
     const next = second === this.second + 1;
-    this.settledBefore = next ? this.settledNow : 0;
+    this.answeredBefore = next ? this.answeredNow : 0;
     this.refusedBefore = next ? this.refusedNow : 0;
-    this.settledNow = 0;
+    this.answeredNow = 0;
     this.refusedNow = 0;
     this.second = second;
   }
 
   /**
-   * Hellos the gateway finishes per second: the in-flight limit over how long one takes, or
-   * what the last second saw if more. (The last second alone says nothing at the start of a
-   * storm, when no hello has finished yet, and told the first ones refused to wait 30 s.)
+   * Lookups the gateway gets answered per second: the in-flight limit over how long one
+   * takes, or what the last second saw if more. (The last second alone says nothing at the
+   * start of a storm, when no lookup is answered yet, and told the first ones refused to wait 30 s.)
    */
   private ratePerSecond(): number {
-    return Math.max(1, (1000 * this.limits.maxInFlight) / this.helloMs, this.settledBefore, this.settledNow);
+    return Math.max(1, (1000 * this.limits.maxInFlight) / this.lookupMs, this.answeredBefore, this.answeredNow);
   }
 
   /**
    * Uniform over the time the agents refused so far need to get in at the current rate, so
-   * they come back spread out instead of in step: a storm drains at the rate the stores take.
+   * they come back spread out instead of in step: a storm drains at the rate MySQL answers.
    */
   private busyHint(): number {
     const queue = this.refusedBefore + this.refusedNow + this.inFlight;

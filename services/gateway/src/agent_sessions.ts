@@ -7,9 +7,14 @@ import { encodeFrame } from "@labbridge/protocol/frame_codec";
 import type { Counter } from "@labbridge/metrics";
 import type { FrameLimiter } from "./frame_limits.ts";
 import type { LogAllowances } from "./log_allowance.ts";
-import type { Ticket } from "./admission.ts";
 
-/** Per-socket state, kept as the uWS user data. */
+/**
+ * Per-socket state, kept as the uWS user data. uWS copies each property of the object given
+ * to upgrade() onto its socket object, and V8 keeps that object compact only while it gets
+ * at most 15 of them there: past that it turns into a hash table of about 830 bytes a
+ * socket, a third of a session's memory. So what a session rarely needs sits in objects
+ * made on first use (`attempts`), and test/unit/socket_data.test.ts holds the count.
+ */
 export interface SocketData {
   kind: "agent" | "enroll" | "rejected";
   sessionId: string;
@@ -18,8 +23,6 @@ export interface SocketData {
   /** Enrollment token, only for kind "enroll"; never logged. */
   token: string | null;
   rejection: { code: number; error: "invalid_token" | "forbidden" | "rate_limited" | "unavailable"; message: string } | null;
-  /** The admission ticket of an agent upgrade, settled once its hello is done or it went away (admission.ts). */
-  ticket: Ticket | null;
   /** The peer's address as uWS saw it at the upgrade (a proxy's, behind one), for audit rows. */
   remoteAddress: string;
   helloDone: boolean;
@@ -29,19 +32,30 @@ export interface SocketData {
   compress: boolean;
   closed: boolean;
   queue: Promise<void>;
-  /** When each attempt's last progress was forwarded; made on the first progress (most sessions never send one). */
-  lastProgressAt: Map<string, number> | null;
-  /** Live log allowance of each attempt this session sent log lines for (log_allowance.ts); made on the first log frame. */
-  logAllowances: LogAllowances | null;
   /** This session's token buckets, one per frame type. */
   limits: FrameLimiter;
   /** Set when the session went over a limit: it is closing, and its queued frames are dropped. */
   rateLimited: boolean;
-  /** Attempt ids found to be this agent's, or not (own_attempts.ts); made on first use. */
-  ownAttempts: Set<string> | null;
-  foreignAttempts: Set<string> | null;
+  /** What the session keeps about attempts it reported on; made on first use (most sessions never run one): attemptsOf(). */
+  attempts: SessionAttempts | null;
+}
+
+/** What a session keeps about the attempts it named, each part made on first use. */
+export interface SessionAttempts {
+  /** When each attempt's last progress was forwarded. */
+  lastProgressAt: Map<string, number> | null;
+  /** Live log allowance of each attempt this session sent log lines for (log_allowance.ts). */
+  logAllowances: LogAllowances | null;
+  /** Attempt ids found to be this agent's, or not (own_attempts.ts). */
+  own: Set<string> | null;
+  foreign: Set<string> | null;
   /** Whether this session was already warned about naming attempts that are not its own. */
   warnedForeign: boolean;
+}
+
+/** The session's attempt bookkeeping, made on first use. */
+export function attemptsOf(data: SocketData): SessionAttempts {
+  return (data.attempts ??= { lastProgressAt: null, logAllowances: null, own: null, foreign: null, warnedForeign: false });
 }
 
 /**
@@ -49,6 +63,9 @@ export interface SocketData {
  * upgrade (null for almost every agent), which hello passes on.
  */
 export type SessionAgent = Pick<AgentRow, "id" | "os"> & { apiPause: AgentPause | null };
+
+/** The queue of a session with nothing queued, shared by every socket: memory per connection decides how many agents a gateway holds. */
+export const SETTLED_QUEUE: Promise<void> = Promise.resolve();
 
 /** A socket with our user data. */
 export type AgentSocket = WebSocket<SocketData>;

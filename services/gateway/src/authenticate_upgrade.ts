@@ -3,10 +3,10 @@
 // why (a refused HTTP upgrade looks like a network error from the client): 4401 for a
 // credential never issued, 4403 for a revoked one (decision 0005). Both are audited (up to
 // a limit per address), and an agent reconnecting too often gets 4429 (connection_limits.ts).
-import { checkAgentCredential, hashSecret, pauseOf } from "@labbridge/store";
+import { hashSecret, pauseOf } from "@labbridge/store";
 import { CLOSE_CODES, ID_PREFIX, newId, retryAfterReason } from "@labbridge/protocol";
 import type { GatewayContext } from "./gateway_context.ts";
-import type { SocketData } from "./agent_sessions.ts";
+import { SETTLED_QUEUE, type SocketData } from "./agent_sessions.ts";
 import { auditCredentialRefused } from "./audit_agent_access.ts";
 import { FrameLimiter, sharedFrameLimits } from "./frame_limits.ts";
 
@@ -15,15 +15,11 @@ function bearer(header: string): string | null {
   return m?.[1] ?? null;
 }
 
-// Shared by every socket: memory per connection is what decides how many agents a gateway holds.
-const SETTLED = Promise.resolve();
-
 function base(ctx: GatewayContext, kind: SocketData["kind"], remoteAddress: string): SocketData {
   return {
-    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, ticket: null, remoteAddress,
-    helloDone: false, compress: false, closed: false, queue: SETTLED, lastProgressAt: null, logAllowances: null,
-    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false,
-    ownAttempts: null, foreignAttempts: null, warnedForeign: false,
+    kind, sessionId: newId(ID_PREFIX.session), agent: null, token: null, rejection: null, remoteAddress,
+    helloDone: false, compress: false, closed: false, queue: SETTLED_QUEUE,
+    limits: new FrameLimiter(sharedFrameLimits(ctx.config.heartbeatSeconds)), rateLimited: false, attempts: null,
   };
 }
 
@@ -52,7 +48,8 @@ export async function authenticateAgentUpgrade(ctx: GatewayContext, authorizatio
     }
     return rejected(ctx, remoteAddress, { code: CLOSE_CODES.rate_limited, error: "rate_limited", message: "Too many connections with this credential; reconnect later" });
   }
-  const checked = await checkAgentCredential(ctx.pool, token);
+  // Joins the batch of upgrades arriving with it: one query for all of them (credential_lookups.ts).
+  const checked = await ctx.credentials.check(credentialKey);
   if (checked.status === "live") {
     const { id, os } = checked.agent;
     return { ...base(ctx, "agent", remoteAddress), agent: { id, os, apiPause: pauseOf({ ...checked.agent, agent_pause: null }, ctx.clock()) } };

@@ -15,7 +15,11 @@ export const REFUSED_CREDENTIALS: BucketLimit = { burst: 20, perSecond: 1 };
 
 const WARN_EVERY_MS = 60_000;
 
-/** Token buckets by key (credential hash, peer address), the least recently used dropped past `maxKeys`. */
+/**
+ * Token buckets by key (credential hash, peer address), the least recently used dropped
+ * past `maxKeys`. A bucket that has refilled is the same as none, so prune() drops it: a
+ * connected agent's credential costs nothing once its bucket is full again (5 s).
+ */
 export class KeyedLimiter {
   private readonly entries = new Map<string, { bucket: TokenBucket; warnedAt: number }>();
 
@@ -39,6 +43,14 @@ export class KeyedLimiter {
     return true;
   }
 
+  /** Drops every bucket that has refilled and was not warned about in the last minute; returns how many are left. */
+  prune(now: number): number {
+    for (const [key, e] of this.entries) {
+      if (now - e.warnedAt >= WARN_EVERY_MS && e.bucket.isFull(now)) this.entries.delete(key);
+    }
+    return this.entries.size;
+  }
+
   private entry(key: string, now: number) {
     let e = this.entries.get(key);
     if (e) this.entries.delete(key); // re-inserted below: the Map's order is the use order
@@ -54,6 +66,9 @@ export interface ConnectionLimits {
   agentConnects: KeyedLimiter;
   refusedCredentials: KeyedLimiter;
 }
+
+/** How often a gateway prunes its limiters of refilled buckets. */
+export const PRUNE_EVERY_MS = 5_000;
 
 /** Fresh limiters with the gateway's sizes. */
 export function connectionLimits(): ConnectionLimits {

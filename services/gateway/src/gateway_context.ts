@@ -2,10 +2,12 @@
 // storage for presigning, and its byte counters.
 import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
+import type { CredentialLookups } from "@labbridge/store";
 import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { HelloQueue } from "./hello_queue.ts";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
@@ -13,8 +15,12 @@ export interface GatewayContext extends ServiceContext {
   sessions: AgentSessions;
   /** Connection limits by agent and by peer address (connection_limits.ts). */
   connectionLimits: ConnectionLimits;
+  /** Agent credentials looked up in batches at the upgrade (credential_lookups.ts). */
+  credentials: CredentialLookups;
   /** Admission control on agent upgrades and the cap on connections (admission.ts). */
   admission: Admission;
+  /** The hellos of open sockets, a few at a time, the rest waiting in order (hello_queue.ts). */
+  hellos: HelloQueue;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

@@ -17,11 +17,12 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
     const extensions = req.getHeader("sec-websocket-extensions");
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     ctx.metrics.received.inc(authorization.length + key.length + protocol.length + extensions.length + 128);
-    // Before any lookup: a refused upgrade costs neither MySQL nor Redis (admission.ts).
+    // Before any lookup: a refused upgrade costs neither MySQL nor Redis. An admitted one
+    // holds its in-flight place until its lookup is answered, not until its hello (admission.ts).
     let ticket: Ticket | null = null;
     if (admit) {
       const admitted = ctx.admission.admit();
-      if (!("settle" in admitted)) {
+      if (!("answered" in admitted)) {
         res.cork(() => res.upgrade(busyUpgrade(ctx, remoteAddress, admitted.retryAfterMs), key, protocol, extensions, context));
         return;
       }
@@ -30,7 +31,7 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
-      ticket?.settle();
+      ticket?.done();
     });
     authenticate(authorization, remoteAddress)
       .catch((err): SocketData => {
@@ -39,13 +40,14 @@ function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, 
       })
       .then(
         (data) => {
-          // Only a live agent goes on to its hello; a refused credential is done here.
-          if (data.kind === "agent") data.ticket = ticket;
-          else ticket?.settle();
+          ticket?.answered();
+          // uWS opens the socket within upgrade(), in this same turn: from then on onOpen and onClose count it.
+          ticket?.done();
           if (!aborted) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
         },
         () => {
-          ticket?.settle();
+          ticket?.answered();
+          ticket?.done();
           if (!aborted) res.cork(() => res.writeStatus("503 Service Unavailable").end('{"error":{"code":"unavailable","message":"Try again","details":{}}}'));
         },
       );

@@ -8,7 +8,7 @@ import {
 } from "@labbridge/protocol";
 import { recordOutputs } from "@labbridge/store";
 import { appendEntry, Leases } from "@labbridge/streams";
-import { sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
 
 const PROGRESS_MIN_INTERVAL_MS = 1000;
@@ -43,8 +43,9 @@ export async function handleStartRequest(ctx: GatewayContext, ws: AgentSocket, m
 export async function handleProgress(ctx: GatewayContext, ws: AgentSocket, msg: ProgressMessage): Promise<void> {
   const data = ws.getUserData();
   const now = ctx.clock();
-  if (now - (data.lastProgressAt?.get(msg.attempt_id) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
-  (data.lastProgressAt ??= new Map()).set(msg.attempt_id, now);
+  const attempts = attemptsOf(data);
+  if (now - (attempts.lastProgressAt?.get(msg.attempt_id) ?? 0) < PROGRESS_MIN_INTERVAL_MS) return;
+  (attempts.lastProgressAt ??= new Map()).set(msg.attempt_id, now);
   const lease = await ctx.leases.get(msg.attempt_id);
   if (!lease || lease.agentId !== data.agent!.id) return;
   await appendEntry(ctx.redis, ctx.streams.agentEvents, {
@@ -93,8 +94,8 @@ export async function handleFinished(ctx: GatewayContext, ws: AgentSocket, msg: 
   const agentId = data.agent!.id;
   const now = ctx.clock();
   const log = ctx.log.child({ agent_id: agentId, attempt_id: msg.attempt_id });
-  data.lastProgressAt?.delete(msg.attempt_id);
-  data.logAllowances?.forget(msg.attempt_id);
+  data.attempts?.lastProgressAt?.delete(msg.attempt_id);
+  data.attempts?.logAllowances?.forget(msg.attempt_id);
   const lease = await ctx.leases.get(msg.attempt_id);
   const ack = (accepted: boolean) => sendTo(ws, { type: "attempt.report_ack", attempt_id: msg.attempt_id, accepted }, ctx.metrics.sent);
   if (!lease || lease.agentId !== agentId || !Leases.isLive(lease, now)) {

@@ -4,7 +4,7 @@
 // no abort frame and no log line each, only one warning per session, so a session naming
 // foreign ids costs nothing beyond its rate limit.
 import { attemptIdsOfAgent } from "@labbridge/store";
-import type { AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, type AgentSocket } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 
 /** Most ids a session remembers as its own or not, so a session cannot grow them without bound. */
@@ -15,8 +15,9 @@ export async function ownLostAttempts(ctx: GatewayContext, ws: AgentSocket, lost
   if (lost.length === 0) return [];
   const data = ws.getUserData();
   const agentId = data.agent!.id;
-  const ownAttempts = (data.ownAttempts ??= new Set());
-  const foreignAttempts = (data.foreignAttempts ??= new Set());
+  const attempts = attemptsOf(data);
+  const ownAttempts = (attempts.own ??= new Set());
+  const foreignAttempts = (attempts.foreign ??= new Set());
   const unknown = lost.filter((id) => !ownAttempts.has(id) && !foreignAttempts.has(id));
   if (unknown.length > 0) {
     // An attempt's agent never changes, so the answer can be remembered for the session.
@@ -26,8 +27,8 @@ export async function ownLostAttempts(ctx: GatewayContext, ws: AgentSocket, lost
       if (set.size < MAX_REMEMBERED) set.add(id);
     }
     const foreign = unknown.filter((id) => !own.has(id));
-    if (foreign.length > 0 && !data.warnedForeign) {
-      data.warnedForeign = true;
+    if (foreign.length > 0 && !attempts.warnedForeign) {
+      attempts.warnedForeign = true;
       ctx.log.warn({ agent_id: agentId, session_id: data.sessionId, foreign: foreign.length, sample: foreign.slice(0, 3) },
         "session names attempts that are not its own; ignoring them for the rest of the session");
     }

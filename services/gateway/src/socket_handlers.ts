@@ -1,11 +1,11 @@
 // uWS socket callbacks: check every frame at the edge (size, schema, the session's rate
 // limit for its type), run each session's frames in order, and turn a closed socket into
 // an `agent.offline` event (fenced on its session).
-import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage, type LogMessage } from "@labbridge/protocol";
+import { CLOSE_CODES, describeProblems, LOG_ALLOWANCE, MAX_FRAME_BYTES, parseAgentMessage, type AgentMessage, type HelloMessage, type LogMessage } from "@labbridge/protocol";
 import { decodeBinaryFrame } from "@labbridge/protocol/frame_codec";
 import { appendEntry } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
-import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
+import { attemptsOf, closeSocket, sendTo, SETTLED_QUEUE, type AgentSocket, type SocketData } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { handleEnroll } from "./handle_enroll.ts";
 import { handleHeartbeat } from "./handle_heartbeat.ts";
@@ -19,7 +19,8 @@ import { LogAllowances, logLoad } from "./log_allowance.ts";
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
   const data = ws.getUserData();
-  data.ticket?.opened();
+  // Every agent socket on /v1/agent was admitted: it counts against the cap until it closes.
+  if (data.kind === "agent") ctx.admission.opened();
   if (data.rejection) {
     sendTo(ws, { type: "error", code: data.rejection.error, message: data.rejection.message }, ctx.metrics.sent);
     closeSocket(ws, data.rejection.code, data.rejection.message);
@@ -37,8 +38,7 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
   }
   if (data.kind !== "agent") return;
   if (!data.helloDone) {
-    // The admission ticket is given back once the hello's writes are done, whatever their outcome.
-    if (msg.type === "hello") return handleHello(ctx, ws, msg).finally(() => data.ticket?.settle());
+    if (msg.type === "hello") return helloInTurn(ctx, ws, data, msg);
     return refuse(ctx, ws, "First frame must be hello");
   }
   switch (msg.type) {
@@ -51,6 +51,17 @@ async function dispatch(ctx: GatewayContext, ws: AgentSocket, msg: AgentMessage)
     case "presign.request": return handlePresign(ctx, ws, msg);
     case "agent.pause_state": return handlePauseState(ctx, ws, msg);
     default: return refuse(ctx, ws, `Unexpected frame "${msg.type}"`);
+  }
+}
+
+/** Runs the hello when its turn in the gateway's line comes (hello_queue.ts); a socket that closed meanwhile left the line. */
+async function helloInTurn(ctx: GatewayContext, ws: AgentSocket, data: SocketData, msg: HelloMessage): Promise<void> {
+  if (!(await ctx.hellos.turn(ws))) return;
+  try {
+    // Closed by the gateway while it waited (onClose, which takes it out of the line, may not have run yet).
+    if (!data.closed) await handleHello(ctx, ws, msg);
+  } finally {
+    ctx.hellos.done();
   }
 }
 
@@ -73,8 +84,8 @@ function rateLimited(ctx: GatewayContext, ws: AgentSocket, type: string, why?: s
 function withinLogAllowance(ctx: GatewayContext, ws: AgentSocket, msg: LogMessage): boolean {
   const data = ws.getUserData();
   const load = logLoad([...(msg.stdout ?? []), ...(msg.stderr ?? [])]);
-  data.logAllowances ??= new LogAllowances();
-  if (data.logAllowances.allow(msg.attempt_id, load, ctx.clock())) return true;
+  const allowances = (attemptsOf(data).logAllowances ??= new LogAllowances());
+  if (allowances.allow(msg.attempt_id, load, ctx.clock())) return true;
   ctx.log.warn({ agent_id: data.agent?.id, session_id: data.sessionId, attempt_id: msg.attempt_id, lines: load.lines, bytes: load.bytes }, "live log over its allowance");
   rateLimited(ctx, ws, msg.type,
     `the live log of "${msg.attempt_id}" is over its allowance of ${LOG_ALLOWANCE.linesPerSecond} lines and ${LOG_ALLOWANCE.bytesPerSecond} bytes a second`);
@@ -117,7 +128,7 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
     ctx.metrics.logBytes.inc(message.byteLength);
     if (!withinLogAllowance(ctx, ws, parsed.value)) return;
   }
-  data.queue = data.queue
+  const queued = data.queue
     .then(() => dispatch(ctx, ws, parsed.value))
     .catch((err) => {
       ctx.log.error({ agent_id: data.agent?.id, type: parsed.value.type, err: (err as Error).message }, "frame handler failed");
@@ -128,6 +139,12 @@ export function onMessage(ctx: GatewayContext, ws: AgentSocket, message: ArrayBu
       // waiting out its per-request timeouts.
       if (isTransientError(err)) closeSocket(ws, CLOSE_CODES.unavailable, "gateway cannot reach its stores, reconnect");
     });
+  data.queue = queued;
+  // An idle session goes back to the promise every socket shares instead of keeping its last one.
+  const idle = () => {
+    if (data.queue === queued) data.queue = SETTLED_QUEUE;
+  };
+  void queued.then(idle, idle);
 }
 
 /** Called when the socket closed, for whatever reason. */
@@ -135,9 +152,9 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
   const data = ws.getUserData();
   data.closed = true;
   const agent = data.agent;
-  if (data.ticket) {
+  if (data.kind === "agent") {
     ctx.admission.closed();
-    data.ticket.settle();
+    ctx.hellos.leave(ws);
   }
   if (data.kind !== "agent" || !agent || !data.helloDone) return;
   ctx.sessions.delete(agent.id, ws);

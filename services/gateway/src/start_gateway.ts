@@ -4,12 +4,14 @@ import { CLOSE_CODES } from "@labbridge/protocol";
 import { logCountersEvery, Registry } from "@labbridge/metrics";
 import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
+import { CredentialLookups } from "@labbridge/store";
 import { loadNativeUws } from "@labbridge/uws";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
 import { Admission } from "./admission.ts";
-import { connectionLimits } from "./connection_limits.ts";
+import { connectionLimits, PRUNE_EVERY_MS } from "./connection_limits.ts";
+import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
 import { releaseSession } from "./socket_handlers.ts";
@@ -35,7 +37,9 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
+    credentials: new CredentialLookups(base.pool),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
+    hellos: new HelloQueue(config.gatewayHelloInFlight),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
       registry,
@@ -51,6 +55,13 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
   };
   const server = await startGatewayServer(ctx, uws);
   const stopCounterLog = logCountersEvery(config.metricsLogSeconds, (f, m) => ctx.log.info(f, m), [ctx.metrics.received, ctx.metrics.sent, ctx.metrics.logBytes]);
+  // Refilled connection buckets are the same as none: an agent that stays connected costs nothing there.
+  const pruneLimits = setInterval(() => {
+    const now = ctx.clock();
+    ctx.connectionLimits.agentConnects.prune(now);
+    ctx.connectionLimits.refusedCredentials.prune(now);
+  }, PRUNE_EVERY_MS);
+  pruneLimits.unref();
   const controller = new AbortController();
   const commands = runCommandLoop(ctx, controller.signal);
   ctx.log.info({ port: server.port, url: `ws://127.0.0.1:${server.port}`, prefix: config.prefix }, "gateway listening");
@@ -63,6 +74,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       // handlers record each disconnect, and only then stop delivering commands: an entry
       // in hand is delivered or left pending for this gateway id, never half-handled.
       server.close();
+      clearInterval(pruneLimits);
       const sockets = ctx.sessions.all();
       // Each session is released first (in its own frame order), so another gateway lets
       // the agent in at once instead of refusing it as a second session of a healthy one.

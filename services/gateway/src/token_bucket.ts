@@ -25,6 +25,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Whether the bucket is full at `now`: then it is the same as a new one, and may be dropped. */
+  isFull(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.limit.burst;
+  }
+
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.updatedAt);
     this.updatedAt = Math.max(this.updatedAt, now);
