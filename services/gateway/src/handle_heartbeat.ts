@@ -7,7 +7,7 @@ import { CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HeartbeatMessage } from
 import { appendEntry } from "@labbridge/streams";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
-import { telemetryTtlMs } from "./handle_hello.ts";
+import { heartbeatWindow } from "./heartbeat_window.ts";
 import { ownLostAttempts } from "./own_attempts.ts";
 
 /** Handles one heartbeat. */
@@ -15,14 +15,16 @@ export async function handleHeartbeat(ctx: GatewayContext, ws: AgentSocket, msg:
   const data = ws.getUserData();
   const agentId = data.agent!.id;
   const now = ctx.clock();
+  // Naming an attempt moves the session to the busy window at once; naming none, to the idle one.
+  const window = heartbeatWindow(ctx.config, msg.running);
   // Sent together, answered together: ioredis writes both before either reply comes back.
   const [touched] = await Promise.all([
-    ctx.presence.touch(agentId, data.sessionId, now, leaseExpiry(ctx, now)),
+    ctx.presence.touch(agentId, data.sessionId, now, now + window.presenceTtlMs, window.intervalMs),
     ctx.telemetry.write(agentId, data.sessionId, {
       replace: msg.gpus !== undefined,
       gpus: msg.gpus ? msg.gpus.map(gpuReadingOf) : msg.g,
       host: msg.h,
-    }, telemetryTtlMs(ctx)),
+    }, window.presenceTtlMs),
   ]);
   if (touched === "replaced") {
     // Another connection of this agent took over: this one is the stale duplicate.
