@@ -6,6 +6,7 @@ import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { HeartbeatBatch } from "./heartbeat_batch.ts";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
@@ -15,6 +16,8 @@ export interface GatewayContext extends ServiceContext {
   connectionLimits: ConnectionLimits;
   /** Admission control on agent upgrades and the cap on connections (admission.ts). */
   admission: Admission;
+  /** Renews the heartbeats of one turn of the event loop in one Redis round trip (heartbeat_batch.ts). */
+  heartbeats: HeartbeatBatch;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

@@ -5,6 +5,7 @@ import { logCountersEvery, Registry } from "@labbridge/metrics";
 import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
 import { loadNativeUws } from "@labbridge/uws";
+import { redisKeys } from "@labbridge/streams";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
@@ -12,6 +13,7 @@ import { Admission } from "./admission.ts";
 import { connectionLimits } from "./connection_limits.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
+import { HeartbeatBatch } from "./heartbeat_batch.ts";
 import { releaseSession } from "./socket_handlers.ts";
 
 /** A running gateway. */
@@ -35,6 +37,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     gatewayId: config.gatewayId,
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
+    heartbeats: new HeartbeatBatch(base.redis, redisKeys(config.prefix)),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     storage: createObjectStorage(config.storage, base.clock),
     metrics: {
