@@ -31,13 +31,25 @@ describe("the idle heartbeat, gateway side", () => {
     const { agentId, agent } = await s.newAgent();
     const { attemptId } = await s.assignedTo(agent);
     s.advance(100);
-    await s.heartbeat(agent, agentId, [attemptId]);
-    expect((await s.gw.ctx.presence.session(agentId))?.intervalMs).toBe(busyMs());
-    expect(await presenceScore(agentId)).toBe(s.now + leaseTtlMs());
-    s.advance(100);
     await s.heartbeat(agent, agentId, []);
     expect((await s.gw.ctx.presence.session(agentId))?.intervalMs).toBe(idleMs());
     expect(await presenceScore(agentId)).toBe(s.now + idleTtlMs());
+    s.advance(100);
+    await s.heartbeat(agent, agentId, [attemptId]);
+    expect((await s.gw.ctx.presence.session(agentId))?.intervalMs).toBe(busyMs());
+    expect(await presenceScore(agentId)).toBe(s.now + leaseTtlMs());
+  });
+
+  it("an assignment delivered to an idle session moves it to the busy window at once, before any heartbeat names it", async () => {
+    const { agentId, credential, agent: first } = await s.newAgent();
+    const { attemptId } = await s.assignedTo(first);
+    expect((await s.gw.ctx.presence.session(agentId))?.intervalMs).toBe(busyMs());
+    // Its gateway gone silent right after the assignment: the agent is let back in after two
+    // busy intervals, well inside the new lease, not after two idle ones.
+    s.advance(2 * busyMs());
+    const { welcome } = await s.online(credential, { running: [attemptId] });
+    expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+    expect(await s.gw.ctx.leases.get(attemptId)).toMatchObject({ agentId });
   });
 
   it("a hello that names running attempts starts the session in the busy window", async () => {

@@ -49,6 +49,13 @@ redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'conne
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return {1, cur[1], cur[2]}`;
 
+// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] interval_ms. Records the interval the
+// session beats at, if it is still current; returns 1 when recorded.
+const SET_INTERVAL = `
+if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'interval_ms', ARGV[3])
+return 1`;
+
 // ARGV[1] agent_id, ARGV[2] session_id. Removes presence if the session is still current.
 const DISCONNECT = `
 if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
@@ -134,6 +141,15 @@ export class Presence {
   async touch(agentId: string, sessionId: string, now: number, expiresAt: number, intervalMs: number): Promise<TouchOutcome> {
     const [outcome] = await renewHeartbeats(this.redis, this.keys, [{ agentId, sessionId, now, expiresAt, intervalMs }]);
     return outcome!;
+  }
+
+  /**
+   * Records the interval a session beats at from now on, without renewing it (the gateway
+   * handing it an assignment: it beats at the busy interval from here). False when that
+   * session is no longer the agent's current one.
+   */
+  async setInterval(agentId: string, sessionId: string, intervalMs: number): Promise<boolean> {
+    return (await this.run(SET_INTERVAL, agentId, [sessionId, intervalMs])) === 1;
   }
 
   /** Removes presence for a closed socket, if it is still the current session. */
