@@ -76,20 +76,21 @@ describe("agent sessions", () => {
     expect(JSON.stringify(rows)).not.toContain("lba_wrong");
   });
 
-  it("hello is answered with welcome carrying the configured heartbeat and lease TTL, and the agent is ONLINE", async () => {
+  it("hello is answered with welcome carrying the configured heartbeat intervals (busy and idle) and lease TTL, and the agent is ONLINE", async () => {
     const { agentId, credential } = await s.enroll();
     const agent = await s.connect("/v1/agent", credential);
     agent.hello({ os: "linux", hostname: "lab-host", gpus: [{ name: "RTX 4090", memory_mb: 24564 }] });
     const welcome = await agent.next("welcome");
     expect(welcome).toEqual({
       type: "welcome", agent_id: agentId, session_id: expect.stringMatching(/^ses_/),
-      heartbeat_seconds: s.env.config.heartbeatSeconds, lease_ttl_seconds: s.env.config.leaseTtlSeconds,
+      heartbeat_seconds: s.env.config.heartbeatSeconds, idle_heartbeat_seconds: s.env.config.idleHeartbeatSeconds,
+      lease_ttl_seconds: s.env.config.leaseTtlSeconds,
       // This hello offered no frame compression, so none is agreed (gateway_compressed_frames.test.ts).
       compression: null,
       // The agent measures its clock skew from this (gateway_telemetry.test.ts checks the value).
       server_time_ms: expect.any(Number),
     });
-    expect([welcome.heartbeat_seconds, welcome.lease_ttl_seconds]).toEqual([0.5, 3]);
+    expect([welcome.heartbeat_seconds, welcome.idle_heartbeat_seconds, welcome.lease_ttl_seconds]).toEqual([0.5, 1.5, 3]);
     const row = await waitFor(async () => {
       const r = await s.agentRow(agentId);
       return r?.status === "ONLINE" ? r : null;
@@ -158,7 +159,8 @@ describe("agent sessions", () => {
 
   it("the same credential after two silent heartbeat intervals replaces the session, whose socket is closed with 4409", async () => {
     const { agentId, credential, agent: first, welcome: firstWelcome } = await s.newAgent();
-    const silentMs = 2 * s.env.config.heartbeatSeconds * 1000;
+    // The agent holds no attempt: its session beats at the idle interval (gateway_idle_heartbeat.test.ts has the busy one).
+    const silentMs = 2 * s.env.config.idleHeartbeatSeconds * 1000;
     s.advance(silentMs - 1);
     const early = await s.connect("/v1/agent", credential);
     early.hello();
@@ -205,7 +207,8 @@ describe("agent sessions", () => {
 
   it("an agent that stops heartbeating turns OFFLINE and its next heartbeat is told to reconnect at once (1001)", async () => {
     const { agentId, agent } = await s.newAgent();
-    s.advance(s.env.config.leaseTtlSeconds * 1000 + 1);
+    // Idle: its presence lasts three idle intervals (at least the lease TTL).
+    s.advance(Math.max(s.env.config.leaseTtlSeconds, 3 * s.env.config.idleHeartbeatSeconds) * 1000 + 1);
     await waitFor(async () => (await s.agentStatus(agentId)) === "OFFLINE", 10_000, "agent OFFLINE");
     agent.send({ type: "heartbeat", running: [] });
     expect((await agent.waitClosed()).code).toBe(CLOSE_CODES.going_away);

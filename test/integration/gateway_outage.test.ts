@@ -29,4 +29,16 @@ describe("a gateway without Redis", () => {
     expect(closed.code).toBe(CLOSE_CODES.unavailable);
     expect(agent.all("presign.response")).toEqual([]);
   });
+
+  it("heartbeats renewed in one batch all fail with the batch: each session is told and closed with 1011, as one failed heartbeat is", async () => {
+    const agents = await Promise.all([s.newAgent(), s.newAgent(), s.newAgent()]);
+    redisLink.cut();
+    // Sent together: they reach the gateway within one batch window.
+    for (const { agent } of agents) agent.send({ type: "heartbeat", running: [] });
+    for (const { agent } of agents) {
+      expect((await agent.waitClosed(15_000)).code).toBe(CLOSE_CODES.unavailable);
+      expect(agent.all("error")).toEqual([expect.objectContaining({ code: "unavailable" })]);
+      expect(agent.all("heartbeat.ack")).toEqual([]);
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 const T0 = 1_700_000_000_000;
 const TTL = 30_000;
+const INTERVAL = 5_000;
 
 let env: TestEnv;
 let redis: Redis;
@@ -27,7 +28,7 @@ afterEach(async () => {
 describe("Presence", () => {
   it("connect records the gateway, session and times of an agent", async () => {
     expect(await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL)).toBeNull();
-    expect(await presence.session("agt_A")).toEqual({ agentId: "agt_A", gatewayId: "gw-1", sessionId: "ses_1", connectedSince: T0, lastSeen: T0 });
+    expect(await presence.session("agt_A")).toEqual({ agentId: "agt_A", gatewayId: "gw-1", sessionId: "ses_1", connectedSince: T0, lastSeen: T0, intervalMs: null });
   });
 
   it("a new connection replaces the session and returns the one it replaced", async () => {
@@ -38,7 +39,7 @@ describe("Presence", () => {
 
   it("touch renews the current session's presence and last-seen time", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + 10_000, T0 + 10_000 + TTL)).toBe("renewed");
+    expect(await presence.touch("agt_A", "ses_1", T0 + 10_000, T0 + 10_000 + TTL, INTERVAL)).toBe("renewed");
     expect((await presence.session("agt_A"))?.lastSeen).toBe(T0 + 10_000);
     expect(await presence.expired(T0 + TTL + 1, 10)).toEqual([]);
   });
@@ -46,13 +47,13 @@ describe("Presence", () => {
   it("touch with a replaced session fails and changes nothing", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
     await presence.connect("agt_A", "gw-1", "ses_2", T0 + 1, T0 + 1 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + 20_000, T0 + 20_000 + TTL)).toBe("replaced");
+    expect(await presence.touch("agt_A", "ses_1", T0 + 20_000, T0 + 20_000 + TTL, INTERVAL)).toBe("replaced");
     expect((await presence.session("agt_A"))?.lastSeen).toBe(T0 + 1);
     expect(await presence.expired(T0 + 1 + TTL, 10)).toEqual([{ agentId: "agt_A", sessionId: "ses_2" }]);
   });
 
   it("touch of an agent that was never connected (or was reaped) says expired", async () => {
-    expect(await presence.touch("agt_X", "ses_1", T0, T0 + TTL)).toBe("expired");
+    expect(await presence.touch("agt_X", "ses_1", T0, T0 + TTL, INTERVAL)).toBe("expired");
     expect(await presence.session("agt_X")).toBeNull();
   });
 
@@ -93,14 +94,14 @@ describe("Presence", () => {
   it("removeExpired after a touch renewed the presence does nothing", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
     // A heartbeat renews it a moment before expiry; the reaper's clock already lists it.
-    expect(await presence.touch("agt_A", "ses_1", T0 + TTL - 1, T0 + 2 * TTL)).toBe("renewed");
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL - 1, T0 + 2 * TTL, INTERVAL)).toBe("renewed");
     expect(await presence.removeExpired("agt_A", "ses_1", T0 + TTL)).toBe(false);
     expect(await presence.session("agt_A")).toMatchObject({ sessionId: "ses_1" });
   });
 
   it("a touch at or after expiry is refused, so the agent must say hello again", async () => {
     await presence.connect("agt_A", "gw-1", "ses_1", T0, T0 + TTL);
-    expect(await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL)).toBe("expired");
+    expect(await presence.touch("agt_A", "ses_1", T0 + TTL, T0 + 2 * TTL, INTERVAL)).toBe("expired");
     expect(await presence.expired(T0 + TTL, 10)).toEqual([{ agentId: "agt_A", sessionId: "ses_1" }]);
   });
 

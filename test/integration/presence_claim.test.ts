@@ -8,7 +8,8 @@ import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 const T0 = 1_700_000_000_000;
 const TTL = 30_000;
-const SILENT = 10_000;
+const INTERVAL = 5_000;
+const SILENT = 2 * INTERVAL;
 
 let env: TestEnv;
 let redis: Redis;
@@ -25,7 +26,7 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-const claim = (session: string, now: number, gateway = "gw-1") => presence.claim("agt_A", gateway, session, now, now + TTL, now - SILENT);
+const claim = (session: string, now: number, gateway = "gw-1") => presence.claim("agt_A", gateway, session, now, now + TTL, INTERVAL);
 
 describe("Presence.claim", () => {
   it("claims an agent nobody holds", async () => {
@@ -35,7 +36,7 @@ describe("Presence.claim", () => {
 
   it("is refused while the current session was seen within the silence window, and changes nothing", async () => {
     await claim("ses_1", T0);
-    await presence.touch("agt_A", "ses_1", T0 + 5_000, T0 + 5_000 + TTL);
+    await presence.touch("agt_A", "ses_1", T0 + 5_000, T0 + 5_000 + TTL, INTERVAL);
     expect(await claim("ses_2", T0 + 5_000 + SILENT - 1, "gw-2")).toEqual({
       claimed: false, current: { sessionId: "ses_1", gatewayId: "gw-1", lastSeen: T0 + 5_000 },
     });
@@ -45,7 +46,7 @@ describe("Presence.claim", () => {
   it("replaces a session silent for the whole window, returning it", async () => {
     await claim("ses_1", T0);
     expect(await claim("ses_2", T0 + SILENT, "gw-2")).toEqual({ claimed: true, replaced: { sessionId: "ses_1", gatewayId: "gw-1" } });
-    expect(await presence.touch("agt_A", "ses_1", T0 + SILENT + 1, T0 + TTL)).toBe("replaced");
+    expect(await presence.touch("agt_A", "ses_1", T0 + SILENT + 1, T0 + TTL, INTERVAL)).toBe("replaced");
   });
 
   it("replaces a session that closed cleanly at once", async () => {
@@ -59,5 +60,53 @@ describe("Presence.claim", () => {
     const winners = results.map((r, i) => (r.claimed ? `ses_${i}` : null)).filter(Boolean);
     expect(winners).toHaveLength(1);
     expect((await presence.session("agt_A"))?.sessionId).toBe(winners[0]);
+  });
+});
+
+// Each session is judged on its own interval (decision 0028): an idle agent beats every
+// 15 s, a busy one every 5 s, and healthy means seen within two of the session's intervals.
+describe("Presence.claim with per-session heartbeat windows", () => {
+  const BUSY = 5_000;
+  const IDLE = 15_000;
+  const IDLE_TTL = 3 * IDLE;
+  const claimAs = (session: string, now: number, intervalMs: number, ttl = TTL) =>
+    presence.claim("agt_A", "gw-2", session, now, now + ttl, intervalMs);
+
+  it("an idle session seen within two idle intervals is healthy, though silent longer than two busy ones", async () => {
+    await presence.claim("agt_A", "gw-1", "ses_idle", T0, T0 + IDLE_TTL, IDLE);
+    expect(await claimAs("ses_2", T0 + 2 * IDLE - 1, BUSY)).toMatchObject({ claimed: false, current: { sessionId: "ses_idle" } });
+    expect(await claimAs("ses_3", T0 + 2 * IDLE, BUSY)).toEqual({ claimed: true, replaced: { sessionId: "ses_idle", gatewayId: "gw-1" } });
+  });
+
+  it("a busy session is replaceable after two busy intervals", async () => {
+    await presence.claim("agt_A", "gw-1", "ses_busy", T0, T0 + TTL, BUSY);
+    expect(await claimAs("ses_2", T0 + 2 * BUSY - 1, IDLE)).toMatchObject({ claimed: false });
+    expect(await claimAs("ses_3", T0 + 2 * BUSY, IDLE)).toMatchObject({ claimed: true, replaced: { sessionId: "ses_busy" } });
+  });
+
+  it("a heartbeat that names attempts moves the session to the busy window, one that names none back to the idle one", async () => {
+    await presence.claim("agt_A", "gw-1", "ses_1", T0, T0 + IDLE_TTL, IDLE);
+    expect(await presence.touch("agt_A", "ses_1", T0 + 1_000, T0 + 1_000 + TTL, BUSY)).toBe("renewed");
+    expect((await presence.session("agt_A"))?.intervalMs).toBe(BUSY);
+    expect(await claimAs("ses_2", T0 + 1_000 + 2 * BUSY, IDLE)).toMatchObject({ claimed: true });
+    // The new session, now idle again after its next beat, is judged on the idle window.
+    expect(await presence.touch("agt_A", "ses_2", T0 + 12_000, T0 + 12_000 + IDLE_TTL, IDLE)).toBe("renewed");
+    expect(await claimAs("ses_3", T0 + 12_000 + 2 * BUSY, BUSY)).toMatchObject({ claimed: false, current: { sessionId: "ses_2" } });
+  });
+
+  it("an idle agent back from a half-open link (it gives up after three idle intervals) finds its old session replaceable", async () => {
+    await presence.claim("agt_A", "gw-1", "ses_1", T0, T0 + IDLE_TTL, IDLE);
+    // Its last beat that got through, then silence on the gateway's side until the agent notices.
+    await presence.touch("agt_A", "ses_1", T0 + IDLE, T0 + IDLE + IDLE_TTL, IDLE);
+    const backAt = T0 + IDLE + 3 * IDLE;
+    expect(await presence.claim("agt_A", "gw-1", "ses_back", backAt, backAt + IDLE_TTL, IDLE))
+      .toEqual({ claimed: true, replaced: { sessionId: "ses_1", gatewayId: "gw-1" } });
+    expect(await presence.session("agt_A")).toMatchObject({ sessionId: "ses_back", intervalMs: IDLE });
+  });
+
+  it("a session recorded without an interval is judged on the claimer's own", async () => {
+    await presence.connect("agt_A", "gw-1", "ses_old", T0, T0 + TTL);
+    expect(await claimAs("ses_2", T0 + 2 * BUSY - 1, BUSY)).toMatchObject({ claimed: false });
+    expect(await claimAs("ses_3", T0 + 2 * BUSY, BUSY)).toMatchObject({ claimed: true });
   });
 });

@@ -15,6 +15,7 @@ import { createTestEnv, type TestEnv, streamEntries } from "../harness/test_env.
 const silent = createLogger("reaper-test", "silent");
 const T0 = Date.UTC(2025, 0, 1);
 const TTL = 3000; // createTestEnv's LB_LEASE_TTL_SECONDS
+const INTERVAL = 500; // createTestEnv's LB_HEARTBEAT_SECONDS
 
 let env: TestEnv;
 let now: number;
@@ -210,7 +211,7 @@ describe("markSilentAgents", () => {
     class HeartbeatAfterListing extends Presence {
       override async expired(at: number, limit: number) {
         const listed = await super.expired(at, limit);
-        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
+        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL, INTERVAL);
         return listed;
       }
     }
@@ -220,7 +221,7 @@ describe("markSilentAgents", () => {
     expect(await ctx.presence.session(agentId)).toMatchObject({ sessionId: "ses_1" });
     expect(await entries(ctx.streams.agentEvents)).toEqual([]);
     // Its next heartbeat renews it again: the agent is live on both sides.
-    expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL)).toBe("renewed");
+    expect(await ctx.presence.touch(agentId, "ses_1", now + 100, now + 100 + TTL, INTERVAL)).toBe("renewed");
   });
 
   it("a heartbeat landing just after the reaper claimed a silent agent is refused, so the OFFLINE agent says hello again", async () => {
@@ -230,7 +231,7 @@ describe("markSilentAgents", () => {
     class HeartbeatAfterClaim extends Presence {
       override async claimExpired(id: string, at: number) {
         const claimed = await super.claimExpired(id, at);
-        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL);
+        touched = await this.touch(agentId, "ses_1", now - GATEWAY_LAG_MS, now - GATEWAY_LAG_MS + TTL, INTERVAL);
         return claimed;
       }
     }

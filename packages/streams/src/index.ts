@@ -7,5 +7,6 @@ export * from "./redis_errors.ts";
 export * from "./keys.ts";
 export * from "./leases.ts";
 export * from "./presence.ts";
+export * from "./heartbeat_renewal.ts";
 export * from "./rate_limits.ts";
 export * from "./telemetry.ts";

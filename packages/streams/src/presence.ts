@@ -2,49 +2,58 @@
 // until when it counts as alive. A new session takes over only from one that went silent
 // (claim), so a stolen credential cannot push a healthy agent off; every move is
 // conditional on the session id, so a late disconnect of an old socket cannot knock
-// out the new one.
+// out the new one. Each session carries its own heartbeat interval (`interval_ms`: the
+// idle one while it holds no attempt, the busy one otherwise, decision 0028): whether it
+// went silent is judged on that interval, not on one window for all.
 import type { Redis } from "ioredis";
 import { runScript } from "./run_script.ts";
 import type { RedisKeys } from "./keys.ts";
+import { renewHeartbeats, type TouchOutcome } from "./heartbeat_renewal.ts";
+
+/**
+ * A session counts as silent once it was not seen for this many of its own heartbeat
+ * intervals. The agent gives up on a silent path after three, so an agent back from a
+ * half-open link always finds its old session replaceable.
+ */
+export const SILENT_AFTER_INTERVALS = 2;
 
 // KEYS[1] presence zset, KEYS[2] agent session hash
-// ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms), ARGV[5] expires_at (ms)
+// ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms), ARGV[5] expires_at (ms),
+// ARGV[6] interval_ms ('' for none)
 // Returns the session id it replaced, or false.
 const CONNECT = `
 local old = redis.call('HGET', KEYS[2], 'session_id')
+redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'interval_ms', ARGV[6]) end
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return old`;
 
 // KEYS as CONNECT. ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms),
-// ARGV[5] expires_at (ms), ARGV[6] silent_before (ms): a session last seen at or before it
-// has gone silent and may be replaced.
+// ARGV[5] expires_at (ms), ARGV[6] interval_ms of the new session, ARGV[7] silent after this
+// many of a session's intervals.
 // Returns {1, replaced session id or false, its gateway id or false} when this session now holds the agent, or
 // {0, current session id, its gateway id, its last_seen} when a healthy session holds it.
-// Healthy = still present (not expired) and seen after silent_before. One script, so of two
-// racing hellos exactly one claims.
+// Healthy = still present (not expired) and seen within ARGV[7] of its own intervals (a
+// session from before intervals were stored is judged on the new session's). One script,
+// so of two racing hellos exactly one claims.
 const CLAIM = `
-local cur = redis.call('HMGET', KEYS[2], 'session_id', 'gateway_id', 'last_seen')
+local cur = redis.call('HMGET', KEYS[2], 'session_id', 'gateway_id', 'last_seen', 'interval_ms')
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local window = tonumber(ARGV[7]) * tonumber(cur[4] or ARGV[6])
 if cur[1] and cur[1] ~= ARGV[3] and score and tonumber(score) > tonumber(ARGV[4])
-   and tonumber(cur[3] or '0') > tonumber(ARGV[6]) then
+   and tonumber(cur[3] or '0') > tonumber(ARGV[4]) - window then
   return {0, cur[1], cur[2] or '', cur[3] or '0'}
 end
-redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4])
+redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4], 'interval_ms', ARGV[6])
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return {1, cur[1], cur[2]}`;
 
-// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] now, ARGV[4] expires_at. Returns 1 when
-// renewed, 0 when another session replaced this one, 2 when this session already expired
-// (the reaper may be marking it OFFLINE right now, so the agent must say hello again
-// rather than be revived silently while MySQL says OFFLINE).
-const TOUCH = `
-local current = redis.call('HGET', KEYS[2], 'session_id')
-if current and current ~= ARGV[2] then return 0 end
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not current or not score or tonumber(score) <= tonumber(ARGV[3]) then return 2 end
-redis.call('HSET', KEYS[2], 'last_seen', ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+// ARGV[1] agent_id, ARGV[2] session_id, ARGV[3] interval_ms. Records the interval the
+// session beats at, if it is still current; returns 1 when recorded.
+const SET_INTERVAL = `
+if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'interval_ms', ARGV[3])
 return 1`;
 
 // ARGV[1] agent_id, ARGV[2] session_id. Removes presence if the session is still current.
@@ -84,6 +93,8 @@ export interface AgentSession {
   sessionId: string;
   connectedSince: number;
   lastSeen: number;
+  /** The heartbeat interval the session beats at now (ms), or null when none was recorded (connect() without one). */
+  intervalMs: number | null;
 }
 
 /** What a claim found: this session holds the agent now, or a healthy one does. */
@@ -100,14 +111,14 @@ export class Presence {
   }
 
   /** Records a new session unconditionally (tools and tests); returns the session it replaced, if any. Gateways claim(). */
-  async connect(agentId: string, gatewayId: string, sessionId: string, now: number, expiresAt: number): Promise<string | null> {
-    return ((await this.run(CONNECT, agentId, [gatewayId, sessionId, now, expiresAt])) as string | null) ?? null;
+  async connect(agentId: string, gatewayId: string, sessionId: string, now: number, expiresAt: number, intervalMs?: number): Promise<string | null> {
+    return ((await this.run(CONNECT, agentId, [gatewayId, sessionId, now, expiresAt, intervalMs ?? ""])) as string | null) ?? null;
   }
 
   /**
-   * Records a new session unless a healthy one holds the agent: one seen after
-   * `silentBefore` whose presence has not expired. A silent, expired or cleanly closed
-   * session is replaced (returned as `replaced`).
+   * Records a new session, beating every `intervalMs`, unless a healthy one holds the
+   * agent: one seen within SILENT_AFTER_INTERVALS of its own interval whose presence has
+   * not expired. A silent, expired or cleanly closed session is replaced (returned as `replaced`).
    */
   async claim(
     agentId: string,
@@ -115,17 +126,30 @@ export class Presence {
     sessionId: string,
     now: number,
     expiresAt: number,
-    silentBefore: number,
+    intervalMs: number,
   ): Promise<ClaimResult> {
-    const r = (await this.run(CLAIM, agentId, [gatewayId, sessionId, now, expiresAt, silentBefore])) as (string | number | null)[];
+    const r = (await this.run(CLAIM, agentId, [gatewayId, sessionId, now, expiresAt, intervalMs, SILENT_AFTER_INTERVALS])) as (string | number | null)[];
     if (r[0] === 1) return { claimed: true, replaced: r[1] ? { sessionId: String(r[1]), gatewayId: String(r[2] ?? "") } : null };
     return { claimed: false, current: { sessionId: String(r[1]), gatewayId: String(r[2]), lastSeen: Number(r[3]) } };
   }
 
-  /** Renews presence: "renewed", "replaced" by another session, or "expired" (say hello again). */
-  async touch(agentId: string, sessionId: string, now: number, expiresAt: number): Promise<"renewed" | "replaced" | "expired"> {
-    const r = await this.run(TOUCH, agentId, [sessionId, now, expiresAt]);
-    return r === 1 ? "renewed" : r === 0 ? "replaced" : "expired";
+  /**
+   * Renews presence (and the TTL of the agent's readings) as one heartbeat does, recording
+   * the interval the session beats at from now on: "renewed", "replaced" by another
+   * session, or "expired" (say hello again). Gateways renew in batches (heartbeat_renewal.ts).
+   */
+  async touch(agentId: string, sessionId: string, now: number, expiresAt: number, intervalMs: number): Promise<TouchOutcome> {
+    const [outcome] = await renewHeartbeats(this.redis, this.keys, [{ agentId, sessionId, now, expiresAt, intervalMs }]);
+    return outcome!;
+  }
+
+  /**
+   * Records the interval a session beats at from now on, without renewing it (the gateway
+   * handing it an assignment: it beats at the busy interval from here). False when that
+   * session is no longer the agent's current one.
+   */
+  async setInterval(agentId: string, sessionId: string, intervalMs: number): Promise<boolean> {
+    return (await this.run(SET_INTERVAL, agentId, [sessionId, intervalMs])) === 1;
   }
 
   /** Removes presence for a closed socket, if it is still the current session. */
@@ -156,6 +180,7 @@ export class Presence {
       sessionId: h.session_id,
       connectedSince: Number(h.connected_since),
       lastSeen: Number(h.last_seen),
+      intervalMs: h.interval_ms ? Number(h.interval_ms) : null,
     };
   }
 

@@ -37,6 +37,15 @@ export interface AgentReadings {
   clockSkewMs: number | null;
 }
 
+/** The hash fields and values an update writes (`g:<index>`, `h`, `skew`), as the scripts take them. */
+export function telemetryPairs(update: TelemetryUpdate): string[] {
+  const pairs: string[] = [];
+  for (const r of update.gpus ?? []) pairs.push(`g:${r[0]}`, JSON.stringify(r));
+  if (update.host) pairs.push("h", JSON.stringify(update.host));
+  if (update.clockSkewMs !== undefined) pairs.push("skew", String(Math.round(update.clockSkewMs)));
+  return pairs;
+}
+
 function decode(h: Record<string, string>): AgentReadings | null {
   const gpus = new Map<number, GpuReading>();
   let host: HostReading | null = null;
@@ -63,10 +72,7 @@ export class AgentTelemetry {
    * (an update with no readings only renews). False when that session is not the agent's current one.
    */
   async write(agentId: string, sessionId: string, update: TelemetryUpdate, ttlMs: number): Promise<boolean> {
-    const pairs: string[] = [];
-    for (const r of update.gpus ?? []) pairs.push(`g:${r[0]}`, JSON.stringify(r));
-    if (update.host) pairs.push("h", JSON.stringify(update.host));
-    if (update.clockSkewMs !== undefined) pairs.push("skew", String(Math.round(update.clockSkewMs)));
+    const pairs = telemetryPairs(update);
     const r = await runScript(this.redis, WRITE, 2, this.keys.agentSession(agentId), this.keys.agentTelemetry(agentId),
       sessionId, Math.max(1, Math.round(ttlMs)), update.replace ? "1" : "0", ...pairs);
     return r === 1;

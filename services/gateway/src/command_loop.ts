@@ -7,6 +7,7 @@ import { appendEntry, consumeGroup } from "@labbridge/streams";
 import { isTransientError } from "@labbridge/runtime";
 import { closeSocket, sendTo } from "./agent_sessions.ts";
 import type { GatewayContext } from "./gateway_context.ts";
+import { heartbeatWindow } from "./heartbeat_window.ts";
 
 function toMessage(ctx: GatewayContext, entry: StreamEntry): ServerMessage | null {
   const d = entry.data;
@@ -65,6 +66,12 @@ export async function deliverCommand(ctx: GatewayContext, entry: StreamEntry): P
   }
   const message = toMessage(ctx, entry);
   if (!message) return void log.warn({ type: entry.type }, "ignoring unknown gateway command");
+  if (message.type === "attempt.assign") {
+    // From here the agent holds an attempt: its session is judged on the busy window at
+    // once, not from its next heartbeat. A gateway dying in between would otherwise leave
+    // the agent refused elsewhere for two idle intervals, past its new lease (decision 0028).
+    await ctx.presence.setInterval(agentId, ws.getUserData().sessionId, heartbeatWindow(ctx.config, [message.attempt_id]).intervalMs);
+  }
   const sent = sendTo(ws, message, ctx.metrics.sent);
   log.info({ type: entry.type, sent }, "command delivered");
 }

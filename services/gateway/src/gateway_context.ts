@@ -8,6 +8,7 @@ import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { HelloQueue } from "./hello_queue.ts";
+import type { HeartbeatBatch } from "./heartbeat_batch.ts";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
@@ -21,6 +22,8 @@ export interface GatewayContext extends ServiceContext {
   admission: Admission;
   /** The hellos of open sockets, a few at a time, the rest waiting in order (hello_queue.ts). */
   hellos: HelloQueue;
+  /** Renews the heartbeats of one turn of the event loop in one Redis round trip (heartbeat_batch.ts). */
+  heartbeats: HeartbeatBatch;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

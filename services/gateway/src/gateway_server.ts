@@ -7,6 +7,7 @@ import type { AgentSocket, SocketData } from "./agent_sessions.ts";
 import type { Ticket } from "./admission.ts";
 import { authenticateAgentUpgrade, busyUpgrade, enrollUpgrade } from "./authenticate_upgrade.ts";
 import type { GatewayContext } from "./gateway_context.ts";
+import { socketIdleTimeoutSeconds } from "./heartbeat_window.ts";
 import { onClose, onMessage, onOpen, UWS_MAX_PAYLOAD } from "./socket_handlers.ts";
 
 function upgradeWith(ctx: GatewayContext, authenticate: (authorization: string, remoteAddress: string) => Promise<SocketData>, admit: boolean) {
@@ -84,9 +85,7 @@ export async function startGatewayServer(ctx: GatewayContext, uws: UwsModule): P
   const app = uws.App();
   const behavior = {
     maxPayloadLength: UWS_MAX_PAYLOAD,
-    // uWS closes a socket that sent nothing for this long: a dead peer is noticed within
-    // a few missed heartbeats even when no FIN arrives (NAT timeouts, pulled cables).
-    idleTimeout: Math.max(8, Math.ceil(ctx.config.heartbeatSeconds * 3)),
+    idleTimeout: socketIdleTimeoutSeconds(ctx.config),
     maxBackpressure: 1024 * 1024,
     sendPingsAutomatically: true,
     open: (ws: AgentSocket) => onOpen(ctx, ws),

@@ -1,7 +1,7 @@
 // The hello step: an authenticated agent says who it is and which attempts it holds. The
 // gateway claims the agent's presence for this session (refused with 4409 while another
 // session of the same credential is healthy: a stolen credential does not win), welcomes it
-// with the server's heartbeat interval and lease TTL, announces it ONLINE, keeps the
+// with the server's heartbeat intervals (busy and idle) and lease TTL, announces it ONLINE, keeps the
 // attempts whose lease still holds and tells it to abort its own lost ones (`lease_lost`).
 import { CLOCK_SKEW_WARN_MS, CLOSE_CODES, gpuInventoryOf, gpuReadingOf, type HelloMessage } from "@labbridge/protocol";
 import { FRAME_COMPRESSION } from "@labbridge/protocol/frame_codec";
@@ -10,21 +10,8 @@ import { appendEntry } from "@labbridge/streams";
 import { closeSocket, sendTo, type AgentSocket } from "./agent_sessions.ts";
 import { auditSessionRefused } from "./audit_agent_access.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
+import { heartbeatWindow } from "./heartbeat_window.ts";
 import { ownLostAttempts } from "./own_attempts.ts";
-
-/**
- * How long a session may be silent before a new one may take its place: two heartbeat
- * intervals. The agent itself gives up on a silent path after three, so a legit agent
- * back from a network drop finds its old session replaceable.
- */
-export function silentAfterMs(ctx: GatewayContext): number {
-  return 2 * ctx.config.heartbeatSeconds * 1000;
-}
-
-/** How long an agent's readings live without a heartbeat renewing them: as long as its presence. */
-export function telemetryTtlMs(ctx: GatewayContext): number {
-  return ctx.config.leaseTtlSeconds * 1000;
-}
 
 /** Handles the first frame of an agent session. */
 export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: HelloMessage): Promise<void> {
@@ -33,7 +20,10 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   const now = ctx.clock();
   const log = ctx.log.child({ agent_id: agent.id, session_id: data.sessionId });
 
-  const claim = await ctx.presence.claim(agent.id, ctx.gatewayId, data.sessionId, now, leaseExpiry(ctx, now), now - silentAfterMs(ctx));
+  // The session's window follows what it holds: idle (no attempt named) or busy. A healthy
+  // session is one seen within two of its own intervals (presence.ts).
+  const window = heartbeatWindow(ctx.config, msg.running);
+  const claim = await ctx.presence.claim(agent.id, ctx.gatewayId, data.sessionId, now, now + window.presenceTtlMs, window.intervalMs);
   if (!claim.claimed) {
     log.warn({ remote_address: data.remoteAddress, current_session_id: claim.current.sessionId, current_gateway_id: claim.current.gatewayId },
       "second session refused: the credential's agent has a healthy session");
@@ -59,11 +49,12 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
   if (clockSkewMs !== undefined && Math.abs(clockSkewMs) > CLOCK_SKEW_WARN_MS) {
     log.warn({ clock_skew_ms: clockSkewMs }, "agent clock is off: presigned URLs it is given may look expired or not yet valid");
   }
-  await ctx.telemetry.write(agent.id, data.sessionId, { replace: true, gpus: msg.gpus.map(gpuReadingOf), host: msg.host, clockSkewMs }, telemetryTtlMs(ctx));
+  await ctx.telemetry.write(agent.id, data.sessionId, { replace: true, gpus: msg.gpus.map(gpuReadingOf), host: msg.host, clockSkewMs }, window.presenceTtlMs);
   const compression = msg.compression?.includes(FRAME_COMPRESSION) ? FRAME_COMPRESSION : null;
   sendTo(ws, {
     type: "welcome", agent_id: agent.id, session_id: data.sessionId,
-    heartbeat_seconds: ctx.config.heartbeatSeconds, lease_ttl_seconds: ctx.config.leaseTtlSeconds, compression,
+    heartbeat_seconds: ctx.config.heartbeatSeconds, idle_heartbeat_seconds: ctx.config.idleHeartbeatSeconds,
+    lease_ttl_seconds: ctx.config.leaseTtlSeconds, compression,
     server_time_ms: ctx.clock(),
   }, ctx.metrics.sent);
   // After the welcome, which itself goes as text: the agent reads compressed frames only once it has it.

@@ -6,6 +6,7 @@ import { createContext, type Clock } from "@labbridge/runtime";
 import { createObjectStorage } from "@labbridge/storage";
 import { CredentialLookups } from "@labbridge/store";
 import { loadNativeUws } from "@labbridge/uws";
+import { redisKeys } from "@labbridge/streams";
 import type { Logger } from "@labbridge/logging";
 import { AgentSessions, closeSocket } from "./agent_sessions.ts";
 import { runCommandLoop } from "./command_loop.ts";
@@ -14,6 +15,7 @@ import { connectionLimits, PRUNE_EVERY_MS } from "./connection_limits.ts";
 import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
+import { HeartbeatBatch } from "./heartbeat_batch.ts";
 import { releaseSession } from "./socket_handlers.ts";
 
 /** A running gateway. */
@@ -38,6 +40,7 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     sessions: new AgentSessions(),
     connectionLimits: connectionLimits(),
     credentials: new CredentialLookups(base.pool),
+    heartbeats: new HeartbeatBatch(base.redis, redisKeys(config.prefix)),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     hellos: new HelloQueue(config.gatewayHelloInFlight),
     storage: createObjectStorage(config.storage, base.clock),
