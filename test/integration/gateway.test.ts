@@ -185,6 +185,29 @@ describe("agent sessions", () => {
     expect((await s.gw.ctx.presence.session(agentId))?.sessionId).toBe(welcome.session_id);
   });
 
+  it("a socket that closes while its hello's claim is in flight leaves no presence behind, so its reconnect is let in at once", async () => {
+    const { agentId, credential } = await s.enroll();
+    const presence = s.gw.ctx.presence;
+    const realClaim = presence.claim.bind(presence);
+    let agent: ScriptedAgent | null = null;
+    let claimed = false;
+    // The real claim, then the socket goes away before the hello goes on: the window a storm's cut sockets fall into.
+    presence.claim = async (...args) => {
+      const result = await realClaim(...args);
+      agent!.terminate();
+      await waitFor(async () => s.gw.ctx.admission.counts.open === 0, 5000, "the gateway saw the socket close");
+      claimed = true;
+      return result;
+    };
+    agent = await s.connect("/v1/agent", credential);
+    agent.hello();
+    await waitFor(async () => claimed && (await presence.session(agentId)) === null, 5000, "the claim of the closed socket released");
+    presence.claim = realClaim;
+    expect(s.gw.ctx.sessions.size).toBe(0);
+    const { welcome } = await s.online(credential);
+    expect((await presence.session(agentId))?.sessionId).toBe(welcome.session_id);
+  });
+
   it("two hellos racing with one credential: exactly one is welcomed, the other is refused with 4409", async () => {
     const { agentId, credential } = await s.enroll();
     const racers = await Promise.all([s.connect("/v1/agent", credential), s.connect("/v1/agent", credential)]);

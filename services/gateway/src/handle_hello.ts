@@ -12,6 +12,7 @@ import { auditSessionRefused } from "./audit_agent_access.ts";
 import { leaseExpiry, type GatewayContext } from "./gateway_context.ts";
 import { heartbeatWindow } from "./heartbeat_window.ts";
 import { ownLostAttempts } from "./own_attempts.ts";
+import { releaseSession } from "./release_session.ts";
 
 /** Handles the first frame of an agent session. */
 export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: HelloMessage): Promise<void> {
@@ -40,6 +41,15 @@ export async function handleHello(ctx: GatewayContext, ws: AgentSocket, msg: Hel
     await appendEntry(ctx.redis, ctx.streams.gateway(claim.replaced.gatewayId), {
       type: "agent.disconnect", agent_id: agent.id, data: { session_id: claim.replaced.sessionId, reason: "replaced" },
     });
+  }
+  if (data.closed) {
+    // The socket closed while the claim was in flight: onClose found no session to end (the
+    // hello was not done), so the claim is undone here. Left standing, it would refuse this
+    // agent's reconnect as a second session for two of its intervals.
+    ctx.sessions.delete(agent.id, ws);
+    await releaseSession(ctx, ws, null);
+    log.info({}, "agent went away during its hello; its claim is released");
+    return;
   }
   data.helloDone = true;
   // Everything the hello read replaces what an earlier session left (GPUs that went must not linger).

@@ -15,6 +15,7 @@ import { handlePresign } from "./handle_presign.ts";
 import { handlePauseState } from "./handle_pause_state.ts";
 import { handleLog } from "./handle_attempt_log.ts";
 import { LogAllowances, logLoad } from "./log_allowance.ts";
+import { releaseSession } from "./release_session.ts";
 
 /** Called when the upgrade completed. */
 export function onOpen(ctx: GatewayContext, ws: AgentSocket): void {
@@ -163,22 +164,6 @@ export function onClose(ctx: GatewayContext, ws: AgentSocket, code: number): voi
     await releaseSession(ctx, ws, code);
     ctx.log.info({ agent_id: agent.id, session_id: data.sessionId, close_code: code }, "agent disconnected");
   }).catch((err) => ctx.log.warn({ agent_id: agent.id, err: (err as Error).message }, "disconnect not recorded"));
-}
-
-/**
- * Ends the socket's session in presence and announces the agent OFFLINE, if it is still
- * the current session (so a late close of an old socket cannot knock out a newer one).
- * Leases stay until they expire, so a network blip does not touch running attempts. A
- * gateway that stops calls this before sending its agents away, so their reconnects
- * elsewhere are let in at once rather than refused as a second session of a healthy one.
- */
-export async function releaseSession(ctx: GatewayContext, ws: AgentSocket, code: number): Promise<void> {
-  const data = ws.getUserData();
-  const agent = data.agent;
-  if (!agent || !(await ctx.presence.disconnect(agent.id, data.sessionId))) return;
-  await appendEntry(ctx.redis, ctx.streams.agentEvents, {
-    type: "agent.offline", agent_id: agent.id, data: { session_id: data.sessionId, cause: "socket_closed", close_code: code },
-  });
 }
 
 /**

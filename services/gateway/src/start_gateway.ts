@@ -16,7 +16,7 @@ import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
 import { HeartbeatBatch } from "./heartbeat_batch.ts";
-import { releaseSession } from "./socket_handlers.ts";
+import { releaseSession } from "./release_session.ts";
 
 /** A running gateway. */
 export interface RunningGateway {
