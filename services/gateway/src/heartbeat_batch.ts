@@ -1,5 +1,6 @@
 // Heartbeats of many sessions renewed in one Redis round trip (decision 0028): those that
-// arrive within a few milliseconds (or MAX_HEARTBEAT_BATCH of them) go to Redis as one script, each entry fenced on its own session exactly as one heartbeat alone. A
+// arrive within a few milliseconds (or MAX_HEARTBEAT_BATCH of them) go to Redis as one
+// script, each entry fenced on its own session exactly as one heartbeat alone. A
 // session's next frame waits for its heartbeat's answer (its queue), so its frames stay in
 // order and a session has at most one entry in a batch.
 import type { Redis } from "ioredis";
