@@ -1,5 +1,6 @@
 // The gateway process: holds agent WebSocket sessions (uWebSockets.js, native build
 // only), turns agent frames into agent-events, and delivers its own command stream.
+import "./memory_mode.ts";
 import { loadConfig } from "@labbridge/config";
 import { createLogger } from "@labbridge/logging";
 import { startUntilSignal } from "@labbridge/runtime";
