@@ -30,7 +30,10 @@ export class Child {
   private onLine(line: string): void {
     this.lines.push(line);
     if (this.lines.length > 5000) this.lines.splice(0, 1000);
-    this.log.write(line + "\n");
+    // Lines still in the pipe when the exit came arrive after stop() ended the log file
+    // (waiting for the pipes to close instead would hang on jobs that outlive their agent
+    // and hold them): they are kept in `lines` only.
+    if (!this.log.writableEnded) this.log.write(line + "\n");
     for (const w of [...this.waiters]) {
       if (w.match(line)) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
