@@ -9,6 +9,7 @@
 //     [--slots 100] [--clients 32] [--jobs 1000]
 //     [--conn-agents 100000] [--conn-slope-max 19000] [--conn-gateways N] [--conn-hold 60]
 //     [--conn-settle 300]  (longest wait for all ONLINE; past it the figure is "not reached")
+//     [--conn-logs DIR]    (keep every service's log there)
 //
 // --smoke: a few seconds (the connection part with a few thousand agents), small numbers,
 // results to a temp file (never latest.json); exits non-zero if any figure is missing or
@@ -49,6 +50,7 @@ const { values: a } = parseArgs({
     "conn-gateways": { type: "string" },
     "conn-hold": { type: "string" },
     "conn-settle": { type: "string" },
+    "conn-logs": { type: "string" },
   },
 });
 if (a.only && a.only !== "dispatch" && a.only !== "connections") throw new Error(`Invalid --only "${a.only}": expected dispatch or connections`);
@@ -153,6 +155,7 @@ const connSettings: ConnectionSettings = {
   heartbeatSeconds: connSmoke ? 0.5 : 5,
   idleHeartbeatSeconds: connSmoke ? 1 : 15,
   settleSeconds: Number(a["conn-settle"] ?? 300),
+  logDir: a["conn-logs"],
   jobs: connSmoke ? 3 : 50,
   smoke: connSmoke,
 };

@@ -35,6 +35,8 @@ export interface ConnectionSettings {
   settleSeconds: number;
   jobs: number;
   smoke: boolean;
+  /** Folder that keeps every service's log after the run (by default they go with the run's temporary folder). */
+  logDir?: string;
 }
 
 /** One RSS sample: connections held and the server's resident set (and, for the gateway, its V8 heap in use). */
@@ -172,7 +174,8 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     const creds = await provisionAgents(pool, { count: s.agents, namePrefix: "fleet", os: "linux", labels: { bench: "fleet" }, slots: 1, now: new Date() });
     credsFile = join(tmpdir(), `${env.config.prefix}-creds.json`);
     writeFileSync(credsFile, JSON.stringify(creds.map((c) => ({ agent_id: c.agentId, name: c.name, credential: c.credential }))), { mode: 0o600 });
-    bridge = await Bridge.start({ env: env.env });
+    bridge = await Bridge.start({ env: env.env, logDir: s.logDir });
+    if (s.logDir) say(`service logs in ${s.logDir}`);
     const gateways: { name: string; url: string; child: Child }[] = [{ name: "gateway", url: bridge.gatewayUrl, child: bridge.child("gateway") }];
     for (let i = 2; i <= s.gateways; i++) {
       const name = `gateway-${i}`;
@@ -194,7 +197,7 @@ export async function connectionBench(s: ConnectionSettings): Promise<Connection
     say("gateway RSS", gatewayPoints);
     const baselinePoints: Record<"ws" | "uws", RssPoint[]> = { ws: [], uws: [] };
     for (const kind of ["ws", "uws"] as const) {
-      const child = startChild(`baseline-${kind}`, process.execPath, ["--import", "tsx", "loadtest/bench/connections/baseline_server.ts", kind], { env: env.env, cwd: ROOT, logFile: join(bridge.workDir, "logs", `baseline-${kind}.log`) });
+      const child = startChild(`baseline-${kind}`, process.execPath, ["--import", "tsx", "loadtest/bench/connections/baseline_server.ts", kind], { env: env.env, cwd: ROOT, logFile: join(bridge.logDir, `baseline-${kind}.log`) });
       baselines.push(child);
       const line = await child.waitForMsg("baseline listening");
       say(`RSS against connections on a plain ${kind} server`);

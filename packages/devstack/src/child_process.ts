@@ -20,6 +20,9 @@ export class Child {
 
   constructor(readonly name: string, readonly proc: ChildProcess, logFile: string) {
     this.log = createWriteStream(logFile, { flags: "a" });
+    // A log file that cannot be written must not take the harness down with it (the
+    // processes it started would be left running): said once, the lines stay in memory.
+    this.log.once("error", (err) => process.stderr.write(`${name}: its log file ${logFile} cannot be written (${err.message}); lines kept in memory only\n`));
     for (const stream of [proc.stdout, proc.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => this.onLine(line));
