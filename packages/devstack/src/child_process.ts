@@ -22,7 +22,7 @@ export class Child {
     this.log = createWriteStream(logFile, { flags: "a" });
     // A log file that cannot be written must not take the harness down with it (the
     // processes it started would be left running): said once, the lines stay in memory.
-    this.log.once("error", (err) => process.stderr.write(`${name}: its log file ${logFile} cannot be written (${err.message}); lines kept in memory only\n`));
+    this.log.on("error", (err) => process.stderr.write(`${name}: its log file ${logFile} cannot be written (${err.message}); lines kept in memory only\n`));
     for (const stream of [proc.stdout, proc.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => this.onLine(line));
@@ -35,8 +35,9 @@ export class Child {
     if (this.lines.length > 5000) this.lines.splice(0, 1000);
     // Lines still in the pipe when the exit came arrive after stop() ended the log file
     // (waiting for the pipes to close instead would hang on jobs that outlive their agent
-    // and hold them): they are kept in `lines` only.
-    if (!this.log.writableEnded) this.log.write(line + "\n");
+    // and hold them), and a log file that failed is no longer writable: such lines are
+    // kept in `lines` only.
+    if (this.log.writable) this.log.write(line + "\n");
     for (const w of [...this.waiters]) {
       if (w.match(line)) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
