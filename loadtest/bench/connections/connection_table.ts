@@ -13,7 +13,7 @@ const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
 const lines: string[] = [];
 const s = c.settings;
-lines.push(`${s.agents} agents over ${s.gateways} gateways; slope on one gateway from ${s.slopeStep} to ${s.slopeMax} agents; heartbeat ${s.heartbeatSeconds} s; hold ${s.holdSeconds} s.`, "");
+lines.push(`${s.agents} agents over ${s.gateways} gateways; slope on one gateway from ${s.slopeStep} to ${s.slopeMax} agents; heartbeat ${s.heartbeatSeconds} s (idle agents: ${s.idleHeartbeatSeconds ?? s.heartbeatSeconds} s); hold ${s.holdSeconds} s.`, "");
 lines.push("| server | RSS per connection (slope) | RSS at the largest step |", "|---|---|---|");
 const last = (p: { rss: number }[]) => (p.length ? mb(p.at(-1)!.rss) : "–");
 lines.push(`| LabBridge gateway (uWS + sessions) | ${kb(c.gateway_rss_bytes_per_agent)} (V8 heap: ${kb(c.gateway_heap_bytes_per_agent)}) | ${last(c.gateway_rss_points)} |`);
