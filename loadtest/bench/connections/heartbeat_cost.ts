@@ -4,31 +4,20 @@
 // heap in use, from v8.GCProfiler). A diagnostic for issue 11 (decision 0028):
 //   node --import tsx loadtest/bench/connections/heartbeat_cost.ts [agents] [seconds]
 // HB_COST_PROFILE=<file> also writes a CPU profile of the window (.cpuprofile, for Chrome DevTools).
-import { rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { GCProfiler } from "node:v8";
 import { Session } from "node:inspector/promises";
 import { createLogger } from "@labbridge/logging";
-import { startGateway } from "@labbridge/gateway";
-import { createPool, provisionAgents } from "@labbridge/store";
-import { createTestEnv } from "@labbridge/devstack";
-import { Fleet } from "./fleet.ts";
+import { gatewayInProcess } from "./gateway_in_process.ts";
 
 const n = Number(process.argv[2] ?? 3000);
 const seconds = Number(process.argv[3] ?? 30);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // One interval for idle and busy agents alike, so the load is n heartbeats a second whichever the gateway announces.
-const env = await createTestEnv({
+const { fleet, urls, stop } = await gatewayInProcess("hbcost", n, {
   LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "1", LB_IDLE_HEARTBEAT_SECONDS: "1", LB_LOG_LEVEL: "warn",
-}, "lbhbcost");
-const pool = createPool(env.config.mysqlUrl);
-const creds = await provisionAgents(pool, { count: n, namePrefix: "hbcost", os: "linux", labels: {}, now: new Date() });
-const file = join(tmpdir(), `${env.config.prefix}-creds.json`);
-writeFileSync(file, JSON.stringify(creds.map((c) => ({ agent_id: c.agentId, name: c.name, credential: c.credential }))));
-const gw = await startGateway(env.config, { log: createLogger("gateway", "warn") });
-const fleet = await Fleet.start(file, n);
-await fleet.connect([`ws://127.0.0.1:${gw.port}`], n);
+}, createLogger("gateway", "warn"));
+await fleet.connect(urls, n);
 while ((await fleet.stats()).welcomed < n) await sleep(200);
 await sleep(5000); // past the hello storm and every agent's first heartbeats
 await fleet.stats(true);
@@ -59,9 +48,5 @@ console.log(JSON.stringify({
   allocated_mb: +(allocated / 2 ** 20).toFixed(1), allocated_bytes_per_heartbeat: Math.round(allocated / heartbeats), gcs: gcs.length,
   rtt_p50_ms: rtts[Math.floor(rtts.length / 2)], rtt_p99_ms: rtts[Math.floor(rtts.length * 0.99)], closes: stats.closes,
 }));
-await fleet.stop();
-await gw.close();
-await pool.end();
-await env.cleanup();
-rmSync(file, { force: true });
+await stop();
 process.exit(0);

@@ -5,15 +5,10 @@
 // shared 2-core box); with --snapshot DIR it also writes a V8 heap snapshot before and
 // after, to diff by object type (how the 830-byte uWS socket dictionary was found):
 //   node --expose-gc --import tsx loadtest/bench/connections/live_heap.ts [agents] [--snapshot DIR]
-import { rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeHeapSnapshot } from "node:v8";
 import { createLogger } from "@labbridge/logging";
-import { startGateway } from "@labbridge/gateway";
-import { createPool, provisionAgents } from "@labbridge/store";
-import { createTestEnv } from "@labbridge/devstack";
-import { Fleet } from "./fleet.ts";
+import { gatewayInProcess } from "./gateway_in_process.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("Run with node --expose-gc");
@@ -22,13 +17,7 @@ const snapshotAt = args.indexOf("--snapshot");
 const snapshotDir = snapshotAt >= 0 ? args.splice(snapshotAt, 2)[1] : undefined;
 if (snapshotAt >= 0 && !snapshotDir) throw new Error("--snapshot needs a folder");
 const n = Number(args[0] ?? 4000);
-const env = await createTestEnv({ LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "5", LB_LOG_LEVEL: "warn" }, "lbheap");
-const pool = createPool(env.config.mysqlUrl);
-const creds = await provisionAgents(pool, { count: n, namePrefix: "heap", os: "linux", labels: {}, now: new Date() });
-const file = join(tmpdir(), `${env.config.prefix}-creds.json`);
-writeFileSync(file, JSON.stringify(creds.map((c) => ({ agent_id: c.agentId, name: c.name, credential: c.credential }))));
-const gw = await startGateway(env.config, { log: createLogger("gateway", "warn") });
-const fleet = await Fleet.start(file, n);
+const { fleet, urls, stop } = await gatewayInProcess("heap", n, { LB_LEASE_TTL_SECONDS: "30", LB_HEARTBEAT_SECONDS: "5", LB_LOG_LEVEL: "warn" }, createLogger("gateway", "warn"));
 const live = (name: string) => {
   for (let i = 0; i < 3; i++) gc();
   const usage = process.memoryUsage();
@@ -36,19 +25,15 @@ const live = (name: string) => {
   return usage;
 };
 // A first small step warms the code paths (JIT, pools, prepared statements) out of the figure.
-await fleet.connect([`ws://127.0.0.1:${gw.port}`], 200);
+await fleet.connect(urls, 200);
 while ((await fleet.stats()).connected < 200) await new Promise((r) => setTimeout(r, 200));
 await new Promise((r) => setTimeout(r, 2000));
 const before = live("before");
-await fleet.connect([`ws://127.0.0.1:${gw.port}`], n - 200);
+await fleet.connect(urls, n - 200);
 while ((await fleet.stats()).connected < n) await new Promise((r) => setTimeout(r, 200));
 await new Promise((r) => setTimeout(r, 7000)); // every agent past a heartbeat
 const after = live("after");
 const per = (k: "heapUsed" | "external" | "arrayBuffers" | "rss") => Math.round((after[k] - before[k]) / (n - 200));
 console.log(JSON.stringify({ agents: n, heap_used_per_agent: per("heapUsed"), external_per_agent: per("external"), array_buffers_per_agent: per("arrayBuffers"), rss_per_agent: per("rss") }));
-await fleet.stop();
-await gw.close();
-await pool.end();
-await env.cleanup();
-rmSync(file, { force: true });
+await stop();
 process.exit(0);
