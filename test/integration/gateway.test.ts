@@ -228,6 +228,17 @@ describe("agent sessions", () => {
     expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
   });
 
+  it("sockets cut together end their sessions together: every agent OFFLINE, every presence gone, and each gets back in at once", async () => {
+    const agents = await Promise.all(Array.from({ length: 6 }, () => s.newAgent()));
+    for (const a of agents) a.agent.terminate();
+    for (const a of agents) {
+      await waitFor(async () => (await s.agentStatus(a.agentId)) === "OFFLINE", 10_000, `${a.agentId} OFFLINE`);
+      expect(await s.gw.ctx.presence.session(a.agentId)).toBeNull();
+    }
+    const back = await Promise.all(agents.map((a) => s.online(a.credential)));
+    for (const [i, b] of back.entries()) expect((await s.gw.ctx.presence.session(agents[i]!.agentId))?.sessionId).toBe(b.welcome.session_id);
+  });
+
   it("an agent that stops heartbeating turns OFFLINE and its next heartbeat is told to reconnect at once (1001)", async () => {
     const { agentId, agent } = await s.newAgent();
     // Idle: its presence lasts three idle intervals (at least the lease TTL).

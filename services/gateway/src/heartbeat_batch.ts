@@ -5,6 +5,7 @@
 // order and a session has at most one entry in a batch.
 import type { Redis } from "ioredis";
 import { renewHeartbeats, type HeartbeatRenewal, type RedisKeys, type TouchOutcome } from "@labbridge/streams";
+import { RoundTripBatch, type BatchLimits } from "./round_trip_batch.ts";
 
 /** Most heartbeats one script renews: a script blocks Redis while it runs, so it stays short (about a millisecond). */
 export const MAX_HEARTBEAT_BATCH = 500;
@@ -16,57 +17,17 @@ export const MAX_HEARTBEAT_BATCH = 500;
  */
 export const HEARTBEAT_BATCH_WINDOW_MS = 5;
 
-interface Waiting {
-  entry: HeartbeatRenewal;
-  resolve: (outcome: TouchOutcome) => void;
-  reject: (err: unknown) => void;
-}
-
 /** Collects heartbeats and renews them together; each caller gets its own outcome. */
-export class HeartbeatBatch {
-  private waiting: Waiting[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    private readonly opts: { max: number; windowMs: number } = { max: MAX_HEARTBEAT_BATCH, windowMs: HEARTBEAT_BATCH_WINDOW_MS },
-  ) {}
+export class HeartbeatBatch extends RoundTripBatch<HeartbeatRenewal, TouchOutcome> {
+  constructor(redis: Redis, keys: RedisKeys, limits: BatchLimits = { max: MAX_HEARTBEAT_BATCH, windowMs: HEARTBEAT_BATCH_WINDOW_MS }) {
+    super((entries) => renewHeartbeats(redis, keys, entries), limits, "Heartbeat renewal");
+  }
 
   /**
    * Renews one heartbeat with the others of this turn. A failed script fails every
    * heartbeat in it, each as one failed heartbeat alone would (its session is closed to reconnect).
    */
   renew(entry: HeartbeatRenewal): Promise<TouchOutcome> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ entry, resolve, reject });
-      if (this.waiting.length >= this.opts.max) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => {
-          this.scheduled = false;
-          this.flush();
-        }, this.opts.windowMs);
-      }
-    });
-  }
-
-  private flush(): void {
-    const batch = this.waiting;
-    if (batch.length === 0) return;
-    this.waiting = [];
-    renewHeartbeats(this.redis, this.keys, batch.map((w) => w.entry)).then(
-      (outcomes) => {
-        if (outcomes.length !== batch.length) {
-          const err = new Error(`Heartbeat renewal answered ${outcomes.length} of ${batch.length} heartbeats`);
-          for (const w of batch) w.reject(err);
-          return;
-        }
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outcomes[i]!);
-      },
-      (err) => {
-        for (const w of batch) w.reject(err);
-      },
-    );
+    return this.add(entry);
   }
 }
