@@ -191,7 +191,7 @@ const headlineKeys = [
   ...(connections ? CONNECTION_FIGURES : []),
 ];
 console.log(JSON.stringify(Object.fromEntries(headlineKeys.map((k) => [k, report[k]])), null, 2));
-const problems = [...(runDispatch ? reportProblems(report) : []), ...(connections ? connectionProblems(report) : [])];
+const problems = [...(runDispatch ? reportProblems(report) : []), ...(connections ? connectionProblems(report, { smoke }) : [])];
 if (problems.length) {
   say("problems:\n  " + problems.join("\n  "));
   process.exit(1);

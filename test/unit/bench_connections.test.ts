@@ -75,6 +75,14 @@ describe("the connection report", () => {
     expect(connectionProblems(r)).toEqual(["reconnect_storm_s is null, not a finite number ≥ 0", "only 90 of 100 agents were connected during the hold"]);
   });
 
+  it("takes a negative RSS slope only from a smoke run, and a missing one from neither", () => {
+    const r = connectionReport({ ...results, gateway_rss_bytes_per_agent: -512 }) as Record<string, unknown>;
+    expect(connectionProblems(r)).toEqual(["gateway_rss_bytes_per_agent is -512, not a finite number ≥ 0"]);
+    expect(connectionProblems(r, { smoke: true })).toEqual([]);
+    const missing = connectionReport({ ...results, gateway_rss_bytes_per_agent: NaN }) as Record<string, unknown>;
+    expect(connectionProblems(missing, { smoke: true })).toEqual(["gateway_rss_bytes_per_agent is null, not a finite number"]);
+  });
+
   it("sizes a gateway from the slope", () => {
     expect(agentsPerGateway(1024, 2 ** 30)).toBe(2 ** 20);
   });
