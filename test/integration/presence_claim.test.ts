@@ -10,6 +10,7 @@ const T0 = 1_700_000_000_000;
 const TTL = 30_000;
 const INTERVAL = 5_000;
 const SILENT = 2 * INTERVAL;
+const GATEWAYS = ["gw-1", "gw-2", "gw-3"];
 
 let env: TestEnv;
 let redis: Redis;
@@ -19,6 +20,9 @@ beforeEach(async () => {
   env = await createTestEnv();
   redis = new Redis(env.config.redisUrl);
   presence = new Presence(redis, redisKeys(env.config.prefix));
+  // Every gateway of these tests is alive unless a test says otherwise (a dead gateway's
+  // sessions are replaceable at once: the tests at the end).
+  for (const gw of GATEWAYS) await presence.markGatewayAlive(gw, 60_000);
 });
 
 afterEach(async () => {
@@ -110,3 +114,29 @@ describe("Presence.claim with per-session heartbeat windows", () => {
     expect(await claimAs("ses_3", T0 + 2 * BUSY, BUSY)).toMatchObject({ claimed: true });
   });
 });
+
+describe("Presence.claim and a gateway that died", () => {
+  it("a session held by a gateway whose liveness ran out is replaced at once, however recently it was seen", async () => {
+    expect((await claim("ses_1", T0, "gw-1")).claimed).toBe(true);
+    expect(await claim("ses_2", T0 + 1, "gw-2")).toMatchObject({ claimed: false, current: { sessionId: "ses_1", gatewayId: "gw-1" } });
+    await redis.del(redisKeys(env.config.prefix).gatewayAlive("gw-1")); // gw-1 killed: its key is not renewed
+    expect(await claim("ses_2", T0 + 2, "gw-2")).toEqual({ claimed: true, replaced: { sessionId: "ses_1", gatewayId: "gw-1" } });
+    expect(await presence.session("agt_A")).toMatchObject({ sessionId: "ses_2", gatewayId: "gw-2" });
+  });
+
+  it("a live gateway's healthy session is still refused, and a gateway that stopped is gone", async () => {
+    expect((await claim("ses_1", T0, "gw-1")).claimed).toBe(true);
+    expect((await claim("ses_2", T0 + 1, "gw-2")).claimed).toBe(false);
+    await presence.markGatewayGone("gw-1");
+    expect((await claim("ses_2", T0 + 2, "gw-2")).claimed).toBe(true);
+  });
+
+  it("a liveness key that expires frees the sessions once its TTL has passed", async () => {
+    await presence.markGatewayAlive("gw-3", 150);
+    expect((await claim("ses_1", T0, "gw-3")).claimed).toBe(true);
+    expect((await claim("ses_2", T0 + 1, "gw-2")).claimed).toBe(false);
+    await new Promise((r) => setTimeout(r, 300)); // Redis's own clock expires the key
+    expect((await claim("ses_2", T0 + 2, "gw-2")).claimed).toBe(true);
+  });
+});
+

@@ -13,6 +13,8 @@ export function redisKeys(prefix: string) {
     presence: `${tag}:presence`,
     /** HASH of one connected agent: gateway_id, session_id, connected_since, last_seen. */
     agentSession: (agentId: string) => `${tag}:agent:${agentId}`,
+    /** STRING set while a gateway process lives (renewed by it, expiring soon after it dies): presence.ts. */
+    gatewayAlive: (gatewayId: string) => `${tag}:gateway-alive:${gatewayId}`,
     /** HASH of one connected agent's live readings: `g:<index>` GPU readings, `h` host reading (JSON); expires with its heartbeats. */
     agentTelemetry: (agentId: string) => `${tag}:telemetry:${agentId}`,
   };

@@ -29,9 +29,12 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'interval_ms', ARGV[6]) end
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return old`;
 
-// KEYS as CONNECT. ARGV[1] agent_id, ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms),
-// ARGV[5] expires_at (ms), ARGV[6] interval_ms of the new session, ARGV[7] silent after this
-// many of a session's intervals.
+// KEYS as CONNECT, and KEYS[3] the liveness key of gateway ARGV[8]. ARGV[1] agent_id,
+// ARGV[2] gateway_id, ARGV[3] session_id, ARGV[4] now (ms), ARGV[5] expires_at (ms),
+// ARGV[6] interval_ms of the new session, ARGV[7] silent after this many of a session's
+// intervals, ARGV[8] a gateway id believed dead ('' for none): a session held by that
+// gateway is not healthy when its liveness key is gone (the process died without ending
+// its sessions), however recently it was seen.
 // Returns {1, replaced session id or false, its gateway id or false} when this session now holds the agent, or
 // {0, current session id, its gateway id, its last_seen} when a healthy session holds it.
 // Healthy = still present (not expired) and seen within ARGV[7] of its own intervals (a
@@ -41,8 +44,9 @@ const CLAIM = `
 local cur = redis.call('HMGET', KEYS[2], 'session_id', 'gateway_id', 'last_seen', 'interval_ms')
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local window = tonumber(ARGV[7]) * tonumber(cur[4] or ARGV[6])
+local gatewayDead = ARGV[8] ~= '' and cur[2] == ARGV[8] and redis.call('EXISTS', KEYS[3]) == 0
 if cur[1] and cur[1] ~= ARGV[3] and score and tonumber(score) > tonumber(ARGV[4])
-   and tonumber(cur[3] or '0') > tonumber(ARGV[4]) - window then
+   and tonumber(cur[3] or '0') > tonumber(ARGV[4]) - window and not gatewayDead then
   return {0, cur[1], cur[2] or '', cur[3] or '0'}
 end
 redis.call('HSET', KEYS[2], 'gateway_id', ARGV[2], 'session_id', ARGV[3], 'connected_since', ARGV[4], 'last_seen', ARGV[4], 'interval_ms', ARGV[6])
@@ -145,9 +149,19 @@ export class Presence {
     expiresAt: number,
     intervalMs: number,
   ): Promise<ClaimResult> {
-    const r = (await this.run(CLAIM, agentId, [gatewayId, sessionId, now, expiresAt, intervalMs, SILENT_AFTER_INTERVALS])) as (string | number | null)[];
-    if (r[0] === 1) return { claimed: true, replaced: r[1] ? { sessionId: String(r[1]), gatewayId: String(r[2] ?? "") } : null };
-    return { claimed: false, current: { sessionId: String(r[1]), gatewayId: String(r[2]), lastSeen: Number(r[3]) } };
+    const attempt = async (deadGateway: string) => {
+      const r = (await runScript(this.redis, CLAIM, 3, this.keys.presence, this.keys.agentSession(agentId), this.keys.gatewayAlive(deadGateway || gatewayId),
+        agentId, gatewayId, sessionId, now, expiresAt, intervalMs, SILENT_AFTER_INTERVALS, deadGateway)) as (string | number | null)[];
+      if (r[0] === 1) return { claimed: true, replaced: r[1] ? { sessionId: String(r[1]), gatewayId: String(r[2] ?? "") } : null } as const;
+      return { claimed: false, current: { sessionId: String(r[1]), gatewayId: String(r[2]), lastSeen: Number(r[3]) } } as const;
+    };
+    const first = await attempt("");
+    // Refused (rare: another session looks healthy): if that session's gateway has died,
+    // claim again in one script that re-checks everything and replaces it only if it is
+    // still held by that dead gateway. A normal hello pays no extra round trip.
+    if (first.claimed || !first.current.gatewayId || first.current.gatewayId === gatewayId) return first;
+    if ((await this.redis.exists(this.keys.gatewayAlive(first.current.gatewayId))) === 1) return first;
+    return attempt(first.current.gatewayId);
   }
 
   /**
@@ -167,6 +181,21 @@ export class Presence {
    */
   async setInterval(agentId: string, sessionId: string, intervalMs: number): Promise<boolean> {
     return (await this.run(SET_INTERVAL, agentId, [sessionId, intervalMs])) === 1;
+  }
+
+  /**
+   * Says this gateway process is alive for `ttlMs` more (it renews this well within the
+   * TTL). A session whose gateway's key ran out is replaceable at once (the claim above):
+   * a gateway killed without ending its sessions does not keep its agents out for two of
+   * their intervals, 30 s for an idle one.
+   */
+  async markGatewayAlive(gatewayId: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.gatewayAlive(gatewayId), "1", "PX", Math.max(1, Math.round(ttlMs)));
+  }
+
+  /** A gateway that stopped (after ending its sessions) is no longer alive. */
+  async markGatewayGone(gatewayId: string): Promise<void> {
+    await this.redis.del(this.keys.gatewayAlive(gatewayId));
   }
 
   /** Removes presence for a closed socket, if it is still the current session. */

@@ -31,3 +31,13 @@ export function heartbeatWindow(config: Pick<Config, "heartbeatSeconds" | "idleH
 export function socketIdleTimeoutSeconds(config: Pick<Config, "heartbeatSeconds" | "idleHeartbeatSeconds">): number {
   return Math.max(8, Math.ceil(3 * Math.max(config.heartbeatSeconds, config.idleHeartbeatSeconds)));
 }
+
+/**
+ * How long this gateway's liveness key lasts without renewal (ms): two busy intervals. A
+ * gateway killed without ending its sessions frees its agents (idle ones included, whose
+ * own window is two idle intervals) within that, the bound every agent had before idle
+ * sessions got a longer window. Renewed four times per TTL.
+ */
+export function gatewayAliveTtlMs(config: Pick<Config, "heartbeatSeconds">): number {
+  return 2 * config.heartbeatSeconds * 1000;
+}

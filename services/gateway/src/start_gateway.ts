@@ -16,6 +16,7 @@ import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
 import { HEARTBEAT_BATCH_WINDOW_MS, HeartbeatBatch } from "./heartbeat_batch.ts";
+import { gatewayAliveTtlMs } from "./heartbeat_window.ts";
 import { RoundTripBatch } from "./round_trip_batch.ts";
 import { MAX_RELEASE_BATCH } from "./release_session.ts";
 import { releaseSession } from "./release_session.ts";
@@ -59,6 +60,23 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
       rss: registry.gauge("lb_gateway_rss_bytes", "Resident set of the process, read when scraped"),
     },
   };
+  // While this process lives, its sessions count as held (presence.ts claim); killed, its
+  // agents are let in elsewhere once the key runs out. A failed renewal is said once per run of failures.
+  const aliveTtlMs = gatewayAliveTtlMs(config);
+  let aliveFailing = false;
+  const markAlive = () => ctx.presence.markGatewayAlive(config.gatewayId, aliveTtlMs).then(
+    () => {
+      if (aliveFailing) ctx.log.info({}, "gateway liveness renewed again");
+      aliveFailing = false;
+    },
+    (err) => {
+      if (!aliveFailing) ctx.log.warn({ err: (err as Error).message }, "gateway liveness not renewed: if it runs out, another gateway may take over this one's agents");
+      aliveFailing = true;
+    },
+  );
+  await markAlive();
+  const keepAlive = setInterval(() => void markAlive(), aliveTtlMs / 4);
+  keepAlive.unref();
   const server = await startGatewayServer(ctx, uws);
   const stopCounterLog = logCountersEvery(config.metricsLogSeconds, (f, m) => ctx.log.info(f, m), [ctx.metrics.received, ctx.metrics.sent, ctx.metrics.logBytes]);
   // Refilled connection buckets are the same as none: an agent that stays connected costs nothing there.
@@ -91,6 +109,8 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
         );
         return data.queue;
       }));
+      clearInterval(keepAlive);
+      await ctx.presence.markGatewayGone(config.gatewayId).catch(() => undefined);
       for (const ws of sockets) closeSocket(ws, CLOSE_CODES.going_away, "gateway stopping");
       await Promise.allSettled(sockets.map((ws) => ws.getUserData().queue));
       controller.abort();
