@@ -228,7 +228,7 @@ describe("agent sessions", () => {
     expect(await s.gw.ctx.presence.session(agentId)).toBeNull();
   });
 
-  it("sockets cut together end their sessions together: every agent OFFLINE, every presence gone, and each gets back in at once", async () => {
+  it("sockets cut at once: every agent OFFLINE, every presence gone, and each gets back in at once", async () => {
     const agents = await Promise.all(Array.from({ length: 6 }, () => s.newAgent()));
     for (const a of agents) a.agent.terminate();
     for (const a of agents) {

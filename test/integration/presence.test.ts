@@ -71,25 +71,6 @@ describe("Presence", () => {
     expect(await presence.expired(T0 + 10 * TTL, 10)).toEqual([]);
   });
 
-  it("disconnectMany ends each current session and leaves the rest, one answer per entry in order", async () => {
-    await presence.connect("agt_A", "gw-1", "ses_A1", T0, T0 + TTL);
-    await presence.connect("agt_A", "gw-2", "ses_A2", T0 + 1, T0 + 1 + TTL); // ses_A1 is stale now
-    await presence.connect("agt_B", "gw-1", "ses_B", T0, T0 + TTL);
-    await presence.connect("agt_C", "gw-1", "ses_C", T0, T0 + TTL);
-    const answers = await presence.disconnectMany([
-      { agentId: "agt_A", sessionId: "ses_A1" }, // an old socket's late close
-      { agentId: "agt_B", sessionId: "ses_B" },
-      { agentId: "agt_X", sessionId: "ses_X" }, // never present
-      { agentId: "agt_A", sessionId: "ses_A2" }, // the current one, later in the same batch
-    ]);
-    expect(answers).toEqual([false, true, false, true]);
-    expect(await presence.session("agt_A")).toBeNull();
-    expect(await presence.session("agt_B")).toBeNull();
-    expect(await presence.session("agt_C")).toMatchObject({ sessionId: "ses_C" });
-    expect(await redis.zrange(redisKeys(env.config.prefix).presence, 0, -1)).toEqual(["agt_C"]);
-    expect(await presence.disconnectMany([])).toEqual([]);
-  });
-
   it("expired lists only agents whose presence ran out, with their session", async () => {
     await presence.connect("agt_A", "gw-1", "ses_A", T0, T0 + 1000);
     await presence.connect("agt_B", "gw-1", "ses_B", T0, T0 + 5000);

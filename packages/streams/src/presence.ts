@@ -60,23 +60,12 @@ if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], 'interval_ms', ARGV[3])
 return 1`;
 
-// KEYS[1] presence zset, KEYS[1 + i] the agent session hash of entry i.
-// ARGV per entry, one after another: agent_id, session_id. Removes each agent's presence
-// if that session is still its current one; returns 1 (removed) or 0 per entry, in order.
-// Many in one script: a storm's cut ends tens of thousands of sessions at once.
-const DISCONNECT_MANY = `
-local done = {}
-for i = 1, #KEYS - 1 do
-  local agent, session = ARGV[2 * i - 1], ARGV[2 * i]
-  if redis.call('HGET', KEYS[i + 1], 'session_id') == session then
-    redis.call('DEL', KEYS[i + 1])
-    redis.call('ZREM', KEYS[1], agent)
-    done[i] = 1
-  else
-    done[i] = 0
-  end
-end
-return done`;
+// ARGV[1] agent_id, ARGV[2] session_id. Removes presence if the session is still current.
+const DISCONNECT = `
+if redis.call('HGET', KEYS[2], 'session_id') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1`;
 
 // ARGV[1] agent_id, ARGV[2] now (ms), ARGV[3] CLAIMED score. The reaper's claim of a silent
 // agent: if its presence is dead (score <= now), pin it dead and return its session id as
@@ -100,12 +89,6 @@ if not score or tonumber(score) > tonumber(ARGV[3]) then return 0 end
 if redis.call('HGET', KEYS[2], 'session_id') == ARGV[2] then redis.call('DEL', KEYS[2]) end
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1`;
-
-/** One session of one agent. */
-export interface SessionRef {
-  agentId: string;
-  sessionId: string;
-}
 
 /** Where an agent is connected. */
 export interface AgentSession {
@@ -200,19 +183,7 @@ export class Presence {
 
   /** Removes presence for a closed socket, if it is still the current session. */
   async disconnect(agentId: string, sessionId: string): Promise<boolean> {
-    const [removed] = await this.disconnectMany([{ agentId, sessionId }]);
-    return removed!;
-  }
-
-  /**
-   * Removes the presence of many closed sockets in one script, each only if its session is
-   * still the agent's current one; one answer per entry, in order.
-   */
-  async disconnectMany(sessions: readonly SessionRef[]): Promise<boolean[]> {
-    if (sessions.length === 0) return [];
-    const keys = [this.keys.presence, ...sessions.map((x) => this.keys.agentSession(x.agentId))];
-    const removed = (await runScript(this.redis, DISCONNECT_MANY, keys.length, ...keys, ...sessions.flatMap((x) => [x.agentId, x.sessionId]))) as number[];
-    return removed.map((r) => r === 1);
+    return (await this.run(DISCONNECT, agentId, [sessionId])) === 1;
   }
 
   /**

@@ -9,8 +9,6 @@ import type { Admission } from "./admission.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { HelloQueue } from "./hello_queue.ts";
 import type { HeartbeatBatch } from "./heartbeat_batch.ts";
-import type { RoundTripBatch } from "./round_trip_batch.ts";
-import type { SessionRef } from "@labbridge/streams";
 
 /** Shared state of one gateway process. */
 export interface GatewayContext extends ServiceContext {
@@ -26,8 +24,6 @@ export interface GatewayContext extends ServiceContext {
   hellos: HelloQueue;
   /** Renews the heartbeats of one turn of the event loop in one Redis round trip (heartbeat_batch.ts). */
   heartbeats: HeartbeatBatch;
-  /** Ends the presence of closed sockets, many in one Redis round trip (release_session.ts). */
-  sessionReleases: RoundTripBatch<SessionRef, boolean>;
   storage: ObjectStorage;
   metrics: {
     registry: Registry;

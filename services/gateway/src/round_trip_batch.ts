@@ -2,7 +2,7 @@
 // trip: one script for all of them, each entry fenced on its own session inside it, so a
 // batch is only a cheaper way to make the same moves. Each caller gets its own answer; a
 // failed round trip fails every call in it, each as one failed call alone would.
-// Heartbeat renewals and session releases use it (decision 0028).
+// Heartbeat renewals use it (decision 0028).
 
 /** How a batch is sized: at most `max` entries, the first one waiting at most `windowMs` for others. */
 export interface BatchLimits {

@@ -15,10 +15,8 @@ import { connectionLimits, PRUNE_EVERY_MS } from "./connection_limits.ts";
 import { HelloQueue } from "./hello_queue.ts";
 import type { GatewayContext } from "./gateway_context.ts";
 import { startGatewayServer } from "./gateway_server.ts";
-import { HEARTBEAT_BATCH_WINDOW_MS, HeartbeatBatch } from "./heartbeat_batch.ts";
+import { HeartbeatBatch } from "./heartbeat_batch.ts";
 import { gatewayAliveTtlMs } from "./heartbeat_window.ts";
-import { RoundTripBatch } from "./round_trip_batch.ts";
-import { MAX_RELEASE_BATCH } from "./release_session.ts";
 import { releaseSession } from "./release_session.ts";
 
 /** A running gateway. */
@@ -44,7 +42,6 @@ export async function startGateway(config: Config, opts: { clock?: Clock; log?: 
     connectionLimits: connectionLimits(),
     credentials: new CredentialLookups(base.pool),
     heartbeats: new HeartbeatBatch(base.redis, redisKeys(config.prefix)),
-    sessionReleases: new RoundTripBatch((sessions) => base.presence.disconnectMany(sessions), { max: MAX_RELEASE_BATCH, windowMs: HEARTBEAT_BATCH_WINDOW_MS }, "Session release"),
     admission: new Admission({ maxAgents: config.gatewayMaxAgents, maxInFlight: config.gatewayAdmitInFlight }, log, base.clock),
     hellos: new HelloQueue(config.gatewayHelloInFlight),
     storage: createObjectStorage(config.storage, base.clock),
