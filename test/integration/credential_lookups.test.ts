@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  checkAgentCredential, CredentialLookups, createPool, hashSecret, provisionAgents, revokeAgent, setAgentPaused, type CredentialAnswer,
+  checkAgentCredential, createPool, hashSecret, provisionAgents, revokeAgent, setAgentPaused, type CredentialAnswer,
   type Pool, type ProvisionedAgent,
 } from "@labbridge/store";
+import { CredentialLookups } from "../../services/gateway/src/credential_lookups.ts";
 import { createTestEnv, type TestEnv } from "../harness/test_env.ts";
 
 // Credential lookups at the upgrade, in batches, on real MariaDB: one query per batch, each

@@ -2,7 +2,7 @@
 // storage for presigning, and its byte counters.
 import type { ServiceContext } from "@labbridge/runtime";
 import type { ObjectStorage } from "@labbridge/storage";
-import type { CredentialLookups } from "@labbridge/store";
+import type { CredentialLookups } from "./credential_lookups.ts";
 import type { Counter, Gauge, Registry } from "@labbridge/metrics";
 import type { AgentSessions } from "./agent_sessions.ts";
 import type { Admission } from "./admission.ts";
