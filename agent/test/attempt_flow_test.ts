@@ -2,9 +2,8 @@
 // start_granted, plus the failure paths that end in a report (bad input, spawn failure,
 // non-zero exit, flaky store).
 import { assert, assertEquals, assertExists } from "./helpers/assert.ts";
-import { exists, makeAssign, sha256, startAgent, withAgent } from "./helpers/agent_harness.ts";
-import { FakeGateway } from "./helpers/fake_gateway.ts";
-import { FakeStore, SIGNATURE } from "./helpers/fake_store.ts";
+import { exists, makeAssign, sha256, withAgent } from "./helpers/agent_harness.ts";
+import { SIGNATURE } from "./helpers/fake_store.ts";
 import { pause } from "./helpers/wait.ts";
 import { pidsOfAttempt } from "./helpers/procs.ts";
 
@@ -79,7 +78,7 @@ Deno.test("full attempt: grant, input, run with LB_* env, presign, upload, finis
 });
 
 Deno.test("progress: the latest stdout line is sent while the job runs", async () => {
-  await withAgent(async ({ gw, store, agent }) => {
+  await withAgent(async ({ gw, store }) => {
     const assign = makeAssign(["sh", "-c", 'echo "epoch 1"; sleep 0.4; printf "epoch 2 loss=0.1\\r"; sleep 0.6']);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -91,10 +90,8 @@ Deno.test("progress: the latest stdout line is sent while the job runs", async (
 });
 
 Deno.test("no start without start_granted; abort start_refused drops it silently", async () => {
-  const gw = new FakeGateway();
-  gw.autoGrant = false;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, agent }) => {
+    gw.autoGrant = false;
     const assign = makeAssign(["sh", "-c", 'touch "$LB_OUTPUT_DIR/ran"; sleep 30']);
     await gw.waitFor("hello");
     gw.send(assign);
@@ -113,17 +110,12 @@ Deno.test("no start without start_granted; abort start_refused drops it silently
     await gw.waitSince(mark, "heartbeat", (h) => !h.running.includes(assign.attempt_id), 5_000);
     await pause(300);
     assertEquals(gw.framesOf("attempt.finished"), []);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-  }
+  });
 });
 
 Deno.test("cancel before start: nothing runs, nothing is reported", async () => {
-  const gw = new FakeGateway();
-  gw.autoGrant = false;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, agent }) => {
+    gw.autoGrant = false;
     const assign = makeAssign(["sh", "-c", "sleep 30"]);
     await gw.waitFor("hello");
     gw.send(assign);
@@ -135,14 +127,11 @@ Deno.test("cancel before start: nothing runs, nothing is reported", async () => 
     await pause(300);
     assertEquals(await pidsOfAttempt(assign.attempt_id), []);
     assertEquals(gw.framesOf("attempt.finished"), []);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-  }
+  });
 });
 
 Deno.test("input with a wrong sha256 fails with input_download_failed and never runs", async () => {
-  await withAgent(async ({ gw, store, agent }) => {
+  await withAgent(async ({ gw, store }) => {
     const bytes = new TextEncoder().encode("data");
     const assign = makeAssign(["sh", "-c", 'touch "$LB_OUTPUT_DIR/ran"']);
     assign.inputs = [{ key: "inputs/u/a", path: "a.bin", url: store.getUrl("a", bytes), size: 4, sha256: "0".repeat(64) }];
@@ -171,27 +160,19 @@ Deno.test("an input path escaping the folder is refused as input_download_failed
 });
 
 Deno.test("a missing program fails with spawn_failed", async () => {
-  const gw = new FakeGateway();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw }) => {
     await gw.waitFor("hello");
     gw.send(makeAssign(["definitely-not-a-program-lb"]));
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "failed");
     assertEquals(f.error?.code, "spawn_failed");
     assertEquals(f.exit_code, null);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-  }
+  });
 });
 
 Deno.test("non-zero exit fails with exit_nonzero but still uploads logs and outputs", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  store.failPuts = 2; // a flaky store: the agent retries
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
+    store.failPuts = 2; // a flaky store: the agent retries
     const assign = makeAssign(["sh", "-c", 'echo partial > "$LB_OUTPUT_DIR/p.txt"; echo bad >&2; exit 3']);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -203,19 +184,12 @@ Deno.test("non-zero exit fails with exit_nonzero but still uploads logs and outp
     assertEquals(f.outputs.map((o) => o.path), ["p.txt"]);
     assertEquals(store.puts.size, 3);
     assert(store.putAttempts.length >= 5, "failed PUTs were retried");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a store that keeps refusing uploads fails the attempt with output_upload_failed", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  store.failPuts = 1_000;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store }) => {
+    store.failPuts = 1_000;
     const assign = makeAssign(["sh", "-c", 'echo x > "$LB_OUTPUT_DIR/x.txt"']);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -226,9 +200,5 @@ Deno.test("a store that keeps refusing uploads fails the attempt with output_upl
     assertEquals(f.error?.code, "output_upload_failed");
     assertEquals(f.outputs, []);
     assert(!f.error!.message.includes(SIGNATURE), "error message carries no signature");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
