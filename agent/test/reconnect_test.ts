@@ -5,7 +5,6 @@ import { CLOSE_CODES } from "../../packages/protocol/src/index.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { makeAssign, startAgent, withAgent } from "./helpers/agent_harness.ts";
 import { FakeGateway } from "./helpers/fake_gateway.ts";
-import { FakeStore } from "./helpers/fake_store.ts";
 import { pidsOfAttempt } from "./helpers/procs.ts";
 import { until } from "./helpers/wait.ts";
 
@@ -45,11 +44,8 @@ Deno.test("a drop during a run keeps the job alive; finished is delivered after 
 });
 
 Deno.test("a report is sent again on each new connection until the gateway acknowledges it", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  gw.ackReports = null; // the first gateway connection never answers the report
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
+    gw.ackReports = null; // the first gateway connection never answers the report
     const assign = makeAssign(["sh", "-c", "echo hi"]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -69,19 +65,12 @@ Deno.test("a report is sent again on each new connection until the gateway ackno
     // Once a heartbeat no longer lists the attempt, its delivery is over: nothing can send it again.
     await heartbeatsFromNow(gw, 1, (h) => !h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished").length, 2, "no re-send after the ack");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a report the gateway refuses (lease already gone) is not sent again", async () => {
-  const gw = new FakeGateway();
-  const store = new FakeStore();
-  gw.ackReports = false;
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store, agent }) => {
+    gw.ackReports = false;
     const assign = makeAssign(["sh", "-c", "echo hi"]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -92,17 +81,11 @@ Deno.test("a report the gateway refuses (lease already gone) is not sent again",
     // A heartbeat on the new session that no longer lists the attempt: its delivery is over.
     await heartbeatsFromNow(gw, 1, (h) => !h.running.includes(assign.attempt_id));
     assertEquals(gw.framesOf("attempt.finished").length, 1);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a gateway that goes silent (half-open connection) is left for a new connection within a few heartbeats", async () => {
-  const gw = new FakeGateway();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, agent }) => {
     await gw.waitFor("hello");
     await gw.waitFor("heartbeat", () => true, 5_000, 2); // acked beats keep the session
     assertEquals(gw.conns.filter((c) => c.path === "/v1/agent").length, 1);
@@ -115,10 +98,7 @@ Deno.test("a gateway that goes silent (half-open connection) is left for a new c
     // 0.2 s heartbeats, 3 silent intervals: well under 2 s to notice and reconnect.
     assert(took < 2_000, `reconnected ${took} ms after the gateway went silent`);
     assertEquals(hello2.restarted, false);
-  } finally {
-    await agent.dispose();
-    await gw.close();
-  }
+  });
 });
 
 Deno.test("presign.request lost with the connection is asked again after reconnect", async () => {
@@ -138,11 +118,8 @@ Deno.test("presign.request lost with the connection is asked again after reconne
 });
 
 Deno.test("start_request is sent again when the grant was lost with the connection", async () => {
-  const gw = new FakeGateway();
-  gw.autoGrant = false;
-  const store = new FakeStore();
-  const agent = await startAgent(gw);
-  try {
+  await withAgent(async ({ gw, store }) => {
+    gw.autoGrant = false;
     const assign = makeAssign(["sh", "-c", "echo ok"]);
     gw.presign = store.presignFor(assign.job_id);
     await gw.waitFor("hello");
@@ -153,11 +130,7 @@ Deno.test("start_request is sent again when the grant was lost with the connecti
     await gw.waitFor("attempt.start_request", () => true, 15_000, 1);
     const f = await gw.waitFor("attempt.finished");
     assertEquals(f.outcome, "succeeded");
-  } finally {
-    await agent.dispose();
-    await gw.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("heartbeats follow the interval from welcome and list held attempts", async () => {
